@@ -1,0 +1,107 @@
+# maillage — map tiles and lookup for the French rare-disease care network.
+#
+#   make run     installs missing deps, builds, builds the dataset, serves on 127.0.0.1:8080
+#   make test    installs missing deps, builds, runs every test suite (exit 0 = all passed)
+#
+# Other targets: all, dataset, bench, bench-build, lint, format, clean.
+# SAN=1 builds into build/san with AddressSanitizer + UndefinedBehaviorSanitizer.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD := build/san
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPTIMIZE := -O1
+else
+BUILD := build
+SANITIZE :=
+OPTIMIZE := -O2
+endif
+
+CC ?= cc
+PACKAGES := sqlite3 spatialite proj geos libmicrohttpd zlib
+LISTEN ?= 127.0.0.1:8080
+PORT ?= $(lastword $(subst :, ,$(LISTEN)))
+
+SOURCES := $(sort $(wildcard src/*.c))
+OBJECTS := $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
+LIBRARY_OBJECTS := $(filter-out $(BUILD)/obj/main.o,$(OBJECTS))
+UNIT_SOURCES := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINARIES := $(UNIT_SOURCES:tests/unit/%.c=$(BUILD)/tests/%)
+BINARY := $(BUILD)/maillage
+DATABASE := $(BUILD)/maillage.sqlite
+GEODATA := $(wildcard geodata/*.csv geodata/*.geojson)
+
+.PHONY: all run dataset test unit-tests bench bench-build lint format clean deps test-deps web
+
+all: $(BINARY)
+
+# Library flags come from pkg-config once the Debian packages are present.
+ifeq ($(filter clean format,$(MAKECMDGOALS)),)
+include $(BUILD)/config.mk
+endif
+
+$(BUILD)/config.mk: tools/debian-packages.txt tools/install-deps.sh
+	@tools/install-deps.sh build
+	@mkdir -p $(@D)
+	@{ echo "PACKAGE_CFLAGS := $$(pkg-config --cflags $(PACKAGES))"; \
+	   echo "PACKAGE_LIBS := $$(pkg-config --libs $(PACKAGES))"; } > $@.tmp && mv $@.tmp $@
+
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPTIMIZE) -g -Wall -Wextra -Werror -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers $(SANITIZE)
+LDFLAGS := $(SANITIZE)
+
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PACKAGE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BINARY): $(OBJECTS)
+	$(CC) $(LDFLAGS) $^ $(PACKAGE_LIBS) -lpthread -lm -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIBRARY_OBJECTS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PACKAGE_CFLAGS) -Isrc -Itests/unit $< $(LIBRARY_OBJECTS) \
+		$(LDFLAGS) $(PACKAGE_LIBS) -lpthread -lm -o $@
+
+-include $(OBJECTS:.o=.d)
+
+# The dataset built from the shipped geodata.
+dataset: $(DATABASE)
+$(DATABASE): $(BINARY) $(GEODATA)
+	$(BINARY) build --geodata geodata --out $@ --report $(BUILD)/build-report.json
+
+# Web assets: npm packages pinned in web/package-lock.json, vendored into web/vendor.
+web:
+	@tools/build-web.sh
+
+run: $(BINARY) $(DATABASE) web
+	$(BINARY) serve --db $(DATABASE) --listen $(LISTEN) --web web
+
+deps:
+	@tools/install-deps.sh build
+
+test-deps:
+	@tools/install-deps.sh build test
+
+test: test-deps $(BINARY) $(UNIT_BINARIES) $(DATABASE) web
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh $(UNIT_BINARIES)
+
+unit-tests: $(UNIT_BINARIES)
+
+bench-build: $(BINARY)
+	@tools/install-deps.sh build bench
+	@BUILD=$(BUILD) tools/bench-build.sh
+
+bench: $(BINARY) $(DATABASE)
+	@tools/install-deps.sh build bench
+	@BUILD=$(BUILD) tools/bench.sh
+
+lint: $(BUILD)/config.mk
+	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Isrc src tests/unit
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf build

@@ -1,0 +1,39 @@
+/* store.h — the SpatiaLite database: opening it and its schema.
+ *
+ * Owns: the one definition of the on-disk schema (store.c, STORE_SCHEMA_SQL)
+ * and the SpatiaLite initialisation of a connection. Invariants:
+ *  - every table that holds positions has WGS84 (SRID 4326) geometry columns
+ *    registered with SpatiaLite and an R*Tree spatial index;
+ *  - `metadata` holds at least `version` (a hash of every input byte, the
+ *    schema version and the build options: same inputs, same version) and
+ *    `schema_version`;
+ *  - `ancestors` is the reflexive-transitive closure of the Orphanet
+ *    classification: (code, ancestor, depth) with (code, code, 0) for every
+ *    code, depth the fewest edges, so "site S covers disorder D" is
+ *    EXISTS site_codes(S, c) JOIN ancestors(D, c);
+ *  - a server opens the file read-only and never writes to it. */
+#ifndef MAILLAGE_STORE_H
+#define MAILLAGE_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct Store {
+    sqlite3 *db;
+    void *spatialite_cache;
+} Store;
+
+/* Opens `path` read-only with SpatiaLite loaded. Returns 0, or -1 with a message. */
+int store_open_read_only(Store *store, const char *path, char *error, size_t error_size);
+/* Creates a new database at `path` (which must not exist), tuned for bulk
+ * loading, with SpatiaLite metadata and the schema. */
+int store_create(Store *store, const char *path, char *error, size_t error_size);
+void store_close(Store *store);
+/* Runs SQL that returns no rows; returns 0, or -1 with sqlite's message. */
+int store_exec(Store *store, const char *sql, char *error, size_t error_size);
+/* Reads metadata[key] into `value`; returns 0, or -1 when absent. */
+int store_metadata(Store *store, const char *key, char *value, size_t value_size);
+
+#endif

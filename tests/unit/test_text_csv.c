@@ -1,0 +1,189 @@
+/* Unit tests for csv.c, text.c, json.c and geodesy.c: the edge cases the
+ * importers and the API rely on. */
+#include "check.h"
+#include "csv.h"
+#include "geodesy.h"
+#include "json.h"
+#include "text.h"
+
+#include <stdlib.h>
+
+static CsvReader reader;
+
+static void open_text(const char *text)
+{
+    csv_open_memory(&reader, text, strlen(text), ',');
+    reader.check_utf8 = 1;
+}
+
+TEST(csv_quotes_and_embedded_newlines)
+{
+    open_text("a,b,c\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\nlast,,\n");
+    CHECK(csv_next(&reader) == CSV_RECORD, "header");
+    CHECK(reader.record_line == 1, "line %ld", reader.record_line);
+    CHECK(csv_next(&reader) == CSV_RECORD, "record");
+    CHECK(reader.field_count == 3, "fields %zu", reader.field_count);
+    CHECK_STRING(reader.fields[0], "x, y");
+    CHECK_STRING(reader.fields[1], "say \"hi\"");
+    CHECK_STRING(reader.fields[2], "two\nlines");
+    CHECK(csv_next(&reader) == CSV_RECORD, "last");
+    CHECK(reader.record_line == 4, "line after embedded newline: %ld", reader.record_line);
+    CHECK(reader.field_count == 3, "empty fields kept: %zu", reader.field_count);
+    CHECK_STRING(reader.fields[1], "");
+    CHECK(csv_next(&reader) == CSV_END, "end");
+    csv_close(&reader);
+}
+
+TEST(csv_bom_crlf_and_blank_lines)
+{
+    open_text("\xEF\xBB\xBFid,name\r\n1,un\r\n\r\n2,deux");
+    CHECK(csv_next(&reader) == CSV_RECORD, "header");
+    CHECK_STRING(reader.fields[0], "id");
+    CHECK(csv_next(&reader) == CSV_RECORD && reader.record_line == 2, "line 2");
+    CHECK_STRING(reader.fields[1], "un");
+    CHECK(csv_next(&reader) == CSV_RECORD, "no final newline");
+    CHECK(reader.record_line == 4, "blank line counted: %ld", reader.record_line);
+    CHECK_STRING(reader.fields[1], "deux");
+    CHECK(csv_next(&reader) == CSV_END, "end");
+    csv_close(&reader);
+}
+
+TEST(csv_malformed_records_do_not_swallow_the_rest)
+{
+    open_text("a,b\n\"bad\"x,1\n2,\xC3\x28\n3,\"open\n4,ok\n");
+    csv_next(&reader);
+    CHECK(csv_next(&reader) == CSV_MALFORMED && reader.record_line == 2, "text after quote");
+    CHECK(csv_next(&reader) == CSV_MALFORMED && reader.record_line == 3, "invalid UTF-8");
+    CHECK(reader.error && strstr(reader.error, "UTF-8"), "reason: %s", reader.error);
+    CHECK(csv_next(&reader) == CSV_MALFORMED && reader.record_line == 4, "unterminated");
+    CHECK(csv_next(&reader) == CSV_RECORD && reader.record_line == 5, "recovers at line 5: %ld",
+          reader.record_line);
+    CHECK_STRING(reader.fields[1], "ok");
+    csv_close(&reader);
+}
+
+TEST(fold_ignores_accents_case_and_punctuation)
+{
+    char *folded = text_fold_copy("  Drépanocytose  et maladies-associées (Œdème) ");
+    CHECK_STRING(folded, "drepanocytose et maladies associees oedeme");
+    free(folded);
+    folded = text_fold_copy("CRÉTEIL");
+    CHECK_STRING(folded, "creteil");
+    free(folded);
+    folded = text_fold_copy("\xC2\xA0" "Saint-Étienne\xE2\x80\x93Ville");
+    CHECK_STRING(folded, "saint etienne ville");
+    free(folded);
+}
+
+TEST(strict_decimal_parsing)
+{
+    double value;
+    CHECK(parse_decimal("48.85", &value) == 0 && value == 48.85, "plain");
+    CHECK(parse_decimal("-2.5e1", &value) == 0 && value == -25, "exponent");
+    const char *bad[] = {"", "nan", "NaN", "inf", "-inf", "1e999", "0x10", "1.2.3", " 1", "1 ", "+", "."};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(parse_decimal(bad[i], &value) != 0, "accepted '%s'", bad[i]);
+    int64_t integer;
+    CHECK(parse_integer("100", 1, 100, &integer) == 0 && integer == 100, "integer");
+    CHECK(parse_integer("0", 1, 100, &integer) != 0, "below range");
+    CHECK(parse_integer("1000000000000000000000", 1, 100, &integer) != 0, "overflow");
+}
+
+TEST(utf8_validation)
+{
+    CHECK(utf8_is_valid("é", 2), "é");
+    CHECK(!utf8_is_valid("\xC3", 1), "truncated");
+    CHECK(!utf8_is_valid("\xC0\xAF", 2), "overlong");
+    CHECK(!utf8_is_valid("\xED\xA0\x80", 3), "surrogate");
+    Buffer out;
+    buffer_init(&out);
+    latin1_to_utf8(&out, "H\xD4PITAL", 7);
+    CHECK_STRING(out.data, "HÔPITAL");
+    buffer_free(&out);
+}
+
+TEST(json_writer_escapes_and_never_writes_nan)
+{
+    Buffer out;
+    buffer_init(&out);
+    JsonWriter json;
+    json_init(&json, &out);
+    json_begin_object(&json);
+    json_key(&json, "a");
+    json_string(&json, "q\"\\\n\x01");
+    json_key(&json, "n");
+    json_double(&json, NAN, 3);
+    json_key(&json, "d");
+    json_double(&json, 12.5000, 7);
+    json_key(&json, "list");
+    json_begin_array(&json);
+    json_integer(&json, 1);
+    json_integer(&json, 2);
+    json_end_array(&json);
+    json_end_object(&json);
+    CHECK_STRING(out.data, "{\"a\":\"q\\\"\\\\\\n\\u0001\",\"n\":null,\"d\":12.5,\"list\":[1,2]}");
+    buffer_free(&out);
+}
+
+TEST(reprojection_vectors)
+{
+    Reprojector *reprojector = reprojector_new();
+    double lat, lon;
+    char error[128];
+    CHECK(reprojector_to_wgs84(reprojector, "LAMBERT_93", 882408.3, 6543019.6, &lat, &lon, error,
+                               sizeof error) == 0,
+          "%s", error);
+    CHECK_NEAR(lat, 45.9624017, 1e-6);
+    CHECK_NEAR(lon, 5.3556513, 1e-6);
+    /* One vector per UTM zone, from geodata/finess-cs1100507-sample.expected.csv
+     * (x/y written with 1 decimal, so 1e-5 degree is about a metre). */
+    struct {
+        const char *srs;
+        double x, y, lat, lon;
+    } vectors[] = {
+        {"UTM_N20", 657363.0, 1795439.0, 16.23449, -61.52761},           /* 970100012 */
+        {"UTM_N21", 563251.3, 5180273.3, 46.773010, -56.171526},         /* 970500013 */
+        {"UTM_N22", 350888.9, 539238.1, 4.87719188643512, -52.3447382579018}, /* 970300026 */
+        {"UTM_S38", 520967.4, 8587640.4, -12.775883674621582, 45.193180084228516}, /* 980500011 */
+        {"UTM_S40", 323376.0, 7679604.0, -20.975701, 55.30099},          /* 970400016 */
+    };
+    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+        int status = reprojector_to_wgs84(reprojector, vectors[i].srs, vectors[i].x, vectors[i].y,
+                                          &lat, &lon, error, sizeof error);
+        CHECK(status == 0, "%s: %s", vectors[i].srs, error);
+        CHECK(fabs(lat - vectors[i].lat) < 1e-5 && fabs(lon - vectors[i].lon) < 1e-5,
+              "%s: got %.6f %.6f expected %.6f %.6f", vectors[i].srs, lat, lon, vectors[i].lat,
+              vectors[i].lon);
+    }
+    CHECK(reprojector_to_wgs84(reprojector, "FOO_99", 1, 1, &lat, &lon, error, sizeof error) != 0,
+          "unknown label accepted");
+    CHECK(strstr(error, "FOO_99") != NULL, "reason names the label: %s", error);
+    reprojector_free(reprojector);
+}
+
+TEST(geodesic_distance_and_chord_bound)
+{
+    /* Paris (Notre-Dame) to Marseille (Vieux-Port); PROJ's geod gives 661 km. */
+    double d = geodesy_distance_m(48.8530, 2.3499, 43.2951, 5.3745);
+    CHECK(d > 660000 && d < 662000, "distance %.1f", d);
+    double a[3], b[3];
+    geodesy_to_ecef(48.8530, 2.3499, a);
+    geodesy_to_ecef(43.2951, 5.3745, b);
+    double chord = sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+                        (a[2] - b[2]) * (a[2] - b[2]));
+    CHECK(chord <= d && chord > d * 0.999, "chord %.1f distance %.1f", chord, d);
+}
+
+int main(void)
+{
+    RUN(csv_quotes_and_embedded_newlines);
+    RUN(csv_bom_crlf_and_blank_lines);
+    RUN(csv_malformed_records_do_not_swallow_the_rest);
+    RUN(fold_ignores_accents_case_and_punctuation);
+    RUN(strict_decimal_parsing);
+    RUN(utf8_validation);
+    RUN(json_writer_escapes_and_never_writes_nan);
+    RUN(reprojection_vectors);
+    RUN(geodesic_distance_and_chord_bound);
+    return CHECK_SUMMARY("test_text_csv");
+}
