@@ -83,6 +83,7 @@ test-deps:
 	@tools/install-deps.sh build test
 
 test: test-deps $(BINARY) $(UNIT_BINARIES) $(DATABASE) web
+	@tools/install-npm.sh tests
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh $(UNIT_BINARIES)
 
 unit-tests: $(UNIT_BINARIES)
