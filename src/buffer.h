@@ -24,8 +24,7 @@ int buffer_reserve(Buffer *buffer, size_t extra);
 void buffer_append(Buffer *buffer, const void *bytes, size_t length);
 void buffer_append_string(Buffer *buffer, const char *text);
 void buffer_append_char(Buffer *buffer, char character);
-void buffer_printf(Buffer *buffer, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
+void buffer_printf(Buffer *buffer, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the block to the caller (who frees it); the buffer is empty after. */
 char *buffer_detach(Buffer *buffer, size_t *length);
 

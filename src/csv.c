@@ -139,8 +139,7 @@ static CsvStatus malformed(CsvReader *reader, const char *reason)
 }
 
 /* Reads a quoted field; the position is on the opening quote. */
-static CsvStatus read_quoted_field(CsvReader *reader, long record_start_line,
-                                   size_t record_start)
+static CsvStatus read_quoted_field(CsvReader *reader, long record_start_line, size_t record_start)
 {
     const char *text = reader->text;
     size_t p = reader->position + 1;

@@ -75,11 +75,21 @@ void json_escape_string(Buffer *out, const char *text, size_t length)
         buffer_append(out, text + run_start, i - run_start);
         run_start = i + 1;
         switch (c) {
-        case '"': buffer_append(out, "\\\"", 2); break;
-        case '\\': buffer_append(out, "\\\\", 2); break;
-        case '\n': buffer_append(out, "\\n", 2); break;
-        case '\r': buffer_append(out, "\\r", 2); break;
-        case '\t': buffer_append(out, "\\t", 2); break;
+        case '"':
+            buffer_append(out, "\\\"", 2);
+            break;
+        case '\\':
+            buffer_append(out, "\\\\", 2);
+            break;
+        case '\n':
+            buffer_append(out, "\\n", 2);
+            break;
+        case '\r':
+            buffer_append(out, "\\r", 2);
+            break;
+        case '\t':
+            buffer_append(out, "\\t", 2);
+            break;
         default: {
             char escaped[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             buffer_append(out, escaped, 6);

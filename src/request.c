@@ -22,12 +22,18 @@ void response_free(Response *response)
 static const char *problem_type(int status)
 {
     switch (status) {
-    case 400: return "https://maillage.invalid/problems/bad-request";
-    case 404: return "https://maillage.invalid/problems/not-found";
-    case 405: return "https://maillage.invalid/problems/method-not-allowed";
-    case 413: return "https://maillage.invalid/problems/too-large";
-    case 414: return "https://maillage.invalid/problems/uri-too-long";
-    default: return "about:blank";
+    case 400:
+        return "https://maillage.invalid/problems/bad-request";
+    case 404:
+        return "https://maillage.invalid/problems/not-found";
+    case 405:
+        return "https://maillage.invalid/problems/method-not-allowed";
+    case 413:
+        return "https://maillage.invalid/problems/too-large";
+    case 414:
+        return "https://maillage.invalid/problems/uri-too-long";
+    default:
+        return "about:blank";
     }
 }
 
@@ -74,8 +80,7 @@ static const char *find_parameter(const Request *request, const char *name, int 
     return value;
 }
 
-int request_text(const Request *request, const char *name, const char **value,
-                 Response *response)
+int request_text(const Request *request, const char *name, const char **value, Response *response)
 {
     int count;
     const char *found = find_parameter(request, name, &count);
@@ -110,8 +115,8 @@ int request_decimal(const Request *request, const char *name, double minimum, do
     }
     if (parsed < minimum || parsed > maximum) {
         response_problem(response, 400, "Parameter out of range",
-                         "the parameter '%s' must be between %g and %g, got %.64s", name,
-                         minimum, maximum, text);
+                         "the parameter '%s' must be between %g and %g, got %.64s", name, minimum,
+                         maximum, text);
         return -1;
     }
     *value = parsed;

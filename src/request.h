@@ -40,20 +40,19 @@ typedef struct Response {
     const char *content_type; /* a static string */
     Buffer body;
     const char *cache_control; /* a static string; NULL for the default */
-    int no_etag;              /* set for bodies that change without the dataset */
+    int no_etag;               /* set for bodies that change without the dataset */
 } Response;
 
 void response_init(Response *response);
 void response_free(Response *response);
 /* Replaces the body with a problem+json document (RFC 9457). */
-void response_problem(Response *response, int status, const char *title, const char *format,
-                      ...) __attribute__((format(printf, 4, 5)));
+void response_problem(Response *response, int status, const char *title, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Parameter access. Each returns 0 when absent (value untouched), 1 when
  * present and valid, -1 after writing a 400 problem into `response`
  * (repeated, malformed or out of range). */
-int request_text(const Request *request, const char *name, const char **value,
-                 Response *response);
+int request_text(const Request *request, const char *name, const char **value, Response *response);
 int request_decimal(const Request *request, const char *name, double minimum, double maximum,
                     double *value, Response *response);
 int request_integer(const Request *request, const char *name, int64_t minimum, int64_t maximum,

@@ -34,26 +34,31 @@ typedef enum Role {
     ROLE_COUNT
 } Role;
 
-typedef enum Audience { AUDIENCE_UNSTATED, AUDIENCE_ENFANTS, AUDIENCE_ADULTES, AUDIENCE_TOUS } Audience;
+typedef enum Audience {
+    AUDIENCE_UNSTATED,
+    AUDIENCE_ENFANTS,
+    AUDIENCE_ADULTES,
+    AUDIENCE_TOUS
+} Audience;
 
 /* Names as in the CONTRACT ("crmr_coordonnateur", ..., "enfants", ...). */
 const char *role_name(Role role);
-int role_from_name(const char *name); /* -1 when unknown */
+int role_from_name(const char *name);         /* -1 when unknown */
 const char *audience_name(Audience audience); /* NULL for AUDIENCE_UNSTATED */
 
 #define SITE_NONE UINT32_MAX
 
 typedef struct Site {
     /* Text fields are NULL when empty in the source. */
-    const char *site_id, *finess, *name, *centre_label, *filiere, *responsable, *service,
-        *platform, *source, *phone, *address, *postcode, *city;
+    const char *site_id, *finess, *name, *centre_label, *filiere, *responsable, *service, *platform,
+        *source, *phone, *address, *postcode, *city;
     double lat, lon;
-    double ecef[3];        /* geodesy_to_ecef(lat, lon) */
-    uint32_t codes_start;  /* into Snapshot.site_codes */
+    double ecef[3];       /* geodesy_to_ecef(lat, lon) */
+    uint32_t codes_start; /* into Snapshot.site_codes */
     uint32_t code_count;
-    uint32_t coordinator;  /* index of the coordinating site, or SITE_NONE */
-    uint8_t role;          /* Role */
-    uint8_t audience;      /* Audience */
+    uint32_t coordinator; /* index of the coordinating site, or SITE_NONE */
+    uint8_t role;         /* Role */
+    uint8_t audience;     /* Audience */
 } Site;
 
 typedef struct AncestorEntry {
@@ -66,7 +71,7 @@ typedef struct Condition {
     const char *label_fr, *label_en, *level, *status;
     uint32_t ancestors_start; /* into Snapshot.ancestors */
     uint32_t ancestor_count;
-    uint32_t covering_sites;  /* how many sites cover it (directly or via a group) */
+    uint32_t covering_sites; /* how many sites cover it (directly or via a group) */
 } Condition;
 
 typedef enum LinkKind { LINK_COORDINATOR, LINK_COOPERATION } LinkKind;
@@ -76,10 +81,10 @@ typedef struct Link {
     uint8_t kind;      /* LinkKind */
 } Link;
 
-struct SpatialIndex;     /* spatial_index.h */
-struct ConditionSearch;  /* conditions.h */
-struct Places;           /* places.h */
-struct TileSet;          /* tiles.h */
+struct SpatialIndex;    /* spatial_index.h */
+struct ConditionSearch; /* conditions.h */
+struct Places;          /* places.h */
+struct TileSet;         /* tiles.h */
 
 typedef struct Snapshot {
     char version[64];
@@ -107,7 +112,7 @@ void snapshot_free(Snapshot *snapshot);
 
 /* Lookups. */
 const Condition *snapshot_condition(const Snapshot *snapshot, int32_t orpha); /* NULL if absent */
-const Site *snapshot_site(const Snapshot *snapshot, const char *site_id);       /* NULL if absent */
+const Site *snapshot_site(const Snapshot *snapshot, const char *site_id);     /* NULL if absent */
 /* The depth at which `site` covers `condition` through the site's own codes,
  * writing the code it matched through (the nearest such ancestor; ties by
  * smaller code) into *matched; -1 when the site does not cover it. */

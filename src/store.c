@@ -161,8 +161,8 @@ int store_metadata(Store *store, const char *key, char *value, size_t value_size
 {
     sqlite3_stmt *statement = NULL;
     int found = -1;
-    if (sqlite3_prepare_v2(store->db, "SELECT value FROM metadata WHERE key = ?", -1,
-                           &statement, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(store->db, "SELECT value FROM metadata WHERE key = ?", -1, &statement,
+                           NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_text(statement, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(statement) == SQLITE_ROW) {

@@ -61,17 +61,17 @@ void latin1_to_utf8(Buffer *out, const char *text, size_t length)
 
 /* ASCII base letters for U+00C0..U+017F; '\0' means "not a letter". Capitals
  * are listed lower-case directly. Ligatures are handled separately. */
-static const char latin_base[] = "aaaaaaaceeeeiiii" /* C0-CF */
+static const char latin_base[] = "aaaaaaaceeeeiiii"  /* C0-CF */
                                  "dnooooo\0ouuuuyts" /* D0-DF (D7 ×, DE þ, DF ß) */
-                                 "aaaaaaaceeeeiiii" /* E0-EF */
+                                 "aaaaaaaceeeeiiii"  /* E0-EF */
                                  "dnooooo\0ouuuuyty" /* F0-FF (F7 ÷) */
-                                 "aaaaaaccccccccdd" /* 100-10F */
-                                 "ddeeeeeeeeeegggg" /* 110-11F */
-                                 "gggghhhhiiiiiiii" /* 120-12F */
-                                 "iiiijjkkklllllll" /* 130-13F */
-                                 "lllnnnnnnnnnoooo" /* 140-14F */
-                                 "oooorrrrrrssssss" /* 150-15F */
-                                 "ssttttttuuuuuuuu" /* 160-16F */
+                                 "aaaaaaccccccccdd"  /* 100-10F */
+                                 "ddeeeeeeeeeegggg"  /* 110-11F */
+                                 "gggghhhhiiiiiiii"  /* 120-12F */
+                                 "iiiijjkkklllllll"  /* 130-13F */
+                                 "lllnnnnnnnnnoooo"  /* 140-14F */
+                                 "oooorrrrrrssssss"  /* 150-15F */
+                                 "ssttttttuuuuuuuu"  /* 160-16F */
                                  "uuuuwwyyyzzzzzzs"; /* 170-17F */
 
 /* Separator state while folding: a space is written only between words. */

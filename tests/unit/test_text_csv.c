@@ -70,7 +70,8 @@ TEST(fold_ignores_accents_case_and_punctuation)
     folded = text_fold_copy("CRÉTEIL");
     CHECK_STRING(folded, "creteil");
     free(folded);
-    folded = text_fold_copy("\xC2\xA0" "Saint-Étienne\xE2\x80\x93Ville");
+    folded = text_fold_copy("\xC2\xA0"
+                            "Saint-Étienne\xE2\x80\x93Ville");
     CHECK_STRING(folded, "saint etienne ville");
     free(folded);
 }
@@ -80,7 +81,8 @@ TEST(strict_decimal_parsing)
     double value;
     CHECK(parse_decimal("48.85", &value) == 0 && value == 48.85, "plain");
     CHECK(parse_decimal("-2.5e1", &value) == 0 && value == -25, "exponent");
-    const char *bad[] = {"", "nan", "NaN", "inf", "-inf", "1e999", "0x10", "1.2.3", " 1", "1 ", "+", "."};
+    const char *bad[] = {"",     "nan",   "NaN", "inf", "-inf", "1e999",
+                         "0x10", "1.2.3", " 1",  "1 ",  "+",    "."};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK(parse_decimal(bad[i], &value) != 0, "accepted '%s'", bad[i]);
     int64_t integer;
@@ -141,11 +143,11 @@ TEST(reprojection_vectors)
         const char *srs;
         double x, y, lat, lon;
     } vectors[] = {
-        {"UTM_N20", 657363.0, 1795439.0, 16.23449, -61.52761},           /* 970100012 */
-        {"UTM_N21", 563251.3, 5180273.3, 46.773010, -56.171526},         /* 970500013 */
-        {"UTM_N22", 350888.9, 539238.1, 4.87719188643512, -52.3447382579018}, /* 970300026 */
+        {"UTM_N20", 657363.0, 1795439.0, 16.23449, -61.52761},                     /* 970100012 */
+        {"UTM_N21", 563251.3, 5180273.3, 46.773010, -56.171526},                   /* 970500013 */
+        {"UTM_N22", 350888.9, 539238.1, 4.87719188643512, -52.3447382579018},      /* 970300026 */
         {"UTM_S38", 520967.4, 8587640.4, -12.775883674621582, 45.193180084228516}, /* 980500011 */
-        {"UTM_S40", 323376.0, 7679604.0, -20.975701, 55.30099},          /* 970400016 */
+        {"UTM_S40", 323376.0, 7679604.0, -20.975701, 55.30099},                    /* 970400016 */
     };
     for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
         int status = reprojector_to_wgs84(reprojector, vectors[i].srs, vectors[i].x, vectors[i].y,
