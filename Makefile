@@ -31,7 +31,7 @@ BINARY := $(BUILD)/maillage
 DATABASE := $(BUILD)/maillage.sqlite
 GEODATA := $(wildcard geodata/*.csv geodata/*.geojson)
 
-.PHONY: all run dataset test unit-tests bench bench-build lint format clean deps test-deps web
+.PHONY: all run dataset test unit-tests bench bench-build bench-page lint format clean deps test-deps web
 
 all: $(BINARY)
 
@@ -62,6 +62,13 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIBRARY_OBJECTS)
 	$(CC) $(CFLAGS) $(PACKAGE_CFLAGS) -Isrc -Itests/unit $< $(LIBRARY_OBJECTS) \
 		$(LDFLAGS) $(PACKAGE_LIBS) -lpthread -lm -o $@
 
+# The SYNTHETIC network generator for tests and benchmarks (tools/synthetic_network.c).
+SYNTHETIC_NETWORK := $(BUILD)/tools/synthetic-network
+$(SYNTHETIC_NETWORK): tools/synthetic_network.c $(BUILD)/obj/csv.o $(BUILD)/obj/text.o \
+		$(BUILD)/obj/buffer.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isrc $^ $(LDFLAGS) -lm -o $@
+
 -include $(OBJECTS:.o=.d)
 
 # The dataset built from the shipped geodata.
@@ -82,19 +89,24 @@ deps:
 test-deps:
 	@tools/install-deps.sh build test
 
-test: test-deps $(BINARY) $(UNIT_BINARIES) $(DATABASE) web
+test: test-deps $(BINARY) $(UNIT_BINARIES) $(SYNTHETIC_NETWORK) $(DATABASE) web
 	@tools/install-npm.sh tests
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh $(UNIT_BINARIES)
 
 unit-tests: $(UNIT_BINARIES)
 
-bench-build: $(BINARY)
+bench-build: $(BINARY) $(SYNTHETIC_NETWORK)
 	@tools/install-deps.sh build bench
 	@BUILD=$(BUILD) tools/bench-build.sh
 
-bench: $(BINARY) $(DATABASE)
+bench: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK)
 	@tools/install-deps.sh build bench
 	@BUILD=$(BUILD) tools/bench.sh
+
+# The page: first meaningful paint and bytes of the first view in headless Chromium.
+bench-page: $(BINARY) $(DATABASE) web
+	@tools/install-deps.sh build test
+	@BUILD=$(BUILD) tools/bench-page.sh
 
 lint: $(BUILD)/config.mk
 	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h

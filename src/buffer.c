@@ -39,6 +39,8 @@ int buffer_reserve(Buffer *buffer, size_t extra)
         buffer->failed = 1;
         return -1;
     }
+    if (!buffer->data)
+        grown[0] = 0; /* a fresh block is an empty string, as buffer.h promises */
     buffer->data = grown;
     buffer->capacity = capacity;
     return 0;

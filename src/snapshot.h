@@ -103,6 +103,11 @@ typedef struct Snapshot {
     struct TileSet *tiles;
     void *arena; /* owns every string above */
     double load_seconds;
+    /* Extension: condition index per ORPHAcode (UINT32_MAX when absent) for
+     * codes below condition_by_code_size; NULL in hand-made snapshots, then
+     * snapshot_condition() searches `conditions` by bisection. */
+    uint32_t *condition_by_code;
+    size_t condition_by_code_size;
 } Snapshot;
 
 /* Loads the database at `path` (opened read-only). Returns NULL with a
@@ -118,5 +123,34 @@ const Site *snapshot_site(const Snapshot *snapshot, const char *site_id);     /*
  * smaller code) into *matched; -1 when the site does not cover it. */
 int snapshot_site_covers(const Snapshot *snapshot, const Site *site, const Condition *condition,
                          const Condition **matched);
+
+/* --- Extensions (snapshot.c) ------------------------------------------- */
+
+/* Completes a snapshot whose sites (sorted by site_id), site_codes,
+ * conditions, ancestors and links are filled: computes each site's ecef,
+ * each condition's covering_sites, and builds the spatial index. Used by
+ * snapshot_load() and by tests that make a synthetic snapshot in memory.
+ * Arrays must be malloc'd (snapshot_free() frees them); strings may be
+ * static when `arena` is NULL. Returns 0, or -1 with a message. */
+int snapshot_finish(Snapshot *snapshot, char *error, size_t error_size);
+/* Tables with at least this many sites are read by two threads at once
+ * (default 20000); tests lower it to exercise that path on small files. */
+extern size_t snapshot_parallel_minimum_sites;
+/* The index of `site` in snapshot->sites (= its rank in site_id order). */
+static inline uint32_t snapshot_site_index(const Snapshot *snapshot, const Site *site)
+{
+    return (uint32_t)(site - snapshot->sites);
+}
+/* The index of `condition` in snapshot->conditions. */
+static inline uint32_t snapshot_condition_index(const Snapshot *snapshot,
+                                                const Condition *condition)
+{
+    return (uint32_t)(condition - snapshot->conditions);
+}
+/* The ORPHAcodes a site lists, sorted ascending. */
+static inline const int32_t *site_codes(const Snapshot *snapshot, const Site *site)
+{
+    return snapshot->site_codes + site->codes_start;
+}
 
 #endif

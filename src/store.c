@@ -33,7 +33,7 @@ static const char STORE_SCHEMA_SQL[] =
     "  finess TEXT PRIMARY KEY, name TEXT, site_name TEXT, lat REAL, lon REAL,\n"
     "  geo_qual INTEGER, street TEXT, house_number TEXT, postcode TEXT, city TEXT,\n"
     "  country_code TEXT, facility_type TEXT, public_private TEXT, phone TEXT,\n"
-    "  geo_check TEXT, position_source TEXT NOT NULL  -- extract | finess_official\n"
+    "  geo_check TEXT, position_source TEXT NOT NULL  -- extract | finess_official | none\n"
     ");\n"
     /* Orphanet. */
     "CREATE TABLE conditions(orpha_code INTEGER PRIMARY KEY, label_fr TEXT NOT NULL,\n"
@@ -127,7 +127,7 @@ int store_create(Store *store, const char *path, char *error, size_t error_size)
     if (store_exec(store,
                    "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
                    "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;"
-                   "BEGIN; SELECT InitSpatialMetadata(1, 'WGS84_ONLY');",
+                   "BEGIN; SELECT InitSpatialMetadata(0, 'WGS84_ONLY');",
                    message, sizeof message) != 0 ||
         store_exec(store, STORE_SCHEMA_SQL, message, sizeof message) != 0 ||
         store_exec(store, STORE_GEOMETRY_SQL, message, sizeof message) != 0 ||

@@ -18,8 +18,8 @@ trap 'rm -f "$log"' EXIT
 count() { # adds the counts of the last "N passed, N failed" line of $log
     local line p f
     line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-    p=$(sed -nE 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\1/p' <<<"$line")
-    f=$(sed -nE 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$line")
+    p=$(sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$line")
+    f=$(sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/p' <<<"$line")
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
     if [ "$1" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
 }

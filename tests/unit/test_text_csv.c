@@ -76,6 +76,17 @@ TEST(fold_ignores_accents_case_and_punctuation)
     free(folded);
 }
 
+TEST(fold_of_text_without_letters_is_empty)
+{
+    char *folded = text_fold_copy(" - ");
+    CHECK_STRING(folded, "");
+    free(folded);
+    Buffer reserved;
+    buffer_init(&reserved);
+    CHECK(buffer_reserve(&reserved, 10) == 0 && reserved.data[0] == 0, "fresh block not empty");
+    buffer_free(&reserved);
+}
+
 TEST(strict_decimal_parsing)
 {
     double value;
@@ -182,6 +193,7 @@ int main(void)
     RUN(csv_bom_crlf_and_blank_lines);
     RUN(csv_malformed_records_do_not_swallow_the_rest);
     RUN(fold_ignores_accents_case_and_punctuation);
+    RUN(fold_of_text_without_letters_is_empty);
     RUN(strict_decimal_parsing);
     RUN(utf8_validation);
     RUN(json_writer_escapes_and_never_writes_nan);

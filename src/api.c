@@ -1,0 +1,835 @@
+/* api.c — the JSON API handlers; see api.h.
+ *
+ * Owns: parameter rules shared by the handlers (orpha, role, public) and the
+ * JSON shape of every /api answer. Each handler validates everything first
+ * (a 400 problem names the parameter), then answers from the Snapshot's
+ * indexes; no handler reads the database. Decisions beyond the CONTRACT:
+ *  - `orpha` accepts "232" or "ORPHA:232"; lat/lon are echoed as parsed;
+ *  - a bbox with west == east or south == north is a valid line or point
+ *    box (boundaries are inclusive); south > north is a 400;
+ *  - labels (orpha_matched, query.label, message) are the French labels;
+ *  - /api/structures answers application/geo+json and always carries
+ *    "truncated" (false when complete);
+ *  - an allocation failure while answering is a 503 problem;
+ *  - sites (the bulk of large answers) are written by append_* helpers
+ *    straight into the body, numbers without printf; their output equals
+ *    what json.h would write. */
+#include "api.h"
+
+#include "conditions.h"
+#include "json.h"
+#include "places.h"
+#include "snapshot.h"
+#include "spatial_index.h"
+#include "text.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NEAREST_DEFAULT_K 5
+#define NEAREST_MAX_K 100
+#define STRUCTURES_DEFAULT_LIMIT 1000
+#define STRUCTURES_MAX_LIMIT 10000
+#define CONDITIONS_DEFAULT_LIMIT 10
+#define CONDITIONS_MAX_LIMIT 100
+#define PLACES_DEFAULT_LIMIT 10
+#define PLACES_MAX_LIMIT 50
+#define COORDINATE_DIGITS 7
+
+/* Turns a body that ran out of memory into a 503 problem. */
+static void finish(Response *response)
+{
+    if (!response->body.failed)
+        return;
+    buffer_free(&response->body);
+    response_problem(response, 503, "Service unavailable",
+                     "the server ran out of memory while answering; retry later");
+}
+
+static void out_of_memory(Response *response)
+{
+    response_problem(response, 503, "Service unavailable",
+                     "the server ran out of memory while answering; retry later");
+}
+
+/* --- Shared parameters -------------------------------------------------- */
+
+typedef struct SiteQuery {
+    const Condition *condition; /* NULL without orpha */
+    SiteFilter filter;
+    const char *role_text;   /* as given, NULL when absent */
+    const char *public_text; /* enfants|adultes|tous, NULL when absent */
+} SiteQuery;
+
+static int parse_orpha(const Request *request, Response *response, const Condition **condition)
+{
+    const char *text;
+    int status = request_text(request, "orpha", &text, response);
+    if (status <= 0)
+        return status;
+    const char *digits = strncasecmp(text, "ORPHA:", 6) == 0 ? text + 6 : text;
+    int64_t code;
+    if (parse_integer(digits, 1, INT32_MAX, &code) != 0) {
+        response_problem(response, 400, "Invalid parameter",
+                         "the parameter 'orpha' must be an ORPHAcode such as 232 or ORPHA:232, "
+                         "got '%.64s'",
+                         text);
+        return -1;
+    }
+    *condition = snapshot_condition(request->snapshot, (int32_t)code);
+    if (!*condition) {
+        response_problem(response, 400, "Unknown ORPHAcode",
+                         "ORPHA:%lld is not in the Orphanet nomenclature of this dataset",
+                         (long long)code);
+        return -1;
+    }
+    return 1;
+}
+
+static int parse_roles(const Request *request, Response *response, SiteQuery *query)
+{
+    const char *text;
+    int status = request_text(request, "role", &text, response);
+    if (status <= 0)
+        return status;
+    query->role_text = text;
+    query->filter.role_mask = 0;
+    const char *cursor = text;
+    for (;;) {
+        const char *comma = strchr(cursor, ',');
+        size_t length = comma ? (size_t)(comma - cursor) : strlen(cursor);
+        char name[64];
+        int role = -1;
+        if (length > 0 && length < sizeof name) {
+            memcpy(name, cursor, length);
+            name[length] = 0;
+            role = role_from_name(name);
+        }
+        if (role < 0) {
+            response_problem(response, 400, "Invalid parameter",
+                             "the parameter 'role' holds '%.*s', which is not a role (one of "
+                             "crmr_coordonnateur, crmr_constitutif, crmr, ccmr, cooperation, "
+                             "platform_member, platform_coordinator, medico_social, association)",
+                             (int)(length < 64 ? length : 64), cursor);
+            return -1;
+        }
+        query->filter.role_mask |= 1u << role;
+        if (!comma)
+            break;
+        cursor = comma + 1;
+    }
+    return 1;
+}
+
+static int parse_public(const Request *request, Response *response, SiteQuery *query)
+{
+    const char *text;
+    int status = request_text(request, "public", &text, response);
+    if (status <= 0)
+        return status;
+    uint32_t keep = (1u << AUDIENCE_UNSTATED) | (1u << AUDIENCE_TOUS);
+    if (strcmp(text, "enfants") == 0) {
+        query->filter.audience_mask = keep | (1u << AUDIENCE_ENFANTS);
+    } else if (strcmp(text, "adultes") == 0) {
+        query->filter.audience_mask = keep | (1u << AUDIENCE_ADULTES);
+    } else if (strcmp(text, "tous") != 0) {
+        response_problem(response, 400, "Invalid parameter",
+                         "the parameter 'public' must be enfants, adultes or tous, got '%.64s'",
+                         text);
+        return -1;
+    }
+    query->public_text = text;
+    return 1;
+}
+
+/* orpha, role and public; returns 0, or -1 after a problem. */
+static int parse_site_query(const Request *request, Response *response, SiteQuery *query)
+{
+    memset(query, 0, sizeof *query);
+    site_filter_init(&query->filter);
+    if (parse_orpha(request, response, &query->condition) < 0 ||
+        parse_roles(request, response, query) < 0 || parse_public(request, response, query) < 0)
+        return -1;
+    return 0;
+}
+
+static int required_decimal(const Request *request, Response *response, const char *name,
+                            double minimum, double maximum, double *value)
+{
+    int status = request_decimal(request, name, minimum, maximum, value, response);
+    if (status == 0)
+        response_problem(response, 400, "Missing parameter", "the parameter '%s' is required",
+                         name);
+    return status == 1 ? 0 : -1;
+}
+
+static int optional_integer(const Request *request, Response *response, const char *name,
+                            int64_t minimum, int64_t maximum, int64_t fallback, int64_t *value)
+{
+    *value = fallback;
+    return request_integer(request, name, minimum, maximum, value, response) < 0 ? -1 : 0;
+}
+
+/* A required text parameter with at least one non-blank character. */
+static int required_text(const Request *request, Response *response, const char *name,
+                         const char **value)
+{
+    int status = request_text(request, name, value, response);
+    if (status < 0)
+        return -1;
+    const char *p = status ? *value : "";
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p) {
+        response_problem(response, 400, "Missing parameter",
+                         "the parameter '%s' is required and must not be empty", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- Site JSON ----------------------------------------------------------
+ *
+ * Sites are the bulk of large answers (a 1,000-feature box is ~0.5 MB), so
+ * each one is written straight into the body: its worst-case size is
+ * reserved once, then bytes are stored through a cursor (no per-field
+ * buffer calls, numbers without printf). The output is byte for byte what
+ * json.h would write (same escapes, same number format). Callers place the
+ * commas between sites; the JsonWriter around them only sees the array. */
+
+typedef struct Cursor {
+    char *at;
+} Cursor;
+
+#define PUT_LITERAL(cursor, text) put_bytes((cursor), (text), sizeof(text) - 1)
+
+/* Room that put_string_or_null() may need for `text`. */
+static size_t string_bound(const char *text)
+{
+    return text && *text ? strlen(text) * 6 + 2 : 4;
+}
+
+static void put_bytes(Cursor *cursor, const char *bytes, size_t length)
+{
+    memcpy(cursor->at, bytes, length);
+    cursor->at += length;
+}
+
+/* The escapes of json_escape_string(): \" \\ \n \r \t, other controls as
+ * \u00XX. */
+static void put_string_or_null(Cursor *cursor, const char *text)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!text || !*text) {
+        PUT_LITERAL(cursor, "null");
+        return;
+    }
+    char *at = cursor->at;
+    *at++ = '"';
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c >= 0x20 && *c != '"' && *c != '\\') {
+            *at++ = (char)*c;
+            continue;
+        }
+        *at++ = '\\';
+        switch (*c) {
+        case '"':
+            *at++ = '"';
+            break;
+        case '\\':
+            *at++ = '\\';
+            break;
+        case '\n':
+            *at++ = 'n';
+            break;
+        case '\r':
+            *at++ = 'r';
+            break;
+        case '\t':
+            *at++ = 't';
+            break;
+        default:
+            memcpy(at, "u00", 3);
+            at[3] = hex[*c >> 4];
+            at[4] = hex[*c & 15];
+            at += 5;
+        }
+    }
+    *at++ = '"';
+    cursor->at = at;
+}
+
+static void put_unsigned(Cursor *cursor, uint64_t value)
+{
+    char digits[24];
+    size_t at = sizeof digits;
+    do {
+        digits[--at] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    put_bytes(cursor, digits + at, sizeof digits - at);
+}
+
+static void put_integer(Cursor *cursor, int64_t value)
+{
+    if (value < 0) {
+        *cursor->at++ = '-';
+        put_unsigned(cursor, (uint64_t)0 - (uint64_t)value);
+    } else {
+        put_unsigned(cursor, (uint64_t)value);
+    }
+}
+
+/* `value` with at most `digits` (1..9) decimals, trailing zeros removed,
+ * like json_double(); at most 64 bytes. */
+static void put_fixed(Cursor *cursor, double value, int digits)
+{
+    static const double scales[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    double scaled = fabs(value) * scales[digits];
+    if (!(scaled < 9e15)) { /* huge or NaN: json_double's own text (null for NaN) */
+        Buffer text;
+        buffer_init(&text);
+        JsonWriter json;
+        json_init(&json, &text);
+        json_double(&json, value, digits);
+        if (text.failed || text.length > 64)
+            PUT_LITERAL(cursor, "null");
+        else
+            put_bytes(cursor, text.data, text.length);
+        buffer_free(&text);
+        return;
+    }
+    uint64_t units = (uint64_t)llround(scaled);
+    uint64_t scale = (uint64_t)scales[digits];
+    uint64_t whole = units / scale, fraction = units % scale;
+    if (value < 0 && units != 0)
+        *cursor->at++ = '-';
+    put_unsigned(cursor, whole);
+    if (fraction == 0)
+        return;
+    char text[10] = {0};
+    int length = digits;
+    for (int i = digits - 1; i >= 0; i--) {
+        text[i] = (char)('0' + fraction % 10);
+        fraction /= 10;
+    }
+    while (length > 0 && text[length - 1] == '0')
+        length--;
+    *cursor->at++ = '.';
+    put_bytes(cursor, text, (size_t)length);
+}
+
+static void put_condition_reference(Cursor *cursor, const Condition *condition)
+{
+    if (!condition) {
+        PUT_LITERAL(cursor, "null");
+        return;
+    }
+    PUT_LITERAL(cursor, "{\"orpha\":");
+    put_integer(cursor, condition->orpha);
+    PUT_LITERAL(cursor, ",\"label\":");
+    put_string_or_null(cursor, condition->label_fr);
+    *cursor->at++ = '}';
+}
+
+static const Condition *matched_condition(const Snapshot *snapshot, const Site *site,
+                                          const Condition *condition)
+{
+    const Condition *matched = NULL;
+    if (condition)
+        snapshot_site_covers(snapshot, site, condition, &matched);
+    return matched;
+}
+
+static const char *coordinator_id(const Snapshot *snapshot, const Site *site)
+{
+    return site->coordinator == SITE_NONE ? NULL : snapshot->sites[site->coordinator].site_id;
+}
+
+/* Room for everything put_feature() or put_nearest_result() writes for
+ * `site`: its strings escaped at worst, plus 1 KB for keys and numbers. */
+static size_t site_bound(const Snapshot *snapshot, const Site *site, const Condition *matched)
+{
+    const char *const texts[] = {site->site_id,
+                                 site->site_id,
+                                 site->name,
+                                 site->centre_label,
+                                 site->filiere,
+                                 site->finess,
+                                 site->phone,
+                                 site->address,
+                                 site->postcode,
+                                 site->city,
+                                 site->platform,
+                                 site->responsable,
+                                 site->service,
+                                 site->source,
+                                 coordinator_id(snapshot, site),
+                                 matched ? matched->label_fr : NULL};
+    size_t bound = 1024 + (size_t)site->code_count * 12;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        bound += string_bound(texts[i]);
+    return bound;
+}
+
+/* "site_id", "name", "role", "centre_label", "filiere" (no braces). */
+static void put_site_head(Cursor *cursor, const Site *site)
+{
+    PUT_LITERAL(cursor, "\"site_id\":");
+    put_string_or_null(cursor, site->site_id);
+    PUT_LITERAL(cursor, ",\"name\":");
+    put_string_or_null(cursor, site->name);
+    PUT_LITERAL(cursor, ",\"role\":");
+    put_string_or_null(cursor, role_name((Role)site->role));
+    PUT_LITERAL(cursor, ",\"centre_label\":");
+    put_string_or_null(cursor, site->centre_label);
+    PUT_LITERAL(cursor, ",\"filiere\":");
+    put_string_or_null(cursor, site->filiere);
+}
+
+/* The descriptive members shared by nearest results and GeoJSON features,
+ * each preceded by a comma. */
+static void put_site_members(Cursor *cursor, const Snapshot *snapshot, const Site *site)
+{
+    PUT_LITERAL(cursor, ",\"finess\":");
+    put_string_or_null(cursor, site->finess);
+    PUT_LITERAL(cursor, ",\"public\":");
+    put_string_or_null(cursor, audience_name((Audience)site->audience));
+    PUT_LITERAL(cursor, ",\"phone\":");
+    put_string_or_null(cursor, site->phone);
+    PUT_LITERAL(cursor, ",\"address\":");
+    put_string_or_null(cursor, site->address);
+    PUT_LITERAL(cursor, ",\"postcode\":");
+    put_string_or_null(cursor, site->postcode);
+    PUT_LITERAL(cursor, ",\"city\":");
+    put_string_or_null(cursor, site->city);
+    PUT_LITERAL(cursor, ",\"coordinator_site_id\":");
+    put_string_or_null(cursor, coordinator_id(snapshot, site));
+    PUT_LITERAL(cursor, ",\"platform\":");
+    put_string_or_null(cursor, site->platform);
+}
+
+/* Reserves `bound` bytes of `out` and returns a cursor at its end, or
+ * NULL when out of memory (the buffer is then marked failed). */
+static int cursor_open(Buffer *out, size_t bound, Cursor *cursor)
+{
+    if (buffer_reserve(out, bound) != 0)
+        return -1;
+    cursor->at = out->data + out->length;
+    return 0;
+}
+
+static void cursor_close(Buffer *out, const Cursor *cursor)
+{
+    out->length = (size_t)(cursor->at - out->data);
+    out->data[out->length] = 0;
+}
+
+static void append_nearest_result(Buffer *out, const Snapshot *snapshot,
+                                  const NearestResult *result, const Condition *condition)
+{
+    const Site *site = &snapshot->sites[result->site];
+    const Condition *matched = matched_condition(snapshot, site, condition);
+    Cursor cursor;
+    if (cursor_open(out, site_bound(snapshot, site, matched), &cursor) != 0)
+        return;
+    *cursor.at++ = '{';
+    put_site_head(&cursor, site);
+    PUT_LITERAL(&cursor, ",\"orpha_matched\":");
+    put_condition_reference(&cursor, matched);
+    PUT_LITERAL(&cursor, ",\"distance_m\":");
+    put_fixed(&cursor, result->distance_m, 1);
+    PUT_LITERAL(&cursor, ",\"lat\":");
+    put_fixed(&cursor, site->lat, COORDINATE_DIGITS);
+    PUT_LITERAL(&cursor, ",\"lon\":");
+    put_fixed(&cursor, site->lon, COORDINATE_DIGITS);
+    put_site_members(&cursor, snapshot, site);
+    *cursor.at++ = '}';
+    cursor_close(out, &cursor);
+}
+
+static void append_feature(Buffer *out, const Snapshot *snapshot, const Site *site,
+                           const Condition *condition)
+{
+    const Condition *matched = matched_condition(snapshot, site, condition);
+    Cursor cursor;
+    if (cursor_open(out, site_bound(snapshot, site, matched), &cursor) != 0)
+        return;
+    PUT_LITERAL(&cursor, "{\"type\":\"Feature\",\"id\":");
+    put_string_or_null(&cursor, site->site_id);
+    PUT_LITERAL(&cursor, ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
+    put_fixed(&cursor, site->lon, COORDINATE_DIGITS);
+    *cursor.at++ = ',';
+    put_fixed(&cursor, site->lat, COORDINATE_DIGITS);
+    PUT_LITERAL(&cursor, "]},\"properties\":{");
+    put_site_head(&cursor, site);
+    put_site_members(&cursor, snapshot, site);
+    PUT_LITERAL(&cursor, ",\"responsable\":");
+    put_string_or_null(&cursor, site->responsable);
+    PUT_LITERAL(&cursor, ",\"service\":");
+    put_string_or_null(&cursor, site->service);
+    PUT_LITERAL(&cursor, ",\"source\":");
+    put_string_or_null(&cursor, site->source);
+    PUT_LITERAL(&cursor, ",\"orpha_codes\":[");
+    for (uint32_t i = 0; i < site->code_count; i++) {
+        if (i > 0)
+            *cursor.at++ = ',';
+        put_integer(&cursor, site_codes(snapshot, site)[i]);
+    }
+    *cursor.at++ = ']';
+    if (condition) {
+        PUT_LITERAL(&cursor, ",\"orpha_matched\":");
+        put_condition_reference(&cursor, matched);
+    }
+    PUT_LITERAL(&cursor, "}}");
+    cursor_close(out, &cursor);
+}
+
+static void write_role_list(JsonWriter *json, const SiteQuery *query)
+{
+    if (!query->role_text) {
+        json_null(json);
+        return;
+    }
+    json_begin_array(json);
+    for (int role = 0; role < ROLE_COUNT; role++)
+        if (query->filter.role_mask & (1u << role))
+            json_string(json, role_name((Role)role));
+    json_end_array(json);
+}
+
+/* --- /healthz ----------------------------------------------------------- */
+
+static void handle_health(const Request *request, Response *response)
+{
+    JsonWriter json;
+    json_init(&json, &response->body);
+    json_begin_object(&json);
+    json_key(&json, "status");
+    json_string(&json, "ok");
+    json_key(&json, "dataset");
+    json_string(&json, request->snapshot->version);
+    json_end_object(&json);
+}
+
+/* --- /api/nearest ------------------------------------------------------- */
+
+static void write_nearest_query(JsonWriter *json, double lat, double lon, int64_t k,
+                                const SiteQuery *query)
+{
+    json_key(json, "query");
+    json_begin_object(json);
+    json_key(json, "lat");
+    json_double(json, lat, 9);
+    json_key(json, "lon");
+    json_double(json, lon, 9);
+    json_key(json, "k");
+    json_integer(json, k);
+    json_key(json, "orpha");
+    if (query->condition)
+        json_integer(json, query->condition->orpha);
+    else
+        json_null(json);
+    json_key(json, "label");
+    json_string_or_null(json, query->condition ? query->condition->label_fr : NULL);
+    json_key(json, "role");
+    write_role_list(json, query);
+    json_key(json, "public");
+    json_string_or_null(json, query->public_text);
+    json_end_object(json);
+}
+
+static void handle_nearest(const Request *request, Response *response)
+{
+    const Snapshot *snapshot = request->snapshot;
+    double lat, lon;
+    int64_t k;
+    SiteQuery query;
+    if (required_decimal(request, response, "lat", -90, 90, &lat) != 0 ||
+        required_decimal(request, response, "lon", -180, 180, &lon) != 0 ||
+        optional_integer(request, response, "k", 1, NEAREST_MAX_K, NEAREST_DEFAULT_K, &k) != 0 ||
+        parse_site_query(request, response, &query) != 0)
+        return;
+    NearestResult results[NEAREST_MAX_K];
+    int count = 0;
+    int uncovered = query.condition && query.condition->covering_sites == 0;
+    if (!uncovered) {
+        count = spatial_index_nearest(snapshot, lat, lon, query.condition, &query.filter, (size_t)k,
+                                      results);
+        if (count < 0) {
+            out_of_memory(response);
+            return;
+        }
+    }
+    JsonWriter json;
+    json_init(&json, &response->body);
+    json_begin_object(&json);
+    write_nearest_query(&json, lat, lon, k, &query);
+    if (uncovered) {
+        char message[512];
+        snprintf(message, sizeof message,
+                 "Aucun site du réseau ne couvre « %s » (ORPHA:%d), ni directement ni par un "
+                 "groupe qui le contient.",
+                 query.condition->label_fr ? query.condition->label_fr : "",
+                 (int)query.condition->orpha);
+        json_key(&json, "message");
+        json_string(&json, message);
+    }
+    json_key(&json, "results");
+    json_begin_array(&json);
+    for (int i = 0; i < count; i++) {
+        if (i > 0)
+            buffer_append_char(&response->body, ',');
+        append_nearest_result(&response->body, snapshot, &results[i], query.condition);
+    }
+    json_end_array(&json);
+    json_end_object(&json);
+}
+
+/* --- /api/structures ---------------------------------------------------- */
+
+/* Parses "W,S,E,N"; returns 0, or -1 after a problem. */
+static int parse_bbox(const Request *request, Response *response, double box[4])
+{
+    const char *text;
+    if (required_text(request, response, "bbox", &text) != 0)
+        return -1;
+    static const char *const names[4] = {"west", "south", "east", "north"};
+    const char *cursor = text;
+    for (int i = 0; i < 4; i++) {
+        const char *comma = strchr(cursor, ',');
+        size_t length = comma ? (size_t)(comma - cursor) : strlen(cursor);
+        char number[64];
+        if ((i < 3) != (comma != NULL) || length == 0 || length >= sizeof number) {
+            response_problem(response, 400, "Invalid parameter",
+                             "the parameter 'bbox' must be four decimal numbers W,S,E,N, got "
+                             "'%.100s'",
+                             text);
+            return -1;
+        }
+        memcpy(number, cursor, length);
+        number[length] = 0;
+        double limit = (i % 2 == 0) ? 180 : 90;
+        if (parse_decimal(number, &box[i]) != 0 || box[i] < -limit || box[i] > limit) {
+            response_problem(response, 400, "Invalid parameter",
+                             "bbox %s must be a decimal number in [-%g, %g], got '%s'", names[i],
+                             limit, limit, number);
+            return -1;
+        }
+        cursor = comma ? comma + 1 : cursor + length;
+    }
+    if (box[1] > box[3]) {
+        response_problem(response, 400, "Invalid parameter",
+                         "bbox south (%g) is greater than north (%g)", box[1], box[3]);
+        return -1;
+    }
+    return 0;
+}
+
+static void handle_structures(const Request *request, Response *response)
+{
+    const Snapshot *snapshot = request->snapshot;
+    double box[4];
+    int64_t limit;
+    SiteQuery query;
+    if (parse_bbox(request, response, box) != 0 ||
+        optional_integer(request, response, "limit", 1, STRUCTURES_MAX_LIMIT,
+                         STRUCTURES_DEFAULT_LIMIT, &limit) != 0 ||
+        parse_site_query(request, response, &query) != 0)
+        return;
+    uint32_t *sites = malloc((size_t)limit * sizeof *sites);
+    size_t count = 0;
+    int truncated = 0;
+    if (!sites || spatial_index_box(snapshot, box[0], box[1], box[2], box[3], query.condition,
+                                    &query.filter, (size_t)limit, sites, &count, &truncated) != 0) {
+        free(sites);
+        out_of_memory(response);
+        return;
+    }
+    response->content_type = "application/geo+json";
+    buffer_reserve(&response->body, 256 + count * 640); /* one allocation, usually */
+    JsonWriter json;
+    json_init(&json, &response->body);
+    json_begin_object(&json);
+    json_key(&json, "type");
+    json_string(&json, "FeatureCollection");
+    json_key(&json, "features");
+    json_begin_array(&json);
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0)
+            buffer_append_char(&response->body, ',');
+        append_feature(&response->body, snapshot, &snapshot->sites[sites[i]], query.condition);
+    }
+    json_end_array(&json);
+    json_key(&json, "truncated");
+    json_bool(&json, truncated);
+    json_end_object(&json);
+    free(sites);
+}
+
+static void handle_structure(const Request *request, Response *response, const char *site_id)
+{
+    const Site *site = *site_id ? snapshot_site(request->snapshot, site_id) : NULL;
+    if (!site) {
+        response_problem(response, 404, "Not found", "no site has the site_id '%.64s'", site_id);
+        return;
+    }
+    response->content_type = "application/geo+json";
+    append_feature(&response->body, request->snapshot, site, NULL);
+}
+
+/* --- /api/conditions ---------------------------------------------------- */
+
+static void handle_conditions(const Request *request, Response *response)
+{
+    const char *q, *lang = "fr";
+    int64_t limit;
+    if (required_text(request, response, "q", &q) != 0 ||
+        request_text(request, "lang", &lang, response) < 0 ||
+        optional_integer(request, response, "limit", 1, CONDITIONS_MAX_LIMIT,
+                         CONDITIONS_DEFAULT_LIMIT, &limit) != 0)
+        return;
+    ConditionLanguage language;
+    if (strcmp(lang, "fr") == 0) {
+        language = CONDITION_FRENCH;
+    } else if (strcmp(lang, "en") == 0) {
+        language = CONDITION_ENGLISH;
+    } else {
+        response_problem(response, 400, "Invalid parameter",
+                         "the parameter 'lang' must be fr or en, got '%.16s'", lang);
+        return;
+    }
+    ConditionMatch matches[CONDITIONS_MAX_LIMIT];
+    char code_text[32];
+    int count =
+        condition_search_find(request->snapshot, q, language, (size_t)limit, matches, code_text);
+    if (count == CONDITION_QUERY_EMPTY) {
+        response_problem(response, 400, "Invalid parameter",
+                         "the parameter 'q' must hold at least one letter or digit");
+        return;
+    }
+    if (count < 0) {
+        out_of_memory(response);
+        return;
+    }
+    JsonWriter json;
+    json_init(&json, &response->body);
+    json_begin_object(&json);
+    json_key(&json, "results");
+    json_begin_array(&json);
+    for (int i = 0; i < count; i++) {
+        const Condition *condition = matches[i].condition;
+        json_begin_object(&json);
+        json_key(&json, "orpha");
+        json_integer(&json, condition->orpha);
+        json_key(&json, "label");
+        json_string_or_null(&json, language == CONDITION_ENGLISH ? condition->label_en
+                                                                 : condition->label_fr);
+        json_key(&json, "matched");
+        json_string_or_null(&json, matches[i].matched);
+        json_key(&json, "level");
+        json_string_or_null(&json, condition->level);
+        json_key(&json, "status");
+        json_string_or_null(&json, condition->status);
+        json_key(&json, "sites");
+        json_integer(&json, condition->covering_sites);
+        json_end_object(&json);
+    }
+    json_end_array(&json);
+    json_end_object(&json);
+}
+
+/* --- /api/places -------------------------------------------------------- */
+
+static void write_postcodes(JsonWriter *json, const char *postcodes)
+{
+    json_begin_array(json);
+    for (const char *cursor = postcodes; cursor && *cursor;) {
+        const char *bar = strchr(cursor, '|');
+        size_t length = bar ? (size_t)(bar - cursor) : strlen(cursor);
+        char postcode[16];
+        if (length > 0 && length < sizeof postcode) {
+            memcpy(postcode, cursor, length);
+            postcode[length] = 0;
+            json_string(json, postcode);
+        }
+        cursor = bar ? bar + 1 : cursor + length;
+    }
+    json_end_array(json);
+}
+
+static void handle_places(const Request *request, Response *response)
+{
+    const char *q;
+    int64_t limit;
+    if (required_text(request, response, "q", &q) != 0 ||
+        optional_integer(request, response, "limit", 1, PLACES_MAX_LIMIT, PLACES_DEFAULT_LIMIT,
+                         &limit) != 0)
+        return;
+    const Place *places[PLACES_MAX_LIMIT];
+    int count = places_find(request->snapshot->places, q, (size_t)limit, places);
+    if (count == PLACES_QUERY_EMPTY) {
+        response_problem(response, 400, "Invalid parameter",
+                         "the parameter 'q' must hold at least one letter or digit");
+        return;
+    }
+    if (count < 0) {
+        out_of_memory(response);
+        return;
+    }
+    JsonWriter json;
+    json_init(&json, &response->body);
+    json_begin_object(&json);
+    json_key(&json, "results");
+    json_begin_array(&json);
+    for (int i = 0; i < count; i++) {
+        const Place *place = places[i];
+        json_begin_object(&json);
+        json_key(&json, "code");
+        json_string(&json, place->code);
+        json_key(&json, "name");
+        json_string(&json, place->name);
+        json_key(&json, "postcodes");
+        write_postcodes(&json, place->postcodes);
+        json_key(&json, "departement");
+        json_string_or_null(&json, place->departement);
+        json_key(&json, "lat");
+        json_double(&json, place->lat, 5);
+        json_key(&json, "lon");
+        json_double(&json, place->lon, 5);
+        json_key(&json, "population");
+        if (place->population >= 0)
+            json_integer(&json, place->population);
+        else
+            json_null(&json);
+        json_end_object(&json);
+    }
+    json_end_array(&json);
+    json_end_object(&json);
+}
+
+/* --- Dispatch ----------------------------------------------------------- */
+
+int api_handle(const Request *request, Response *response)
+{
+    const char *path = request->path;
+    if (strcmp(path, "/healthz") == 0)
+        handle_health(request, response);
+    else if (strcmp(path, "/api/nearest") == 0)
+        handle_nearest(request, response);
+    else if (strcmp(path, "/api/structures") == 0)
+        handle_structures(request, response);
+    else if (strncmp(path, "/api/structures/", 16) == 0)
+        handle_structure(request, response, path + 16);
+    else if (strcmp(path, "/api/conditions") == 0)
+        handle_conditions(request, response);
+    else if (strcmp(path, "/api/places") == 0)
+        handle_places(request, response);
+    else
+        return 0;
+    finish(response);
+    return 1;
+}

@@ -1,0 +1,56 @@
+/* metrics.h — request counters and latency histograms for /metrics.
+ *
+ * Owns: the process-wide request metrics (per route and status), the
+ * request duration histogram per route, the reload counters, and their
+ * Prometheus text rendering. Invariants:
+ *  - lock-free: each thread adds into its own cache-line-aligned slot of
+ *    relaxed atomics (threads beyond METRICS_MAX_SLOTS share one last slot,
+ *    still correct because every counter is atomic); rendering sums slots;
+ *  - counters only grow for the life of the process;
+ *  - route labels are a small fixed set (metrics_route_name), so the number
+ *    of series is bounded whatever clients send. */
+#ifndef MAILLAGE_METRICS_H
+#define MAILLAGE_METRICS_H
+
+#include "buffer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum MetricsRoute {
+    ROUTE_NEAREST,
+    ROUTE_STRUCTURES,
+    ROUTE_STRUCTURE,
+    ROUTE_CONDITIONS,
+    ROUTE_PLACES,
+    ROUTE_COVERAGE,
+    ROUTE_SERVICE_AREAS,
+    ROUTE_HEALTHZ,
+    ROUTE_TILES,
+    ROUTE_STATIC,
+    ROUTE_METRICS,
+    ROUTE_OTHER,
+    ROUTE_COUNT
+} MetricsRoute;
+
+/* The route label of a decoded request path ("static" is decided by the
+ * caller once a file was served; any other unknown path is "other"). */
+MetricsRoute metrics_route_for_path(const char *path);
+const char *metrics_route_name(MetricsRoute route);
+
+/* Counts one answered request. */
+void metrics_record_request(MetricsRoute route, int status, uint64_t duration_nanoseconds);
+/* Counts one reload attempt. */
+void metrics_record_reload(int succeeded);
+uint64_t metrics_reload_count(void);
+
+typedef struct MetricsDataset {
+    const char *version;
+    size_t sites;
+    double load_seconds;
+} MetricsDataset;
+
+/* Appends the Prometheus text exposition (version 0.0.4) of every metric. */
+void metrics_render(Buffer *out, const MetricsDataset *dataset);
+
+#endif

@@ -1,0 +1,1186 @@
+/* snapshot.c — loading the dataset into memory; see snapshot.h.
+ *
+ * Owns: the one pass that reads a database into a Snapshot, the string
+ * arena, and the derived data computed once at load (ECEF positions,
+ * covering-site counts, the indexes). Invariants beyond snapshot.h:
+ *  - every string of the sites and conditions lives in one arena of large
+ *    blocks, so a million sites cost no per-site allocation; columns that
+ *    repeat across sites (FINESS, filière, address, city...) are interned
+ *    (stored once), those mostly distinct (site_id, name, centre label,
+ *    responsable) are copied without the interning cost;
+ *  - the database is read with a handful of prepared statements, then
+ *    closed: nothing reads SQLite after snapshot_load() returns. Large
+ *    files use two threads: the sites table is read by two connections at
+ *    once (each over half of the rowids), then the indexes are built while
+ *    the links, synonyms and communes are read; results do not depend on
+ *    the split (tests compare one and two readers);
+ *  - a site's codes come from the `sites.orpha_codes` column ('|'-joined
+ *    decimal ORPHAcodes, an optional "ORPHA:" prefix and blanks allowed),
+ *    sorted and deduplicated; codes absent from `conditions` are dropped. */
+#include "snapshot.h"
+
+#include "conditions.h"
+#include "geodesy.h"
+#include "places.h"
+#include "spatial_index.h"
+#include "store.h"
+#include "text.h"
+#include "tiles.h"
+
+#include <ctype.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double seconds_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* --- Names -------------------------------------------------------------- */
+
+static const char *const role_names[ROLE_COUNT] = {
+    "crmr_coordonnateur", "crmr_constitutif",     "crmr",          "ccmr",        "cooperation",
+    "platform_member",    "platform_coordinator", "medico_social", "association",
+};
+
+const char *role_name(Role role)
+{
+    return (unsigned)role < ROLE_COUNT ? role_names[role] : "unknown";
+}
+
+int role_from_name(const char *name)
+{
+    for (int role = 0; role < ROLE_COUNT; role++)
+        if (strcmp(name, role_names[role]) == 0)
+            return role;
+    return -1;
+}
+
+const char *audience_name(Audience audience)
+{
+    switch (audience) {
+    case AUDIENCE_ENFANTS:
+        return "enfants";
+    case AUDIENCE_ADULTES:
+        return "adultes";
+    case AUDIENCE_TOUS:
+        return "tous";
+    default:
+        return NULL;
+    }
+}
+
+static Audience audience_from_name(const char *name)
+{
+    if (!name)
+        return AUDIENCE_UNSTATED;
+    if (strcmp(name, "enfants") == 0)
+        return AUDIENCE_ENFANTS;
+    if (strcmp(name, "adultes") == 0)
+        return AUDIENCE_ADULTES;
+    if (strcmp(name, "tous") == 0)
+        return AUDIENCE_TOUS;
+    return AUDIENCE_UNSTATED;
+}
+
+/* --- The string arena --------------------------------------------------- */
+
+#define ARENA_BLOCK_SIZE (1u << 20)
+
+typedef struct ArenaBlock {
+    struct ArenaBlock *next;
+    size_t used, size;
+    char data[];
+} ArenaBlock;
+
+typedef struct Arena {
+    ArenaBlock *head;
+} Arena;
+
+static char *arena_copy(Arena *arena, const char *text, size_t length)
+{
+    ArenaBlock *block = arena->head;
+    if (!block || block->size - block->used < length + 1) {
+        size_t size = length + 1 > ARENA_BLOCK_SIZE ? length + 1 : ARENA_BLOCK_SIZE;
+        block = malloc(sizeof *block + size);
+        if (!block)
+            return NULL;
+        block->next = arena->head;
+        block->used = 0;
+        block->size = size;
+        arena->head = block;
+    }
+    char *copy = block->data + block->used;
+    memcpy(copy, text, length);
+    copy[length] = 0;
+    block->used += length + 1;
+    return copy;
+}
+
+static void arena_free(Arena *arena)
+{
+    if (!arena)
+        return;
+    ArenaBlock *block = arena->head;
+    while (block) {
+        ArenaBlock *next = block->next;
+        free(block);
+        block = next;
+    }
+    free(arena);
+}
+
+/* Stores each distinct string once while loading. */
+typedef struct Interner {
+    Arena *arena;
+    const char **slots;
+    uint32_t *hashes;
+    size_t count, capacity;
+    int failed;
+} Interner;
+
+static int interner_grow(Interner *interner)
+{
+    size_t capacity = interner->capacity ? interner->capacity * 2 : 4096;
+    const char **slots = calloc(capacity, sizeof *slots);
+    uint32_t *hashes = calloc(capacity, sizeof *hashes);
+    if (!slots || !hashes) {
+        free(slots);
+        free(hashes);
+        return -1;
+    }
+    for (size_t i = 0; i < interner->capacity; i++) {
+        if (!interner->slots[i])
+            continue;
+        size_t slot = interner->hashes[i] & (capacity - 1);
+        while (slots[slot])
+            slot = (slot + 1) & (capacity - 1);
+        slots[slot] = interner->slots[i];
+        hashes[slot] = interner->hashes[i];
+    }
+    free(interner->slots);
+    free(interner->hashes);
+    interner->slots = slots;
+    interner->hashes = hashes;
+    interner->capacity = capacity;
+    return 0;
+}
+
+/* The arena copy of `text` (NULL for NULL or empty text); sets `failed`
+ * when out of memory. */
+static const char *intern(Interner *interner, const char *text, size_t length)
+{
+    if (!text || length == 0)
+        return NULL;
+    if ((interner->count + 1) * 2 > interner->capacity && interner_grow(interner) != 0) {
+        interner->failed = 1;
+        return NULL;
+    }
+    uint32_t hash = (uint32_t)hash_fnv1a(HASH_FNV1A_SEED, text, length);
+    size_t slot = hash & (interner->capacity - 1);
+    while (interner->slots[slot]) {
+        if (interner->hashes[slot] == hash && strncmp(interner->slots[slot], text, length) == 0 &&
+            interner->slots[slot][length] == 0)
+            return interner->slots[slot];
+        slot = (slot + 1) & (interner->capacity - 1);
+    }
+    char *copy = arena_copy(interner->arena, text, length);
+    if (!copy) {
+        interner->failed = 1;
+        return NULL;
+    }
+    interner->slots[slot] = copy;
+    interner->hashes[slot] = hash;
+    interner->count++;
+    return copy;
+}
+
+static void interner_free(Interner *interner)
+{
+    free(interner->slots);
+    free(interner->hashes);
+}
+
+/* --- Lookups ------------------------------------------------------------ */
+
+const Condition *snapshot_condition(const Snapshot *snapshot, int32_t orpha)
+{
+    if (snapshot->condition_by_code) {
+        if (orpha < 0 || (size_t)orpha >= snapshot->condition_by_code_size)
+            return NULL;
+        uint32_t index = snapshot->condition_by_code[orpha];
+        return index == UINT32_MAX ? NULL : &snapshot->conditions[index];
+    }
+    size_t low = 0, high = snapshot->condition_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int32_t code = snapshot->conditions[middle].orpha;
+        if (code == orpha)
+            return &snapshot->conditions[middle];
+        if (code < orpha)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return NULL;
+}
+
+const Site *snapshot_site(const Snapshot *snapshot, const char *site_id)
+{
+    size_t low = 0, high = snapshot->site_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(snapshot->sites[middle].site_id, site_id);
+        if (order == 0)
+            return &snapshot->sites[middle];
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return NULL;
+}
+
+static int site_lists(const Snapshot *snapshot, const Site *site, int32_t orpha)
+{
+    const int32_t *codes = site_codes(snapshot, site);
+    size_t low = 0, high = site->code_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (codes[middle] == orpha)
+            return 1;
+        if (codes[middle] < orpha)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return 0;
+}
+
+int snapshot_site_covers(const Snapshot *snapshot, const Site *site, const Condition *condition,
+                         const Condition **matched)
+{
+    /* Ancestors are sorted by (depth, orpha): the first listed one is the
+     * nearest, ties going to the smaller code. */
+    const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
+    for (uint32_t a = 0; a < condition->ancestor_count; a++) {
+        const Condition *ancestor = &snapshot->conditions[ancestors[a].condition];
+        if (site_lists(snapshot, site, ancestor->orpha)) {
+            if (matched)
+                *matched = ancestor;
+            return (int)ancestors[a].depth;
+        }
+    }
+    if (matched)
+        *matched = NULL;
+    return -1;
+}
+
+/* --- Derived data ------------------------------------------------------- */
+
+/* covering_sites: for each site, every condition under one of its codes
+ * (the inverted ancestors table) is counted once. */
+static int count_covering_sites(Snapshot *snapshot)
+{
+    size_t condition_count = snapshot->condition_count;
+    size_t total = condition_count ? snapshot->conditions[condition_count - 1].ancestors_start +
+                                         snapshot->conditions[condition_count - 1].ancestor_count
+                                   : 0;
+    uint32_t *offsets = calloc(condition_count + 1, sizeof *offsets);
+    uint32_t *descendants = malloc((total + 1) * sizeof *descendants);
+    uint32_t *fill = calloc(condition_count + 1, sizeof *fill);
+    uint32_t *stamp = calloc(condition_count + 1, sizeof *stamp);
+    if (!offsets || !descendants || !fill || !stamp) {
+        free(offsets);
+        free(descendants);
+        free(fill);
+        free(stamp);
+        return -1;
+    }
+    for (size_t c = 0; c < condition_count; c++) {
+        const Condition *condition = &snapshot->conditions[c];
+        for (uint32_t a = 0; a < condition->ancestor_count; a++)
+            offsets[snapshot->ancestors[condition->ancestors_start + a].condition + 1]++;
+    }
+    for (size_t c = 0; c < condition_count; c++)
+        offsets[c + 1] += offsets[c];
+    for (size_t c = 0; c < condition_count; c++) {
+        const Condition *condition = &snapshot->conditions[c];
+        for (uint32_t a = 0; a < condition->ancestor_count; a++) {
+            uint32_t ancestor = snapshot->ancestors[condition->ancestors_start + a].condition;
+            descendants[offsets[ancestor] + fill[ancestor]++] = (uint32_t)c;
+        }
+    }
+    for (size_t c = 0; c < condition_count; c++)
+        snapshot->conditions[c].covering_sites = 0;
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        const Site *site = &snapshot->sites[s];
+        for (uint32_t i = 0; i < site->code_count; i++) {
+            const Condition *code = snapshot_condition(snapshot, site_codes(snapshot, site)[i]);
+            if (!code)
+                continue;
+            uint32_t c = snapshot_condition_index(snapshot, code);
+            for (uint32_t d = offsets[c]; d < offsets[c + 1]; d++) {
+                uint32_t descendant = descendants[d];
+                if (stamp[descendant] != s + 1) {
+                    stamp[descendant] = (uint32_t)s + 1;
+                    snapshot->conditions[descendant].covering_sites++;
+                }
+            }
+        }
+    }
+    free(offsets);
+    free(descendants);
+    free(fill);
+    free(stamp);
+    return 0;
+}
+
+int snapshot_finish(Snapshot *snapshot, char *error, size_t error_size)
+{
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        Site *site = &snapshot->sites[s];
+        geodesy_to_ecef(site->lat, site->lon, site->ecef);
+    }
+    if (count_covering_sites(snapshot) != 0) {
+        snprintf(error, error_size, "%s: out of memory", snapshot->path);
+        return -1;
+    }
+    snapshot->index = spatial_index_build(snapshot, error, error_size);
+    return snapshot->index ? 0 : -1;
+}
+
+/* --- Loading ------------------------------------------------------------ */
+
+typedef struct Loader {
+    Snapshot *snapshot;
+    Store store;
+    Interner interner; /* conditions' strings */
+    char *error;
+    size_t error_size;
+    size_t claimed_slots; /* rows claimed by the site readers (atomic) */
+    /* Per slot of `sites`, while loading: the coordinator's site_id. */
+    const char **coordinator_ids;
+    /* site_id -> site index + 1 (open addressing), once sites are sorted. */
+    uint32_t *site_table;
+    size_t site_table_capacity;
+} Loader;
+
+static int load_fail(Loader *loader, const char *what)
+{
+    snprintf(loader->error, loader->error_size, "%s: %s", loader->snapshot->path, what);
+    return -1;
+}
+
+static int prepare(Loader *loader, const char *sql, sqlite3_stmt **statement)
+{
+    if (sqlite3_prepare_v2(loader->store.db, sql, -1, statement, NULL) == SQLITE_OK)
+        return 0;
+    snprintf(loader->error, loader->error_size, "%s: %s", loader->snapshot->path,
+             sqlite3_errmsg(loader->store.db));
+    return -1;
+}
+
+static int step_error(Loader *loader, sqlite3_stmt *statement, int status)
+{
+    if (status == SQLITE_DONE)
+        return 0;
+    snprintf(loader->error, loader->error_size, "%s: %s", loader->snapshot->path,
+             sqlite3_errmsg(loader->store.db));
+    sqlite3_finalize(statement);
+    return -1;
+}
+
+static size_t count_rows(Loader *loader, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    sqlite3_stmt *statement;
+    size_t count = 0;
+    if (prepare(loader, sql, &statement) != 0)
+        return 0;
+    if (sqlite3_step(statement) == SQLITE_ROW)
+        count = (size_t)sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    return count;
+}
+
+static const char *column_interned(Interner *interner, sqlite3_stmt *statement, int column)
+{
+    const char *text = (const char *)sqlite3_column_text(statement, column);
+    return intern(interner, text, (size_t)sqlite3_column_bytes(statement, column));
+}
+
+static const char *column_copied(Interner *interner, sqlite3_stmt *statement, int column)
+{
+    const char *text = (const char *)sqlite3_column_text(statement, column);
+    size_t length = (size_t)sqlite3_column_bytes(statement, column);
+    if (!text)
+        text = "";
+    const char *copy = arena_copy(interner->arena, text, length);
+    if (!copy)
+        interner->failed = 1;
+    return copy;
+}
+
+/* Columns that are mostly distinct per site (names, labels): copied
+ * without the cost of interning; NULL when empty. */
+static const char *column_unique(Interner *interner, sqlite3_stmt *statement, int column)
+{
+    const char *text = (const char *)sqlite3_column_text(statement, column);
+    size_t length = (size_t)sqlite3_column_bytes(statement, column);
+    if (!text || length == 0)
+        return NULL;
+    const char *copy = arena_copy(interner->arena, text, length);
+    if (!copy)
+        interner->failed = 1;
+    return copy;
+}
+
+/* ORPHAcodes are below a few million: a direct table makes the millions of
+ * code lookups of a large load O(1). Codes beyond the table's bound (or
+ * negative) are simply absent from it, so the table stays bounded. */
+#define CONDITION_TABLE_MAX_CODE 16000000
+
+static int index_conditions_by_code(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    int32_t largest = -1;
+    for (size_t c = 0; c < snapshot->condition_count; c++) {
+        int32_t code = snapshot->conditions[c].orpha;
+        if (code < 0 || code >= CONDITION_TABLE_MAX_CODE ||
+            (c > 0 && code <= snapshot->conditions[c - 1].orpha))
+            return 0; /* unusual codes: keep the bisection */
+        largest = code;
+    }
+    size_t size = (size_t)(largest + 1);
+    uint32_t *table = malloc((size + 1) * sizeof *table);
+    if (!table)
+        return load_fail(loader, "out of memory");
+    memset(table, 0xFF, (size + 1) * sizeof *table);
+    for (size_t c = 0; c < snapshot->condition_count; c++)
+        table[snapshot->conditions[c].orpha] = (uint32_t)c;
+    snapshot->condition_by_code = table;
+    snapshot->condition_by_code_size = size;
+    return 0;
+}
+
+static int load_conditions(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    size_t capacity = count_rows(loader, "conditions");
+    snapshot->conditions = calloc(capacity + 1, sizeof *snapshot->conditions);
+    if (!snapshot->conditions)
+        return load_fail(loader, "out of memory");
+    sqlite3_stmt *statement;
+    if (prepare(loader,
+                "SELECT orpha_code, label_fr, label_en, level, status FROM conditions "
+                "ORDER BY orpha_code",
+                &statement) != 0)
+        return -1;
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW &&
+           snapshot->condition_count < capacity) {
+        Condition *condition = &snapshot->conditions[snapshot->condition_count++];
+        condition->orpha = (int32_t)sqlite3_column_int64(statement, 0);
+        condition->label_fr = column_copied(&loader->interner, statement, 1);
+        condition->label_en = column_copied(&loader->interner, statement, 2);
+        condition->level = column_interned(&loader->interner, statement, 3);
+        condition->status = column_interned(&loader->interner, statement, 4);
+    }
+    if (status == SQLITE_ROW)
+        status = SQLITE_DONE; /* rows added while reading: a read-only file cannot */
+    if (step_error(loader, statement, status) != 0)
+        return -1;
+    sqlite3_finalize(statement);
+    if (loader->interner.failed)
+        return load_fail(loader, "out of memory");
+    return index_conditions_by_code(loader);
+}
+
+static int compare_ancestors(const void *a, const void *b, const Snapshot *snapshot)
+{
+    const AncestorEntry *x = a, *y = b;
+    if (x->depth != y->depth)
+        return x->depth < y->depth ? -1 : 1;
+    int32_t ox = snapshot->conditions[x->condition].orpha;
+    int32_t oy = snapshot->conditions[y->condition].orpha;
+    return ox < oy ? -1 : ox > oy;
+}
+
+/* Sorts one condition's ancestor list by (depth, orpha): insertion sort,
+ * lists are short. */
+static void sort_ancestor_list(const Snapshot *snapshot, AncestorEntry *entries, size_t count)
+{
+    for (size_t i = 1; i < count; i++) {
+        AncestorEntry entry = entries[i];
+        size_t j = i;
+        while (j > 0 && compare_ancestors(&entries[j - 1], &entry, snapshot) > 0) {
+            entries[j] = entries[j - 1];
+            j--;
+        }
+        entries[j] = entry;
+    }
+}
+
+typedef struct AncestorRow {
+    uint32_t condition, ancestor, depth;
+} AncestorRow;
+
+static int read_ancestor_rows(Loader *loader, AncestorRow **rows_out, size_t *count_out)
+{
+    Snapshot *snapshot = loader->snapshot;
+    size_t capacity = count_rows(loader, "ancestors") + 1, count = 0;
+    AncestorRow *rows = malloc(capacity * sizeof *rows);
+    if (!rows)
+        return load_fail(loader, "out of memory");
+    sqlite3_stmt *statement;
+    if (prepare(loader, "SELECT orpha_code, ancestor, depth FROM ancestors", &statement) != 0) {
+        free(rows);
+        return -1;
+    }
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW && count < capacity) {
+        const Condition *condition =
+            snapshot_condition(snapshot, (int32_t)sqlite3_column_int64(statement, 0));
+        const Condition *ancestor =
+            snapshot_condition(snapshot, (int32_t)sqlite3_column_int64(statement, 1));
+        sqlite3_int64 depth = sqlite3_column_int64(statement, 2);
+        if (!condition || !ancestor || depth < 0 || condition == ancestor)
+            continue; /* the depth-0 entry is added for every condition */
+        rows[count++] =
+            (AncestorRow){snapshot_condition_index(snapshot, condition),
+                          snapshot_condition_index(snapshot, ancestor), (uint32_t)depth};
+    }
+    if (status == SQLITE_ROW)
+        status = SQLITE_DONE;
+    if (step_error(loader, statement, status) != 0) {
+        free(rows);
+        return -1;
+    }
+    sqlite3_finalize(statement);
+    *rows_out = rows;
+    *count_out = count;
+    return 0;
+}
+
+static int load_ancestors(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    AncestorRow *rows = NULL;
+    size_t row_count = 0;
+    if (read_ancestor_rows(loader, &rows, &row_count) != 0)
+        return -1;
+    size_t condition_count = snapshot->condition_count;
+    snapshot->ancestors = malloc((row_count + condition_count + 1) * sizeof *snapshot->ancestors);
+    if (!snapshot->ancestors) {
+        free(rows);
+        return load_fail(loader, "out of memory");
+    }
+    for (size_t c = 0; c < condition_count; c++)
+        snapshot->conditions[c].ancestor_count = 1; /* itself */
+    for (size_t r = 0; r < row_count; r++)
+        snapshot->conditions[rows[r].condition].ancestor_count++;
+    uint32_t start = 0;
+    for (size_t c = 0; c < condition_count; c++) {
+        Condition *condition = &snapshot->conditions[c];
+        condition->ancestors_start = start;
+        start += condition->ancestor_count;
+        snapshot->ancestors[condition->ancestors_start] = (AncestorEntry){(uint32_t)c, 0};
+        condition->ancestor_count = 1;
+    }
+    for (size_t r = 0; r < row_count; r++) {
+        Condition *condition = &snapshot->conditions[rows[r].condition];
+        snapshot->ancestors[condition->ancestors_start + condition->ancestor_count++] =
+            (AncestorEntry){rows[r].ancestor, rows[r].depth};
+    }
+    free(rows);
+    for (size_t c = 0; c < condition_count; c++) {
+        Condition *condition = &snapshot->conditions[c];
+        sort_ancestor_list(snapshot, snapshot->ancestors + condition->ancestors_start,
+                           condition->ancestor_count);
+    }
+    return 0;
+}
+
+/* --- Reading sites ------------------------------------------------------
+ *
+ * The sites table is the one large read. Two SiteReaders read it at once
+ * on two connections, each over half of the rowids, into one array sized
+ * by count(*): the first fills it from the front, the second from the back
+ * (then its part is reversed). Each reader has its own arena, interner and
+ * code list; they are merged at the end. */
+
+typedef struct SiteReader {
+    Loader *loader;
+    sqlite3 *db;
+    sqlite3_int64 first_rowid, last_rowid;
+    int from_back; /* fill slots downwards from the end */
+    size_t count;  /* rows read */
+    Arena arena;   /* second reader only; the first uses the snapshot's */
+    Interner interner;
+    int32_t *codes;
+    size_t codes_length, codes_capacity;
+    int status;
+    char error[4096 + 512]; /* the path, then the reason */
+} SiteReader;
+
+static int reader_fail(SiteReader *reader, const char *what)
+{
+    snprintf(reader->error, sizeof reader->error, "%s: %s", reader->loader->snapshot->path, what);
+    return -1;
+}
+
+/* Appends the codes of an orpha_codes field to the reader's code list. */
+static int parse_site_codes(SiteReader *reader, Site *site, const char *text)
+{
+    const Snapshot *snapshot = reader->loader->snapshot;
+    site->codes_start = (uint32_t)reader->codes_length;
+    site->code_count = 0;
+    const char *cursor = text ? text : "";
+    while (*cursor) {
+        while (*cursor == '|' || isspace((unsigned char)*cursor))
+            cursor++;
+        if (strncasecmp(cursor, "ORPHA:", 6) == 0)
+            cursor += 6;
+        char *end;
+        long code = strtol(cursor, &end, 10);
+        if (end == cursor) { /* not a number: skip the item */
+            while (*cursor && *cursor != '|')
+                cursor++;
+            continue;
+        }
+        cursor = end;
+        if (code <= 0 || code > INT32_MAX || !snapshot_condition(snapshot, (int32_t)code))
+            continue;
+        if (reader->codes_length == reader->codes_capacity) {
+            size_t capacity = reader->codes_capacity ? reader->codes_capacity * 2 : 4096;
+            int32_t *grown = realloc(reader->codes, capacity * sizeof *grown);
+            if (!grown)
+                return reader_fail(reader, "out of memory");
+            reader->codes = grown;
+            reader->codes_capacity = capacity;
+        }
+        reader->codes[reader->codes_length++] = (int32_t)code;
+        site->code_count++;
+    }
+    /* Sort (insertion: a site lists few codes) and drop duplicates. */
+    int32_t *codes = reader->codes + site->codes_start;
+    for (uint32_t i = 1; i < site->code_count; i++) {
+        int32_t code = codes[i];
+        uint32_t j = i;
+        while (j > 0 && codes[j - 1] > code) {
+            codes[j] = codes[j - 1];
+            j--;
+        }
+        codes[j] = code;
+    }
+    uint32_t unique = 0;
+    for (uint32_t i = 0; i < site->code_count; i++)
+        if (unique == 0 || codes[i] != codes[unique - 1])
+            codes[unique++] = codes[i];
+    reader->codes_length -= site->code_count - unique;
+    site->code_count = unique;
+    return 0;
+}
+
+enum {
+    COLUMN_SITE_ID,
+    COLUMN_FINESS,
+    COLUMN_NAME,
+    COLUMN_ROLE,
+    COLUMN_CENTRE_LABEL,
+    COLUMN_FILIERE,
+    COLUMN_ORPHA_CODES,
+    COLUMN_PUBLIC,
+    COLUMN_RESPONSABLE,
+    COLUMN_SERVICE,
+    COLUMN_PLATFORM,
+    COLUMN_SOURCE,
+    COLUMN_COORDINATOR,
+    COLUMN_LAT,
+    COLUMN_LON,
+    COLUMN_PHONE,
+    COLUMN_ADDRESS,
+    COLUMN_POSTCODE,
+    COLUMN_CITY
+};
+
+/* Reads one row into sites[slot]. */
+static int read_site(SiteReader *reader, sqlite3_stmt *statement, size_t slot)
+{
+    Site *site = &reader->loader->snapshot->sites[slot];
+    Interner *interner = &reader->interner;
+    memset(site, 0, sizeof *site);
+    const char *role = (const char *)sqlite3_column_text(statement, COLUMN_ROLE);
+    int role_value = role ? role_from_name(role) : -1;
+    const char *site_id = column_copied(interner, statement, COLUMN_SITE_ID);
+    if (role_value < 0) {
+        char message[256];
+        snprintf(message, sizeof message, "site %.64s has an unknown role '%.64s'",
+                 site_id ? site_id : "?", role ? role : "");
+        return reader_fail(reader, message);
+    }
+    site->site_id = site_id;
+    site->finess = column_interned(interner, statement, COLUMN_FINESS);
+    site->name = column_unique(interner, statement, COLUMN_NAME);
+    site->centre_label = column_unique(interner, statement, COLUMN_CENTRE_LABEL);
+    site->filiere = column_interned(interner, statement, COLUMN_FILIERE);
+    site->responsable = column_unique(interner, statement, COLUMN_RESPONSABLE);
+    site->service = column_interned(interner, statement, COLUMN_SERVICE);
+    site->platform = column_interned(interner, statement, COLUMN_PLATFORM);
+    site->source = column_interned(interner, statement, COLUMN_SOURCE);
+    site->phone = column_interned(interner, statement, COLUMN_PHONE);
+    site->address = column_interned(interner, statement, COLUMN_ADDRESS);
+    site->postcode = column_interned(interner, statement, COLUMN_POSTCODE);
+    site->city = column_interned(interner, statement, COLUMN_CITY);
+    site->lat = sqlite3_column_double(statement, COLUMN_LAT);
+    site->lon = sqlite3_column_double(statement, COLUMN_LON);
+    site->role = (uint8_t)role_value;
+    site->audience =
+        (uint8_t)audience_from_name((const char *)sqlite3_column_text(statement, COLUMN_PUBLIC));
+    reader->loader->coordinator_ids[slot] =
+        column_interned(interner, statement, COLUMN_COORDINATOR);
+    site->coordinator = (uint32_t)slot; /* its slot, until sites are sorted */
+    if (interner->failed)
+        return reader_fail(reader, "out of memory");
+    return parse_site_codes(reader, site,
+                            (const char *)sqlite3_column_text(statement, COLUMN_ORPHA_CODES));
+}
+
+static void *read_sites(void *argument)
+{
+    SiteReader *reader = argument;
+    Loader *loader = reader->loader;
+    size_t capacity = loader->snapshot->site_count;
+    sqlite3_stmt *statement;
+    reader->status = -1;
+    if (sqlite3_prepare_v2(reader->db,
+                           "SELECT site_id, finess, structure_name, role, centre_label, filiere, "
+                           "orpha_codes, public, responsable, service, platform, source, "
+                           "coordinator_site_id, lat, lon, phone, address, postcode, city "
+                           "FROM sites WHERE rowid BETWEEN ? AND ?",
+                           -1, &statement, NULL) != SQLITE_OK) {
+        reader_fail(reader, sqlite3_errmsg(reader->db));
+        return NULL;
+    }
+    sqlite3_bind_int64(statement, 1, reader->first_rowid);
+    sqlite3_bind_int64(statement, 2, reader->last_rowid);
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
+        /* Both readers share the array: claim a slot first. */
+        size_t claimed = __atomic_fetch_add(&loader->claimed_slots, 1, __ATOMIC_RELAXED);
+        if (claimed >= capacity) {
+            reader_fail(reader, "the sites table changed while being read");
+            sqlite3_finalize(statement);
+            return NULL;
+        }
+        size_t slot = reader->from_back ? capacity - 1 - reader->count : reader->count;
+        if (read_site(reader, statement, slot) != 0) {
+            sqlite3_finalize(statement);
+            return NULL;
+        }
+        reader->count++;
+    }
+    if (status != SQLITE_DONE)
+        reader_fail(reader, sqlite3_errmsg(reader->db));
+    else
+        reader->status = 0;
+    sqlite3_finalize(statement);
+    return NULL;
+}
+
+/* Row count and rowid range of the sites table (count(*) reads an index). */
+static int sites_extent(Loader *loader, size_t *count, sqlite3_int64 *first, sqlite3_int64 *last)
+{
+    sqlite3_stmt *statement;
+    if (prepare(loader, "SELECT count(*), min(rowid), max(rowid) FROM sites", &statement) != 0)
+        return -1;
+    int status = sqlite3_step(statement);
+    if (status == SQLITE_ROW) {
+        *count = (size_t)sqlite3_column_int64(statement, 0);
+        *first = sqlite3_column_int64(statement, 1);
+        *last = sqlite3_column_int64(statement, 2);
+        status = SQLITE_DONE;
+    }
+    if (step_error(loader, statement, status) != 0)
+        return -1;
+    sqlite3_finalize(statement);
+    return 0;
+}
+
+/* Moves the second reader's codes after the first's, its sites' slots into
+ * order, and its arena blocks into the snapshot's arena. */
+static int merge_readers(Loader *loader, SiteReader *first, SiteReader *second)
+{
+    Snapshot *snapshot = loader->snapshot;
+    size_t total = first->codes_length + second->codes_length;
+    int32_t *codes = realloc(first->codes, (total + 1) * sizeof *codes);
+    if (!codes)
+        return load_fail(loader, "out of memory");
+    first->codes = NULL;
+    snapshot->site_codes = codes;
+    if (second->codes_length)
+        memcpy(codes + first->codes_length, second->codes, second->codes_length * sizeof *codes);
+    size_t begin = snapshot->site_count - second->count;
+    for (size_t i = 0; i < second->count; i++)
+        snapshot->sites[begin + i].codes_start += (uint32_t)first->codes_length;
+    /* The second reader filled slots from the end: put its rows back in
+     * rowid order (keeps the nearly-sorted fast path of sort_sites). */
+    for (size_t i = begin, j = snapshot->site_count - 1; second->count > 1 && i < j; i++, j--) {
+        Site held = snapshot->sites[i];
+        snapshot->sites[i] = snapshot->sites[j];
+        snapshot->sites[j] = held;
+        const char *id = loader->coordinator_ids[i];
+        loader->coordinator_ids[i] = loader->coordinator_ids[j];
+        loader->coordinator_ids[j] = id;
+        snapshot->sites[i].coordinator = (uint32_t)i;
+        snapshot->sites[j].coordinator = (uint32_t)j;
+    }
+    /* Splice the second arena's blocks in after the snapshot's current one
+     * (arena_copy only fills the first block). */
+    Arena *arena = snapshot->arena;
+    ArenaBlock *block = second->arena.head;
+    while (block) {
+        ArenaBlock *next = block->next;
+        if (arena->head) {
+            block->next = arena->head->next;
+            arena->head->next = block;
+        } else {
+            block->next = NULL;
+            arena->head = block;
+        }
+        block = next;
+    }
+    second->arena.head = NULL;
+    return 0;
+}
+
+size_t snapshot_parallel_minimum_sites = 20000;
+
+static int read_all_sites(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    size_t count = 0;
+    sqlite3_int64 first_rowid = 0, last_rowid = -1;
+    if (sites_extent(loader, &count, &first_rowid, &last_rowid) != 0)
+        return -1;
+    snapshot->site_count = count;
+    snapshot->sites = malloc((count + 1) * sizeof *snapshot->sites);
+    loader->coordinator_ids = malloc((count + 1) * sizeof *loader->coordinator_ids);
+    if (!snapshot->sites || !loader->coordinator_ids)
+        return load_fail(loader, "out of memory");
+    int parallel = count >= snapshot_parallel_minimum_sites && count >= 2;
+    sqlite3_int64 split = parallel ? first_rowid + (last_rowid - first_rowid) / 2 : last_rowid;
+    SiteReader readers[2] = {{loader, loader->store.db, first_rowid, split, 0},
+                             {loader, NULL, split + 1, last_rowid, 1}};
+    readers[0].interner.arena = snapshot->arena;
+    readers[1].interner.arena = &readers[1].arena;
+    pthread_t thread;
+    int threaded = 0;
+    if (parallel && sqlite3_open_v2(snapshot->path, &readers[1].db,
+                                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK)
+        threaded = pthread_create(&thread, NULL, read_sites, &readers[1]) == 0;
+    if (!threaded) /* one reader over every rowid */
+        readers[0].last_rowid = last_rowid;
+    read_sites(&readers[0]);
+    if (threaded)
+        pthread_join(thread, NULL);
+    int status = 0;
+    for (int r = 0; r < 2 && status == 0; r++)
+        if (readers[r].status != 0 && (r == 0 || threaded)) {
+            snprintf(loader->error, loader->error_size, "%s", readers[r].error);
+            status = -1;
+        }
+    if (status == 0 && readers[0].count + (threaded ? readers[1].count : 0) != count)
+        status = load_fail(loader, "the sites table changed while being read");
+    if (status == 0)
+        status = merge_readers(loader, &readers[0], &readers[1]);
+    if (readers[1].db)
+        sqlite3_close(readers[1].db);
+    for (int r = 0; r < 2; r++) {
+        free(readers[r].codes);
+        interner_free(&readers[r].interner);
+    }
+    /* The second arena's blocks moved to the snapshot unless it failed. */
+    ArenaBlock *block = readers[1].arena.head;
+    while (block) {
+        ArenaBlock *next = block->next;
+        free(block);
+        block = next;
+    }
+    return status;
+}
+
+static int compare_site_ids(const void *a, const void *b, void *context)
+{
+    const Site *sites = context;
+    return strcmp(sites[*(const uint32_t *)a].site_id, sites[*(const uint32_t *)b].site_id);
+}
+
+/* Sorts the sites by site_id. Databases usually hold them nearly sorted
+ * (rowid order), so: set aside every site smaller than the largest before
+ * it, sort only those, merge them with the sorted rest into a permutation,
+ * and apply the permutation in place (no second array of sites). */
+static int sort_sites(Snapshot *snapshot)
+{
+    size_t count = snapshot->site_count, kept = 0, aside = 0;
+    if (count < 2)
+        return 0;
+    uint32_t *order = malloc(count * sizeof *order);
+    uint32_t *misplaced = malloc(count * sizeof *misplaced);
+    uint32_t *permutation = malloc(count * sizeof *permutation);
+    if (!order || !misplaced || !permutation) {
+        free(order);
+        free(misplaced);
+        free(permutation);
+        return -1;
+    }
+    Site *sites = snapshot->sites;
+    for (size_t s = 0; s < count; s++) {
+        if (kept > 0 && strcmp(sites[s].site_id, sites[order[kept - 1]].site_id) < 0)
+            misplaced[aside++] = (uint32_t)s;
+        else
+            order[kept++] = (uint32_t)s;
+    }
+    if (aside > 0) {
+        qsort_r(misplaced, aside, sizeof *misplaced, compare_site_ids, sites);
+        size_t a = 0, b = 0;
+        for (size_t out = 0; out < count; out++) {
+            int take_aside = b == kept || (a < aside && strcmp(sites[misplaced[a]].site_id,
+                                                               sites[order[b]].site_id) < 0);
+            permutation[out] = take_aside ? misplaced[a++] : order[b++];
+        }
+        /* sites[i] must become the old sites[permutation[i]]: follow cycles. */
+        for (size_t start = 0; start < count; start++) {
+            if (permutation[start] == start)
+                continue;
+            Site held = sites[start];
+            size_t at = start;
+            while (permutation[at] != start) {
+                size_t from = permutation[at];
+                sites[at] = sites[from];
+                permutation[at] = (uint32_t)at;
+                at = from;
+            }
+            sites[at] = held;
+            permutation[at] = (uint32_t)at;
+        }
+    }
+    free(order);
+    free(misplaced);
+    free(permutation);
+    return 0;
+}
+
+/* Builds loader->site_table over the sorted sites: resolving a million
+ * coordinator and link ids by bisection would cost ~20 cache-missing
+ * string comparisons each. */
+static int build_site_table(Loader *loader)
+{
+    const Snapshot *snapshot = loader->snapshot;
+    size_t capacity = 1024;
+    while (capacity < snapshot->site_count * 2)
+        capacity *= 2;
+    loader->site_table = calloc(capacity, sizeof *loader->site_table);
+    if (!loader->site_table)
+        return load_fail(loader, "out of memory");
+    loader->site_table_capacity = capacity;
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        const char *id = snapshot->sites[s].site_id;
+        size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, id, strlen(id)) & (capacity - 1);
+        while (loader->site_table[slot])
+            slot = (slot + 1) & (capacity - 1);
+        loader->site_table[slot] = (uint32_t)s + 1;
+    }
+    return 0;
+}
+
+static const Site *find_site(const Loader *loader, const char *site_id, size_t length)
+{
+    const Snapshot *snapshot = loader->snapshot;
+    size_t mask = loader->site_table_capacity - 1;
+    size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, site_id, length) & mask;
+    for (; loader->site_table[slot]; slot = (slot + 1) & mask) {
+        const Site *site = &snapshot->sites[loader->site_table[slot] - 1];
+        if (strncmp(site->site_id, site_id, length) == 0 && site->site_id[length] == 0)
+            return site;
+    }
+    return NULL;
+}
+
+static int load_sites(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    if (read_all_sites(loader) != 0)
+        return -1;
+    if (sort_sites(snapshot) != 0)
+        return load_fail(loader, "out of memory");
+    for (size_t s = 1; s < snapshot->site_count; s++) {
+        int order = strcmp(snapshot->sites[s - 1].site_id, snapshot->sites[s].site_id);
+        if (order == 0)
+            return load_fail(loader, "two sites share one site_id");
+        if (order > 0)
+            return load_fail(loader, "internal error: sites out of order after sorting");
+    }
+    if (build_site_table(loader) != 0)
+        return -1;
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        Site *site = &snapshot->sites[s];
+        const char *coordinator_id = loader->coordinator_ids[site->coordinator];
+        const Site *coordinator =
+            coordinator_id ? find_site(loader, coordinator_id, strlen(coordinator_id)) : NULL;
+        site->coordinator = coordinator ? snapshot_site_index(snapshot, coordinator) : SITE_NONE;
+    }
+    return 0;
+}
+
+static int load_links(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    size_t capacity = count_rows(loader, "links");
+    snapshot->links = malloc((capacity + 1) * sizeof *snapshot->links);
+    if (!snapshot->links)
+        return load_fail(loader, "out of memory");
+    sqlite3_stmt *statement;
+    if (prepare(loader, "SELECT from_site_id, to_site_id, kind FROM links", &statement) != 0)
+        return -1;
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW && snapshot->link_count < capacity) {
+        const char *from_id = (const char *)sqlite3_column_text(statement, 0);
+        const char *to_id = (const char *)sqlite3_column_text(statement, 1);
+        const char *kind = (const char *)sqlite3_column_text(statement, 2);
+        const Site *from =
+            from_id ? find_site(loader, from_id, (size_t)sqlite3_column_bytes(statement, 0)) : NULL;
+        const Site *to =
+            to_id ? find_site(loader, to_id, (size_t)sqlite3_column_bytes(statement, 1)) : NULL;
+        if (!from || !to || !kind)
+            continue;
+        snapshot->links[snapshot->link_count++] = (Link){
+            snapshot_site_index(snapshot, from), snapshot_site_index(snapshot, to),
+            (uint8_t)(strcmp(kind, "coordinator") == 0 ? LINK_COORDINATOR : LINK_COOPERATION)};
+    }
+    if (status == SQLITE_ROW)
+        status = SQLITE_DONE;
+    if (step_error(loader, statement, status) != 0)
+        return -1;
+    sqlite3_finalize(statement);
+    return 0;
+}
+
+typedef struct FinishJob {
+    Snapshot *snapshot;
+    int status;
+    char error[512];
+} FinishJob;
+
+static void *finish_in_thread(void *argument)
+{
+    FinishJob *job = argument;
+    job->status = snapshot_finish(job->snapshot, job->error, sizeof job->error);
+    return NULL;
+}
+
+/* What only needs the database: links, condition search, places. */
+static int load_the_rest(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    if (load_links(loader) != 0)
+        return -1;
+    snapshot->condition_search =
+        condition_search_load(snapshot, &loader->store, loader->error, loader->error_size);
+    if (!snapshot->condition_search)
+        return -1;
+    snapshot->places = places_load(&loader->store, loader->error, loader->error_size);
+    return snapshot->places ? 0 : -1;
+}
+
+static int load_all(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    if (store_metadata(&loader->store, "version", snapshot->version, sizeof snapshot->version) != 0)
+        return load_fail(loader, "no dataset version in metadata");
+    if (load_conditions(loader) != 0 || load_ancestors(loader) != 0 || load_sites(loader) != 0)
+        return -1;
+    /* The indexes need only the sites and conditions: build them in a
+     * second thread while this one reads the rest of the database. */
+    FinishJob job = {snapshot, 0, ""};
+    pthread_t thread;
+    int threaded = pthread_create(&thread, NULL, finish_in_thread, &job) == 0;
+    if (!threaded)
+        finish_in_thread(&job);
+    int status = load_the_rest(loader);
+    if (threaded)
+        pthread_join(thread, NULL);
+    if (status != 0)
+        return -1;
+    if (job.status != 0) {
+        snprintf(loader->error, loader->error_size, "%s", job.error);
+        return -1;
+    }
+    /* Tiles may query the finished indexes. */
+    snapshot->tiles = tiles_load(snapshot, &loader->store, loader->error, loader->error_size);
+    return snapshot->tiles ? 0 : -1;
+}
+
+Snapshot *snapshot_load(const char *path, char *error, size_t error_size)
+{
+    double started = seconds_now();
+    Snapshot *snapshot = calloc(1, sizeof *snapshot);
+    Arena *arena = calloc(1, sizeof *arena);
+    if (!snapshot || !arena) {
+        free(snapshot);
+        free(arena);
+        snprintf(error, error_size, "%s: out of memory", path);
+        return NULL;
+    }
+    snapshot->arena = arena;
+    snprintf(snapshot->path, sizeof snapshot->path, "%s", path);
+    Loader loader = {snapshot};
+    loader.interner.arena = arena;
+    loader.error = error;
+    loader.error_size = error_size;
+    if (store_open_read_only(&loader.store, path, error, error_size) != 0) {
+        snapshot_free(snapshot);
+        return NULL;
+    }
+    int status = load_all(&loader);
+    store_close(&loader.store);
+    interner_free(&loader.interner);
+    free(loader.coordinator_ids);
+    free(loader.site_table);
+    if (status != 0) {
+        snapshot_free(snapshot);
+        return NULL;
+    }
+    /* Loading freed large temporaries (trees' scratch, interners) in the
+     * loader threads' malloc arenas: hand those pages back (glibc). */
+    malloc_trim(0);
+    snapshot->load_seconds = seconds_now() - started;
+    return snapshot;
+}
+
+void snapshot_free(Snapshot *snapshot)
+{
+    if (!snapshot)
+        return;
+    if (snapshot->tiles)
+        tiles_free(snapshot->tiles);
+    places_free(snapshot->places);
+    condition_search_free(snapshot->condition_search);
+    spatial_index_free(snapshot->index);
+    free(snapshot->sites);
+    free(snapshot->site_codes);
+    free(snapshot->conditions);
+    free(snapshot->ancestors);
+    free(snapshot->links);
+    free(snapshot->condition_by_code);
+    arena_free(snapshot->arena);
+    free(snapshot);
+}

@@ -1,0 +1,97 @@
+/* spatial_index.h — exact k-nearest and bounding-box queries over the sites.
+ *
+ * Owns: static k-d trees built once per snapshot and the two queries the
+ * API needs. Design, and why:
+ *  - Nearest is EXACT for the geodesic WGS84 distance. Trees are built over
+ *    the sites' Earth-centred (ECEF) xyz positions; the straight-line chord
+ *    between two points of the ellipsoid is never longer than the geodesic
+ *    between them (geodesy.h), so the Euclidean distance to a tree node's
+ *    box, or to a point, is a lower bound of the geodesic distance. A
+ *    best-first search (one priority queue keyed by that bound) computes the
+ *    geodesic distance (PROJ, geodesy_distance_m) only for points it pops,
+ *    and stops when the next bound exceeds the k-th best geodesic distance:
+ *    nothing unseen can beat or tie it. ECEF has no antimeridian or pole
+ *    seams, unlike a lon/lat tree.
+ *  - One tree over all sites, and one tree per ORPHAcode over the sites that
+ *    LIST that code. A query for condition D searches, in the same queue,
+ *    the trees of every ancestor of D (depth 0 included): a site covers D
+ *    iff it lists one of them. A site found through two trees is measured
+ *    once.
+ *  - Trees are implicit: one array of site indexes permuted in place by
+ *    median splits (largest extent), nodes stored in preorder in one array
+ *    (left child follows its parent), leaves of up to 32 sites, no per-node
+ *    allocation. A node is 40 bytes: its box in floats rounded outwards
+ *    (still a superset, so distances to it stay lower bounds) and the union
+ *    of its sites' roles and audiences, so filtered queries prune subtrees
+ *    that cannot match. Building: O(n log n), the whole-set trees in a
+ *    second thread while the per-code trees are built.
+ *  - Ties in distance go to the smaller site index, which is site_id byte
+ *    order (snapshot.h). Results equal a brute-force scan exactly.
+ *  - Bounding boxes use a second tree over (lon, lat) of all sites;
+ *    boundaries are inclusive, a box whose west > east crosses the
+ *    antimeridian (two boxes). Results are the `limit` smallest site
+ *    indexes (site_id order): the tree collects the matching sites (whole
+ *    nodes at once when inside the box) and the smallest are selected; when
+ *    the box holds a large share of all sites, scanning the sites in index
+ *    order finds the first `limit` sooner. With a condition, the listing
+ *    sites of the condition's ancestors are scanned instead.
+ * Invariants: immutable after spatial_index_build(); every query is
+ * thread-safe and touches only its own scratch memory. */
+#ifndef MAILLAGE_SPATIAL_INDEX_H
+#define MAILLAGE_SPATIAL_INDEX_H
+
+#include "snapshot.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Which sites a query accepts: bit (1u << role) of role_mask and bit
+ * (1u << audience) of audience_mask must be set. */
+typedef struct SiteFilter {
+    uint32_t role_mask;
+    uint32_t audience_mask;
+} SiteFilter;
+
+#define SITE_FILTER_ALL_ROLES ((1u << ROLE_COUNT) - 1)
+#define SITE_FILTER_ALL_AUDIENCES                                                                  \
+    ((1u << AUDIENCE_UNSTATED) | (1u << AUDIENCE_ENFANTS) | (1u << AUDIENCE_ADULTES) |             \
+     (1u << AUDIENCE_TOUS))
+
+void site_filter_init(SiteFilter *filter); /* accepts every site */
+static inline int site_filter_accepts(const SiteFilter *filter, const Site *site)
+{
+    return ((filter->role_mask >> site->role) & 1u) &&
+           ((filter->audience_mask >> site->audience) & 1u);
+}
+
+typedef struct NearestResult {
+    uint32_t site; /* index into Snapshot.sites */
+    double distance_m;
+} NearestResult;
+
+struct SpatialIndex *spatial_index_build(const Snapshot *snapshot, char *error, size_t error_size);
+void spatial_index_free(struct SpatialIndex *index);
+
+/* The (at most k) sites nearest to (lat, lon) by geodesic distance that
+ * cover `condition` (NULL: every site) and pass `filter`, nearest first,
+ * ties by site index. Returns the number written into `results` (room for
+ * k), or -1 when out of memory. */
+int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
+                          const Condition *condition, const SiteFilter *filter, size_t k,
+                          NearestResult *results);
+
+/* Sites with west <= lon <= east (or, when west > east, lon >= west or
+ * lon <= east) and south <= lat <= north, covering `condition` (NULL: every
+ * site) and passing `filter`: the `limit` smallest site indexes, ascending,
+ * into `sites` (room for limit); *count gets how many were written and
+ * *truncated whether more matched. Returns 0, or -1 when out of memory. */
+int spatial_index_box(const Snapshot *snapshot, double west, double south, double east,
+                      double north, const Condition *condition, const SiteFilter *filter,
+                      size_t limit, uint32_t *sites, size_t *count, int *truncated);
+
+/* The sites that list `condition`'s own code (not through a group), in no
+ * particular order; *count gets their number. */
+const uint32_t *spatial_index_listing_sites(const Snapshot *snapshot, const Condition *condition,
+                                            size_t *count);
+
+#endif

@@ -1,0 +1,493 @@
+/* test_index.c — the spatial index against brute force on a synthetic
+ * in-memory snapshot (5,000 synthetic sites, many sharing positions, a small
+ * synthetic polyhierarchical classification): nearest with and without a
+ * condition and filters, bounding boxes (antimeridian, inclusive edges,
+ * truncation), covering-site counts, and distances against PROJ's `geod`. */
+#include "check.h"
+#include "geodesy.h"
+#include "snapshot.h"
+#include "spatial_index.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#define SYNTHETIC_SITES 5000
+#define SYNTHETIC_CONDITIONS 80
+#define MAX_PARENTS 3
+
+static uint64_t random_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t random_next(void)
+{
+    random_state ^= random_state << 13;
+    random_state ^= random_state >> 7;
+    random_state ^= random_state << 17;
+    return random_state;
+}
+
+static double random_uniform(double low, double high)
+{
+    return low + (high - low) * ((double)(random_next() >> 11) / 9007199254740992.0);
+}
+
+static size_t random_below(size_t n)
+{
+    return (size_t)(random_next() % n);
+}
+
+/* The synthetic classification: parents per condition (index < child). */
+static int parent_count[SYNTHETIC_CONDITIONS];
+static int parents[SYNTHETIC_CONDITIONS][MAX_PARENTS];
+/* depth[d][a]: fewest edges from d up to a, -1 when a is not an ancestor. */
+static int ancestor_depth[SYNTHETIC_CONDITIONS][SYNTHETIC_CONDITIONS];
+
+static Snapshot *snapshot;
+static char *site_id_text;
+
+static void make_classification(void)
+{
+    for (int c = 0; c < SYNTHETIC_CONDITIONS; c++) {
+        parent_count[c] = c < 4 ? 0 : 1 + (int)random_below(c < 10 ? 1 : MAX_PARENTS);
+        for (int p = 0; p < parent_count[c]; p++)
+            parents[c][p] = (int)random_below((size_t)(c < 20 ? c : 20 + (c - 20) / 2));
+    }
+    for (int c = 0; c < SYNTHETIC_CONDITIONS; c++) {
+        for (int a = 0; a < SYNTHETIC_CONDITIONS; a++)
+            ancestor_depth[c][a] = -1;
+        ancestor_depth[c][c] = 0;
+        /* Breadth-first upwards. */
+        int queue[SYNTHETIC_CONDITIONS], head = 0, tail = 0;
+        queue[tail++] = c;
+        while (head < tail) {
+            int node = queue[head++];
+            for (int p = 0; p < parent_count[node]; p++) {
+                int parent = parents[node][p];
+                if (ancestor_depth[c][parent] < 0) {
+                    ancestor_depth[c][parent] = ancestor_depth[c][node] + 1;
+                    queue[tail++] = parent;
+                }
+            }
+        }
+    }
+}
+
+static int32_t code_of(int c)
+{
+    return 5000 + c * 7; /* orpha codes, increasing with the index */
+}
+
+static void fill_conditions(void)
+{
+    static const char *const labels[] = {"synthetic group", "synthetic disorder"};
+    snapshot->condition_count = SYNTHETIC_CONDITIONS;
+    snapshot->conditions = calloc(SYNTHETIC_CONDITIONS, sizeof *snapshot->conditions);
+    snapshot->ancestors =
+        calloc(SYNTHETIC_CONDITIONS * SYNTHETIC_CONDITIONS, sizeof *snapshot->ancestors);
+    uint32_t start = 0;
+    for (int c = 0; c < SYNTHETIC_CONDITIONS; c++) {
+        Condition *condition = &snapshot->conditions[c];
+        condition->orpha = code_of(c);
+        condition->label_fr = condition->label_en = labels[c >= 20];
+        condition->level = c >= 20 ? "disorder" : "group";
+        condition->status = "active";
+        condition->ancestors_start = start;
+        /* Sorted by (depth, orpha): depth-major, then index order. */
+        for (int depth = 0; depth < SYNTHETIC_CONDITIONS; depth++)
+            for (int a = 0; a < SYNTHETIC_CONDITIONS; a++)
+                if (ancestor_depth[c][a] == depth)
+                    snapshot->ancestors[start + condition->ancestor_count++] =
+                        (AncestorEntry){(uint32_t)a, (uint32_t)depth};
+        start += condition->ancestor_count;
+    }
+}
+
+static void fill_sites(void)
+{
+    /* A few positions shared by many sites (one building, many centres). */
+    static const double shared[][2] = {{48.8566, 2.3522},   {48.8449, 2.3133}, {43.2965, 5.3698},
+                                       {-21.1151, 55.5364}, {0, 180},          {12.5, -180},
+                                       {-89.9, 10},         {45.75, 4.85}};
+    snapshot->site_count = SYNTHETIC_SITES;
+    snapshot->sites = calloc(SYNTHETIC_SITES, sizeof *snapshot->sites);
+    snapshot->site_codes = calloc(SYNTHETIC_SITES * 3 + 1, sizeof *snapshot->site_codes);
+    site_id_text = malloc(SYNTHETIC_SITES * 16);
+    uint32_t code_cursor = 0;
+    for (size_t s = 0; s < SYNTHETIC_SITES; s++) {
+        Site *site = &snapshot->sites[s];
+        char *id = site_id_text + s * 16;
+        snprintf(id, 16, "SYN-%05zu", s);
+        site->site_id = id;
+        site->name = "Synthetic structure";
+        size_t kind = random_below(10);
+        if (kind < 3) {
+            const double *position = shared[random_below(sizeof shared / sizeof shared[0])];
+            site->lat = position[0];
+            site->lon = position[1];
+        } else if (kind < 7) { /* metropolitan France */
+            site->lat = random_uniform(42.3, 51.1);
+            site->lon = random_uniform(-4.8, 8.2);
+        } else { /* anywhere */
+            site->lat = random_uniform(-90, 90);
+            site->lon = random_uniform(-180, 180);
+        }
+        if (kind == 6) { /* round coordinates: points on box edges */
+            site->lat = (double)(int)site->lat;
+            site->lon = (double)(int)site->lon;
+        }
+        site->role = (uint8_t)random_below(ROLE_COUNT);
+        site->audience = (uint8_t)random_below(4);
+        site->coordinator = SITE_NONE;
+        site->codes_start = code_cursor;
+        size_t count = random_below(4);
+        int32_t codes[3];
+        for (size_t i = 0; i < count; i++)
+            codes[i] =
+                code_of((int)(random_below(10) < 2 ? random_below(20)
+                                                   : 20 + random_below(SYNTHETIC_CONDITIONS - 20)));
+        /* Sorted, unique. */
+        for (size_t i = 0; i < count; i++)
+            for (size_t j = i + 1; j < count; j++)
+                if (codes[j] < codes[i]) {
+                    int32_t swap = codes[i];
+                    codes[i] = codes[j];
+                    codes[j] = swap;
+                }
+        for (size_t i = 0; i < count; i++)
+            if (i == 0 || codes[i] != codes[i - 1])
+                snapshot->site_codes[code_cursor + site->code_count++] = codes[i];
+        code_cursor += site->code_count;
+    }
+}
+
+static int build_snapshot(void)
+{
+    snapshot = calloc(1, sizeof *snapshot);
+    snprintf(snapshot->path, sizeof snapshot->path, "synthetic");
+    make_classification();
+    fill_conditions();
+    fill_sites();
+    char error[256];
+    if (snapshot_finish(snapshot, error, sizeof error) != 0) {
+        fprintf(stderr, "snapshot_finish: %s\n", error);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- Brute force -------------------------------------------------------- */
+
+static int condition_index_of(int32_t code)
+{
+    return (code - 5000) / 7;
+}
+
+/* Depth through which site covers condition c (brute force), -1 if not;
+ * *via gets the code matched through. */
+static int brute_covers(const Site *site, int c, int32_t *via)
+{
+    int best_depth = -1;
+    const int32_t *codes = snapshot->site_codes + site->codes_start;
+    for (uint32_t i = 0; i < site->code_count; i++) {
+        int depth = ancestor_depth[c][condition_index_of(codes[i])];
+        if (depth >= 0 &&
+            (best_depth < 0 || depth < best_depth || (depth == best_depth && codes[i] < *via))) {
+            best_depth = depth;
+            *via = codes[i];
+        }
+    }
+    return best_depth;
+}
+
+static int brute_accepts(const Site *site, int c, const SiteFilter *filter)
+{
+    int32_t via = 0;
+    return site_filter_accepts(filter, site) && (c < 0 || brute_covers(site, c, &via) >= 0);
+}
+
+static int compare_nearest(const void *a, const void *b)
+{
+    const NearestResult *x = a, *y = b;
+    if (x->distance_m != y->distance_m)
+        return x->distance_m < y->distance_m ? -1 : 1;
+    return x->site < y->site ? -1 : x->site > y->site;
+}
+
+static size_t brute_nearest(double lat, double lon, int c, const SiteFilter *filter, size_t k,
+                            NearestResult *out)
+{
+    static NearestResult all[SYNTHETIC_SITES];
+    size_t count = 0;
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        const Site *site = &snapshot->sites[s];
+        if (brute_accepts(site, c, filter))
+            all[count++] =
+                (NearestResult){(uint32_t)s, geodesy_distance_m(lat, lon, site->lat, site->lon)};
+    }
+    qsort(all, count, sizeof *all, compare_nearest);
+    size_t kept = count < k ? count : k;
+    memcpy(out, all, kept * sizeof *out);
+    return kept;
+}
+
+static void random_filter(SiteFilter *filter)
+{
+    site_filter_init(filter);
+    if (random_below(4) == 0)
+        filter->role_mask = (uint32_t)(1 + random_below(SITE_FILTER_ALL_ROLES));
+    if (random_below(4) == 0) {
+        uint32_t keep = (1u << AUDIENCE_UNSTATED) | (1u << AUDIENCE_TOUS);
+        filter->audience_mask =
+            keep | (1u << (random_below(2) ? AUDIENCE_ENFANTS : AUDIENCE_ADULTES));
+    }
+}
+
+/* --- Tests -------------------------------------------------------------- */
+
+TEST(nearest_matches_brute_force)
+{
+    static NearestResult expected[100], got[100];
+    int mismatches = 0;
+    for (int query = 0; query < 1000; query++) {
+        double lat, lon;
+        if (random_below(5) == 0) { /* exactly on a site */
+            const Site *site = &snapshot->sites[random_below(SYNTHETIC_SITES)];
+            lat = site->lat;
+            lon = site->lon;
+        } else if (random_below(2)) {
+            lat = random_uniform(41, 52);
+            lon = random_uniform(-6, 10);
+        } else {
+            lat = random_uniform(-90, 90);
+            lon = random_uniform(-180, 180);
+        }
+        int c = random_below(3) == 0 ? -1 : (int)random_below(SYNTHETIC_CONDITIONS);
+        SiteFilter filter;
+        random_filter(&filter);
+        size_t k = random_below(4) == 0 ? 100 : 1 + random_below(12);
+        const Condition *condition = c < 0 ? NULL : &snapshot->conditions[c];
+        size_t expected_count = brute_nearest(lat, lon, c, &filter, k, expected);
+        int count = spatial_index_nearest(snapshot, lat, lon, condition, &filter, k, got);
+        int same = count == (int)expected_count;
+        for (size_t i = 0; same && i < expected_count; i++)
+            same = got[i].site == expected[i].site && got[i].distance_m == expected[i].distance_m;
+        if (!same && mismatches++ < 5)
+            CHECK(same, "query %d (%.6f, %.6f) orpha index %d k %zu: %d results, expected %zu",
+                  query, lat, lon, c, k, count, expected_count);
+        /* orpha_matched: the nearest listed ancestor, ties by smaller code. */
+        for (int i = 0; same && c >= 0 && i < count; i++) {
+            const Site *site = &snapshot->sites[got[i].site];
+            const Condition *matched = NULL;
+            int32_t via = 0;
+            int depth = snapshot_site_covers(snapshot, site, condition, &matched);
+            int expected_depth = brute_covers(site, c, &via);
+            CHECK(depth == expected_depth && matched && matched->orpha == via,
+                  "site %s covers through %d at %d, expected %d at %d", site->site_id,
+                  matched ? matched->orpha : 0, depth, via, expected_depth);
+        }
+    }
+    CHECK(mismatches == 0, "%d of 1000 queries differ from brute force", mismatches);
+}
+
+TEST(nearest_with_k_above_candidates)
+{
+    /* A condition with few covering sites: every one of them, in order. */
+    int chosen = -1;
+    size_t covering = 0;
+    SiteFilter filter;
+    site_filter_init(&filter);
+    for (int c = SYNTHETIC_CONDITIONS - 1; c >= 0 && chosen < 0; c--) {
+        covering = snapshot->conditions[c].covering_sites;
+        if (covering > 0 && covering < 100)
+            chosen = c;
+    }
+    CHECK(chosen >= 0, "no condition with fewer than 100 covering sites");
+    if (chosen < 0)
+        return;
+    NearestResult expected[100], got[100];
+    size_t expected_count = brute_nearest(45, 3, chosen, &filter, 100, expected);
+    int count =
+        spatial_index_nearest(snapshot, 45, 3, &snapshot->conditions[chosen], &filter, 100, got);
+    CHECK(count == (int)covering && expected_count == covering, "%d results, %zu covering", count,
+          covering);
+    for (size_t i = 0; i < expected_count && count == (int)expected_count; i++)
+        CHECK(got[i].site == expected[i].site, "result %zu differs", i);
+}
+
+TEST(ties_go_to_smaller_site_id)
+{
+    /* Every site at the first shared position, nearest from exactly there. */
+    SiteFilter filter;
+    site_filter_init(&filter);
+    NearestResult got[20];
+    int count = spatial_index_nearest(snapshot, 48.8566, 2.3522, NULL, &filter, 20, got);
+    CHECK(count == 20, "%d results", count);
+    for (int i = 1; i < count; i++)
+        CHECK(got[i].distance_m > got[i - 1].distance_m ||
+                  (got[i].distance_m == got[i - 1].distance_m && got[i].site > got[i - 1].site),
+              "results %d and %d out of order", i - 1, i);
+    CHECK(count > 0 && got[0].distance_m == 0, "first distance %g", count ? got[0].distance_m : -1);
+}
+
+TEST(covering_sites_match_brute_force)
+{
+    for (int c = 0; c < SYNTHETIC_CONDITIONS; c++) {
+        uint32_t expected = 0;
+        for (size_t s = 0; s < snapshot->site_count; s++) {
+            int32_t via = 0;
+            expected += brute_covers(&snapshot->sites[s], c, &via) >= 0;
+        }
+        CHECK(snapshot->conditions[c].covering_sites == expected, "condition %d: %u, expected %u",
+              c, snapshot->conditions[c].covering_sites, expected);
+    }
+}
+
+static int brute_in_box(const Site *site, double west, double south, double east, double north)
+{
+    if (site->lat < south || site->lat > north)
+        return 0;
+    if (west <= east)
+        return site->lon >= west && site->lon <= east;
+    return site->lon >= west || site->lon <= east;
+}
+
+static double random_edge(int latitude)
+{
+    size_t kind = random_below(4);
+    if (kind == 0) { /* exactly a site's coordinate */
+        const Site *site = &snapshot->sites[random_below(SYNTHETIC_SITES)];
+        return latitude ? site->lat : site->lon;
+    }
+    if (kind == 1)
+        return (double)((int)random_below(latitude ? 181 : 361) - (latitude ? 90 : 180));
+    return latitude ? random_uniform(-90, 90) : random_uniform(-180, 180);
+}
+
+TEST(boxes_match_brute_force)
+{
+    static uint32_t got[SYNTHETIC_SITES], expected[SYNTHETIC_SITES];
+    int mismatches = 0, crossing = 0, truncations = 0;
+    for (int query = 0; query < 1000; query++) {
+        double west = random_edge(0), east = random_edge(0);
+        double south = random_edge(1), north = random_edge(1);
+        if (south > north) {
+            double swap = south;
+            south = north;
+            north = swap;
+        }
+        if (random_below(10) == 0) { /* a small box in France */
+            west = random_uniform(-4, 7);
+            east = west + random_uniform(0, 1.5);
+            south = random_uniform(42, 50);
+            north = south + random_uniform(0, 1.5);
+        }
+        if (random_below(20) == 0) { /* whole world: the site-order scan */
+            west = -180;
+            east = 180;
+            south = -90;
+            north = 90;
+        }
+        crossing += west > east;
+        int c = random_below(3) == 0 ? (int)random_below(SYNTHETIC_CONDITIONS) : -1;
+        SiteFilter filter;
+        random_filter(&filter);
+        size_t limit = random_below(3) == 0 ? 1 + random_below(40) : SYNTHETIC_SITES;
+        size_t expected_count = 0;
+        int expected_truncated = 0;
+        for (size_t s = 0; s < snapshot->site_count; s++) {
+            const Site *site = &snapshot->sites[s];
+            if (!brute_in_box(site, west, south, east, north) || !brute_accepts(site, c, &filter))
+                continue;
+            if (expected_count == limit) {
+                expected_truncated = 1;
+                break;
+            }
+            expected[expected_count++] = (uint32_t)s;
+        }
+        size_t count = 0;
+        int truncated = 0;
+        int status = spatial_index_box(snapshot, west, south, east, north,
+                                       c < 0 ? NULL : &snapshot->conditions[c], &filter, limit, got,
+                                       &count, &truncated);
+        truncations += truncated;
+        int same = status == 0 && count == expected_count && truncated == expected_truncated &&
+                   (count == 0 || memcmp(got, expected, count * sizeof *got) == 0);
+        if (!same && mismatches++ < 5)
+            CHECK(same, "box %d (%g,%g,%g,%g) orpha index %d limit %zu: %zu%s, expected %zu%s",
+                  query, west, south, east, north, c, limit, count, truncated ? "+" : "",
+                  expected_count, expected_truncated ? "+" : "");
+    }
+    CHECK(mismatches == 0, "%d of 1000 boxes differ from brute force", mismatches);
+    CHECK(crossing > 100 && truncations > 50, "only %d crossing boxes, %d truncated", crossing,
+          truncations);
+}
+
+TEST(box_edges_are_inclusive)
+{
+    const Site *site = &snapshot->sites[17];
+    SiteFilter filter;
+    site_filter_init(&filter);
+    uint32_t got[SYNTHETIC_SITES];
+    size_t count = 0;
+    int truncated = 0, found = 0;
+    /* A point box exactly on the site. */
+    spatial_index_box(snapshot, site->lon, site->lat, site->lon, site->lat, NULL, &filter,
+                      SYNTHETIC_SITES, got, &count, &truncated);
+    for (size_t i = 0; i < count; i++)
+        found |= got[i] == 17;
+    CHECK(found, "a point box on site 17 misses it (%zu results)", count);
+}
+
+/* Distances against PROJ's `geod` command (proj-bin), for a handful of
+ * pairs, including long and near-antipodal ones. */
+TEST(distances_agree_with_geod)
+{
+    static const double pairs[][4] = {
+        {48.5597, 3.2994, 48.8566, 2.3522},
+        {48.8566, 2.3522, -21.1151, 55.5364},
+        {0, 0, 0.5, 179.7},
+        {-33.9, 18.4, 35.7, 139.7},
+        {89.9, 10, -89.9, -170},
+        {43.2965, 5.3698, 43.2965, 5.3698},
+        {14.6, -61.0, 46.8, -56.2},
+    };
+    FILE *probe = popen("command -v geod", "r");
+    char path[256] = "";
+    int available = probe && fgets(path, sizeof path, probe) != NULL;
+    if (probe)
+        pclose(probe);
+    CHECK(available, "the geod command (Debian package proj-bin) is not installed");
+    if (!available)
+        return;
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        char command[256];
+        snprintf(command, sizeof command,
+                 "echo '%.7f %.7f %.7f %.7f' | geod +ellps=WGS84 -I +units=m -f %%.3f", pairs[i][0],
+                 pairs[i][1], pairs[i][2], pairs[i][3]);
+        FILE *output = popen(command, "r");
+        char line[256] = "";
+        int read = output && fgets(line, sizeof line, output) != NULL;
+        if (output)
+            pclose(output);
+        double azimuth1, azimuth2, distance;
+        CHECK(read && sscanf(line, "%lf %lf %lf", &azimuth1, &azimuth2, &distance) == 3,
+              "geod printed '%s'", line);
+        CHECK_NEAR(geodesy_distance_m(pairs[i][0], pairs[i][1], pairs[i][2], pairs[i][3]), distance,
+                   1.0);
+    }
+}
+
+int main(void)
+{
+    if (build_snapshot() != 0)
+        return 1;
+    RUN(nearest_matches_brute_force);
+    RUN(nearest_with_k_above_candidates);
+    RUN(ties_go_to_smaller_site_id);
+    RUN(covering_sites_match_brute_force);
+    RUN(boxes_match_brute_force);
+    RUN(box_edges_are_inclusive);
+    RUN(distances_agree_with_geod);
+    snapshot_free(snapshot);
+    free(site_id_text);
+    return CHECK_SUMMARY("test_index");
+}

@@ -1,0 +1,741 @@
+/* test_tiles.c — Web Mercator, the Morton point index, the tile cache, the
+ * sites layer (folding, clustering, filters: counts against brute force,
+ * read back with a small MVT decoder) on a synthetic in-memory network,
+ * and, on the shipped dataset (MAILLAGE_DATABASE, default
+ * build/maillage.sqlite), validity (GEOS) of every clipped and simplified
+ * polygon the areas and basemap layers encode, and tile sizes. */
+#include "check.h"
+#include "snapshot.h"
+#include "tile_cache.h"
+#include "tile_geometry.h"
+#include "tile_layers.h"
+#include "tiles.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* --- a minimal MVT reader (points layer only: what the tests need) ----------------- */
+
+typedef struct DecodedFeature {
+    uint64_t id;
+    int type;
+    int64_t count, point_count; /* -1 when absent */
+    int cluster;
+    int x, y; /* first point */
+    char site_id[64];
+} DecodedFeature;
+
+typedef struct Reader {
+    const unsigned char *data;
+    size_t length, position;
+    int failed;
+} Reader;
+
+static uint64_t read_varint(Reader *reader)
+{
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (reader->position >= reader->length) {
+            reader->failed = 1;
+            return 0;
+        }
+        unsigned char byte = reader->data[reader->position++];
+        value |= (uint64_t)(byte & 0x7F) << shift;
+        if (!(byte & 0x80))
+            return value;
+    }
+    reader->failed = 1;
+    return 0;
+}
+
+static Reader sub_reader(Reader *reader)
+{
+    uint64_t length = read_varint(reader);
+    Reader sub = {reader->data + reader->position, 0, 0, 0};
+    if (reader->failed || length > reader->length - reader->position) {
+        reader->failed = 1;
+        sub.data = NULL;
+        return sub;
+    }
+    sub.length = (size_t)length;
+    reader->position += (size_t)length;
+    return sub;
+}
+
+static void skip_field(Reader *reader, int wire_type)
+{
+    if (wire_type == 0)
+        read_varint(reader);
+    else if (wire_type == 2)
+        sub_reader(reader);
+    else if (wire_type == 1)
+        reader->position += 8;
+    else if (wire_type == 5)
+        reader->position += 4;
+    else
+        reader->failed = 1;
+}
+
+#define MAX_DECODED 20000
+#define MAX_STRINGS 256
+
+typedef struct DecodedLayer {
+    DecodedFeature features[MAX_DECODED];
+    size_t feature_count;
+    int version, extent;
+    int failed;
+} DecodedLayer;
+
+/* Decodes the first layer of `tile`. */
+static void decode_tile(const Buffer *tile, DecodedLayer *out)
+{
+    memset(out, 0, sizeof *out);
+    Reader reader = {(const unsigned char *)tile->data, tile->length, 0, 0};
+    if (tile->length == 0)
+        return;
+    uint64_t key = read_varint(&reader);
+    if (key != ((3 << 3) | 2)) {
+        out->failed = 1;
+        return;
+    }
+    Reader layer = sub_reader(&reader);
+    Reader feature_readers[MAX_DECODED];
+    size_t feature_count = 0;
+    char keys[MAX_STRINGS][32];
+    int64_t integer_values[MAX_STRINGS * 8];
+    char string_values[MAX_STRINGS * 8][64];
+    size_t key_count = 0, value_count = 0;
+    while (!layer.failed && layer.position < layer.length) {
+        uint64_t field_key = read_varint(&layer);
+        int field = (int)(field_key >> 3), wire = (int)(field_key & 7);
+        if (field == 15 && wire == 0)
+            out->version = (int)read_varint(&layer);
+        else if (field == 5 && wire == 0)
+            out->extent = (int)read_varint(&layer);
+        else if (field == 2 && wire == 2 && feature_count < MAX_DECODED)
+            feature_readers[feature_count++] = sub_reader(&layer);
+        else if (field == 3 && wire == 2 && key_count < MAX_STRINGS) {
+            Reader text = sub_reader(&layer);
+            snprintf(keys[key_count++], 32, "%.*s", (int)text.length, (const char *)text.data);
+        } else if (field == 4 && wire == 2 && value_count < MAX_STRINGS * 8) {
+            Reader value = sub_reader(&layer);
+            integer_values[value_count] = -1;
+            string_values[value_count][0] = 0;
+            while (!value.failed && value.position < value.length) {
+                uint64_t value_key = read_varint(&value);
+                if ((value_key >> 3) == 5 || (value_key >> 3) == 7)
+                    integer_values[value_count] = (int64_t)read_varint(&value);
+                else if ((value_key >> 3) == 1) {
+                    Reader text = sub_reader(&value);
+                    snprintf(string_values[value_count], 64, "%.*s", (int)text.length,
+                             (const char *)text.data);
+                } else
+                    skip_field(&value, (int)(value_key & 7));
+            }
+            value_count++;
+        } else
+            skip_field(&layer, wire);
+    }
+    for (size_t f = 0; f < feature_count; f++) {
+        DecodedFeature *feature = &out->features[f];
+        memset(feature, 0, sizeof *feature);
+        feature->count = feature->point_count = -1;
+        Reader *r = &feature_readers[f];
+        while (!r->failed && r->position < r->length) {
+            uint64_t field_key = read_varint(r);
+            int field = (int)(field_key >> 3), wire = (int)(field_key & 7);
+            if (field == 1 && wire == 0)
+                feature->id = read_varint(r);
+            else if (field == 3 && wire == 0)
+                feature->type = (int)read_varint(r);
+            else if (field == 2 && wire == 2) {
+                Reader tags = sub_reader(r);
+                while (!tags.failed && tags.position < tags.length) {
+                    uint64_t k = read_varint(&tags), v = read_varint(&tags);
+                    if (k >= key_count || v >= value_count) {
+                        out->failed = 1;
+                        break;
+                    }
+                    if (strcmp(keys[k], "count") == 0)
+                        feature->count = integer_values[v];
+                    else if (strcmp(keys[k], "point_count") == 0)
+                        feature->point_count = integer_values[v];
+                    else if (strcmp(keys[k], "cluster") == 0)
+                        feature->cluster = integer_values[v] == 1;
+                    else if (strcmp(keys[k], "site_id") == 0)
+                        snprintf(feature->site_id, sizeof feature->site_id, "%s", string_values[v]);
+                }
+            } else if (field == 4 && wire == 2) {
+                Reader geometry = sub_reader(r);
+                uint64_t command = read_varint(&geometry);
+                if ((command & 7) == 1 && (command >> 3) >= 1) {
+                    uint64_t dx = read_varint(&geometry), dy = read_varint(&geometry);
+                    feature->x = (int)((dx >> 1) ^ (~(dx & 1) + 1));
+                    feature->y = (int)((dy >> 1) ^ (~(dy & 1) + 1));
+                }
+            } else
+                skip_field(r, wire);
+        }
+        if (r->failed)
+            out->failed = 1;
+    }
+    out->feature_count = feature_count;
+    if (reader.failed || layer.failed)
+        out->failed = 1;
+}
+
+/* --- Mercator and the index ------------------------------------------------------- */
+
+TEST(mercator)
+{
+    double x, y;
+    tile_mercator(0, 0, &x, &y);
+    CHECK_NEAR(x, 0.5, 1e-15);
+    CHECK_NEAR(y, 0.5, 1e-15);
+    tile_mercator(TILE_MAX_LATITUDE, -180, &x, &y);
+    CHECK_NEAR(x, 0, 1e-15);
+    CHECK_NEAR(y, 0, 1e-9);
+    tile_mercator(89.9, 180, &x, &y); /* clamped */
+    CHECK_NEAR(x, 1, 1e-15);
+    CHECK_NEAR(y, 0, 1e-9);
+    tile_mercator(-90, 0, &x, &y);
+    CHECK_NEAR(y, 1, 1e-9);
+    /* Paris, Notre-Dame: z14 tile 8298/5636. */
+    tile_mercator(48.853, 2.3499, &x, &y);
+    CHECK((int)(x * 16384) == 8298 && (int)(y * 16384) == 5636, "tile %d/%d", (int)(x * 16384),
+          (int)(y * 16384));
+    double lat, lon;
+    tile_mercator_inverse(x, y, &lat, &lon);
+    CHECK_NEAR(lat, 48.853, 1e-9);
+    CHECK_NEAR(lon, 2.3499, 1e-9);
+    TileAddress tile = {1, 1, 0};
+    MvtPoint corner = tile_point(tile, 0.5, 0.25);
+    CHECK(corner.x == 0 && corner.y == 2048, "%d %d", corner.x, corner.y);
+    TileBox box = tile_box(tile, 64);
+    CHECK_NEAR(box.min_x, 0.5 - 64.0 / 4096 / 2, 1e-15);
+}
+
+TEST(morton_ranges_match_brute_force)
+{
+    enum { COUNT = 5000 };
+    uint32_t *x = malloc(COUNT * sizeof *x), *y = malloc(COUNT * sizeof *y);
+    srand(7);
+    for (size_t i = 0; i < COUNT; i++) {
+        /* Clustered around a few centres, some exact duplicates. */
+        uint32_t centre = (uint32_t)(i % 5) * 700000000u;
+        x[i] = centre + (uint32_t)(rand() % 20000000);
+        y[i] = centre / 2 + (uint32_t)(rand() % 20000000);
+        if (i % 17 == 0 && i > 0) {
+            x[i] = x[i - 1];
+            y[i] = y[i - 1];
+        }
+    }
+    PointIndex index;
+    CHECK(point_index_build(&index, x, y, COUNT, NULL, NULL) == 0, "built");
+    for (size_t i = 1; i < COUNT; i++)
+        CHECK(index.keys[i - 1] <= index.keys[i], "sorted");
+    int mismatches = 0;
+    for (int z = 0; z <= 16; z += 2) {
+        for (size_t probe = 0; probe < COUNT; probe += 499) {
+            uint32_t tx = (uint32_t)((uint64_t)x[probe] >> (32 - z));
+            uint32_t ty = (uint32_t)((uint64_t)y[probe] >> (32 - z));
+            size_t first, last, expected = 0;
+            point_index_range(&index, z, tx, ty, &first, &last);
+            for (size_t i = 0; i < COUNT; i++)
+                if (((uint64_t)x[i] >> (32 - z)) == tx && ((uint64_t)y[i] >> (32 - z)) == ty)
+                    expected++;
+            if (last - first != expected)
+                mismatches++;
+            for (size_t i = first; i < last; i++) {
+                uint32_t item = index.items[i];
+                if (((uint64_t)x[item] >> (32 - z)) != tx || ((uint64_t)y[item] >> (32 - z)) != ty)
+                    mismatches++;
+            }
+        }
+    }
+    CHECK(mismatches == 0, "%d mismatches", mismatches);
+    uint32_t dx, dy;
+    tile_morton_decode(tile_morton(123456789u, 987654321u), &dx, &dy);
+    CHECK(dx == 123456789u && dy == 987654321u, "decode");
+    point_index_free(&index);
+    free(x);
+    free(y);
+}
+
+/* --- cache ----------------------------------------------------------------------------- */
+
+TEST(cache_is_lru_and_bounded)
+{
+    TileCache *cache = tile_cache_new(256 * 1024);
+    CHECK(cache != NULL, "created");
+    if (!cache)
+        return;
+    char body[1000], key[32];
+    memset(body, 'x', sizeof body);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "sites/%d/0/0", i);
+        tile_cache_put(cache, key, body, sizeof body, 200);
+        if (i >= 1) {
+            /* Keep entry 0 recently used. */
+            Buffer out;
+            buffer_init(&out);
+            int status = 0;
+            CHECK(tile_cache_get(cache, "sites/0/0/0", &out, &status) == 1 && status == 200 &&
+                      out.length == sizeof body,
+                  "entry 0 survives at %d", i);
+            buffer_free(&out);
+        }
+    }
+    TileCacheStatistics statistics = tile_cache_statistics(cache);
+    CHECK(statistics.bytes <= 256 * 1024, "bytes %zu", statistics.bytes);
+    CHECK(statistics.entries > 100, "entries %zu", statistics.entries);
+    CHECK(statistics.evictions > 0, "evicted");
+    Buffer out;
+    buffer_init(&out);
+    int status = 0;
+    CHECK(tile_cache_get(cache, "sites/1/0/0", &out, &status) == 0, "oldest evicted");
+    CHECK(tile_cache_get(cache, "sites/1999/0/0", &out, &status) == 1, "newest kept");
+    buffer_reset(&out);
+    tile_cache_put(cache, "empty", "", 0, 204);
+    CHECK(tile_cache_get(cache, "empty", &out, &status) == 1 && status == 204 && out.length == 0,
+          "empty tiles are cached");
+    tile_cache_put(cache, "sites/1999/0/0", "abc", 3, 200);
+    buffer_reset(&out);
+    CHECK(tile_cache_get(cache, "sites/1999/0/0", &out, &status) == 1 && out.length == 3,
+          "replaced");
+    static char big[40000];
+    tile_cache_put(cache, "big", big, sizeof big, 200);
+    CHECK(tile_cache_get(cache, "big", &out, &status) == 0, "over a quarter: not kept");
+    buffer_free(&out);
+    tile_cache_free(cache);
+}
+
+/* --- the sites layer on a synthetic network ------------------------------------------------- */
+
+typedef struct Synthetic {
+    Snapshot snapshot;
+    Site *sites;
+    char (*ids)[32];
+} Synthetic;
+
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(((const Site *)a)->site_id, ((const Site *)b)->site_id);
+}
+
+static void synthetic_network(Synthetic *synthetic, size_t count)
+{
+    memset(synthetic, 0, sizeof *synthetic);
+    synthetic->sites = calloc(count, sizeof *synthetic->sites);
+    synthetic->ids = calloc(count, sizeof *synthetic->ids);
+    srand(11);
+    for (size_t i = 0; i < count; i++) {
+        Site *site = &synthetic->sites[i];
+        snprintf(synthetic->ids[i], sizeof synthetic->ids[i], "syn-%06zu", i);
+        site->site_id = synthetic->ids[i];
+        site->name = "synthetic structure";
+        site->role = (uint8_t)(i % ROLE_COUNT);
+        site->audience = (uint8_t)(i % 4);
+        site->coordinator = SITE_NONE;
+        if (i % 7 == 0 && i > 0) { /* several sites at one hospital */
+            site->lat = synthetic->sites[i - 1].lat;
+            site->lon = synthetic->sites[i - 1].lon;
+        } else if (i % 3 == 0) { /* Paris area */
+            site->lat = 48.80 + (rand() % 10000) / 50000.0;
+            site->lon = 2.25 + (rand() % 10000) / 40000.0;
+        } else { /* mainland France and Martinique */
+            site->lat =
+                i % 11 == 0 ? 14.6 + (rand() % 1000) / 4000.0 : 43 + (rand() % 10000) / 1400.0;
+            site->lon =
+                i % 11 == 0 ? -61.2 + (rand() % 1000) / 4000.0 : -1 + (rand() % 10000) / 1400.0;
+        }
+    }
+    qsort(synthetic->sites, count, sizeof *synthetic->sites, compare_ids);
+    synthetic->snapshot.sites = synthetic->sites;
+    synthetic->snapshot.site_count = count;
+}
+
+static void synthetic_free(Synthetic *synthetic)
+{
+    free(synthetic->sites);
+    free(synthetic->ids);
+}
+
+/* Sites of `snapshot` in tile (z, x, y) accepted by `filter`, by brute force. */
+static size_t sites_in_tile(const TileSet *tiles, TileAddress tile, const TileFilter *filter)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < tiles->snapshot->site_count; i++) {
+        const Site *site = &tiles->snapshot->sites[i];
+        double x, y;
+        tile_mercator(site->lat, site->lon, &x, &y);
+        uint32_t fx = tile_fixed(x), fy = tile_fixed(y);
+        if (tile.z > 0 && ((fx >> (32 - tile.z)) != tile.x || (fy >> (32 - tile.z)) != tile.y))
+            continue;
+        if (site_filter_accepts(&filter->sites, site))
+            count++;
+    }
+    return count;
+}
+
+static DecodedLayer decoded;
+
+TEST(sites_counts_add_up)
+{
+    Synthetic synthetic;
+    synthetic_network(&synthetic, 3000);
+    TileSet tiles;
+    memset(&tiles, 0, sizeof tiles);
+    tiles.snapshot = &synthetic.snapshot;
+    char error[256];
+    CHECK(tile_sites_load(&tiles, error, sizeof error) == 0, "%s", error);
+    TileFilter filters[3];
+    for (int f = 0; f < 3; f++) {
+        site_filter_init(&filters[f].sites);
+        filters[f].condition = NULL;
+    }
+    filters[1].sites.role_mask = (1u << ROLE_CRMR) | (1u << ROLE_CCMR);
+    filters[2].sites.audience_mask = (1u << AUDIENCE_ENFANTS) | (1u << AUDIENCE_TOUS);
+    int checked = 0, clusters_seen = 0, folds_seen = 0, dense_seen = 0;
+    for (int z = 0; z <= 16; z++) {
+        double px, py;
+        tile_mercator(48.85, 2.35, &px, &py);
+        double mx, my;
+        tile_mercator(14.6, -61.0, &mx, &my);
+        TileAddress probes[2] = {
+            {z, (uint32_t)(px * (1 << z)), (uint32_t)(py * (1 << z))},
+            {z, (uint32_t)(mx * (1 << z)), (uint32_t)(my * (1 << z))},
+        };
+        for (int p = 0; p < 2; p++) {
+            for (int f = 0; f < 3; f++) {
+                MvtLayer layer;
+                mvt_layer_init(&layer, "sites");
+                TileJob job = {&tiles, probes[p], filters[f], NULL};
+                CHECK(tile_encode_sites(&job, &layer) == 0, "encoded");
+                Buffer tile;
+                buffer_init(&tile);
+                CHECK(mvt_layer_finish(&layer, &tile) == 0, "finished");
+                decode_tile(&tile, &decoded);
+                CHECK(!decoded.failed, "decoded z%d", z);
+                CHECK(tile.length == 0 || (decoded.version == 2 && decoded.extent == 4096),
+                      "version %d extent %d", decoded.version, decoded.extent);
+                size_t total = 0;
+                for (size_t i = 0; i < decoded.feature_count; i++) {
+                    const DecodedFeature *feature = &decoded.features[i];
+                    CHECK(feature->type == MVT_POINT, "points");
+                    CHECK(feature->x >= 0 && feature->x <= 4096 && feature->y >= 0 &&
+                              feature->y <= 4096,
+                          "inside the tile: %d %d", feature->x, feature->y);
+                    if (feature->cluster) {
+                        CHECK(z < TILE_SITES_MAX_ZOOM, "no cluster at the maxzoom");
+                        CHECK(feature->point_count >= 2, "cluster of %lld",
+                              (long long)feature->point_count);
+                        total += (size_t)feature->point_count;
+                        clusters_seen++;
+                        dense_seen += z > TILE_CLUSTER_MAX_ZOOM;
+                    } else {
+                        CHECK(feature->count >= 1, "count %lld", (long long)feature->count);
+                        total += (size_t)feature->count;
+                        folds_seen += feature->count > 1;
+                    }
+                }
+                size_t expected = sites_in_tile(&tiles, probes[p], &filters[f]);
+                CHECK(total == expected, "z%d probe %d filter %d: %zu in features, %zu sites", z, p,
+                      f, total, expected);
+                checked++;
+                buffer_free(&tile);
+                mvt_layer_free(&layer);
+            }
+        }
+    }
+    CHECK(checked == 17 * 6, "checked %d", checked);
+    CHECK(clusters_seen > 0 && folds_seen > 0 && dense_seen > 0, "clusters %d (dense %d), folds %d",
+          clusters_seen, dense_seen, folds_seen);
+    tile_sites_free(&tiles);
+    synthetic_free(&synthetic);
+}
+
+TEST(network_bundles_account_for_links)
+{
+    Synthetic synthetic;
+    synthetic_network(&synthetic, 3000);
+    size_t link_count = synthetic.snapshot.site_count - 1;
+    Link *links = calloc(link_count, sizeof *links);
+    for (size_t i = 0; i < link_count; i++) {
+        links[i].from = (uint32_t)(i + 1);
+        links[i].to = (uint32_t)((i * 7919) % 50); /* a few coordinators */
+        links[i].kind = (uint8_t)(i % 5 == 0 ? LINK_COOPERATION : LINK_COORDINATOR);
+    }
+    synthetic.snapshot.links = links;
+    synthetic.snapshot.link_count = link_count;
+    TileSet tiles;
+    memset(&tiles, 0, sizeof tiles);
+    tiles.snapshot = &synthetic.snapshot;
+    char error[256];
+    CHECK(tile_sites_load(&tiles, error, sizeof error) == 0, "%s", error);
+    TileFilter filter;
+    site_filter_init(&filter.sites);
+    filter.condition = NULL;
+    for (int z = 2; z <= 14; z += 3) {
+        double px, py;
+        tile_mercator(48.85, 2.35, &px, &py);
+        TileAddress tile = {z, (uint32_t)(px * (1 << z)), (uint32_t)(py * (1 << z))};
+        MvtLayer layer;
+        mvt_layer_init(&layer, "network");
+        TileJob job = {&tiles, tile, filter, NULL};
+        CHECK(tile_encode_network(&job, &layer) == 0, "encoded");
+        Buffer body;
+        buffer_init(&body);
+        CHECK(mvt_layer_finish(&layer, &body) == 0, "finished");
+        decode_tile(&body, &decoded);
+        CHECK(!decoded.failed, "decoded");
+        CHECK(decoded.feature_count <= TILE_MAX_LINK_BUNDLES, "%zu lines", decoded.feature_count);
+        int64_t represented = 0;
+        for (size_t i = 0; i < decoded.feature_count; i++) {
+            CHECK(decoded.features[i].type == MVT_LINESTRING, "lines");
+            CHECK(decoded.features[i].count >= 1, "count %lld",
+                  (long long)decoded.features[i].count);
+            represented += decoded.features[i].count;
+        }
+        /* Brute force: links near the tile (bounds), and links well inside it
+         * whose ends are apart by more than the bundling grid (all drawn). */
+        TileBox box = tile_box(tile, TILE_BUFFER);
+        int shift = z <= 8 ? 8 : z < 14 ? 6 : 0;
+        int64_t near = 0, inside = 0;
+        for (size_t i = 0; i < link_count; i++) {
+            double ax, ay, bx, by;
+            const Site *from = &synthetic.snapshot.sites[links[i].from];
+            const Site *to = &synthetic.snapshot.sites[links[i].to];
+            tile_mercator(from->lat, from->lon, &ax, &ay);
+            tile_mercator(to->lat, to->lon, &bx, &by);
+            if (fmax(ax, bx) >= box.min_x && fmin(ax, bx) <= box.max_x &&
+                fmax(ay, by) >= box.min_y && fmin(ay, by) <= box.max_y)
+                near++;
+            MvtPoint a = tile_point(tile, ax, ay), b = tile_point(tile, bx, by);
+            int a_in = a.x >= 0 && a.x < 4096 && a.y >= 0 && a.y < 4096;
+            int b_in = b.x >= 0 && b.x < 4096 && b.y >= 0 && b.y < 4096;
+            if (a_in && b_in &&
+                (((a.x + TILE_BUFFER) >> shift) != ((b.x + TILE_BUFFER) >> shift) ||
+                 ((a.y + TILE_BUFFER) >> shift) != ((b.y + TILE_BUFFER) >> shift)))
+                inside++;
+        }
+        CHECK(represented <= near, "z%d: %lld represented, %lld near", z, (long long)represented,
+              (long long)near);
+        if (decoded.feature_count < TILE_MAX_LINK_BUNDLES)
+            CHECK(represented >= inside, "z%d: %lld represented, %lld inside", z,
+                  (long long)represented, (long long)inside);
+        CHECK(z >= 14 || inside > 0, "z%d: some links inside", z);
+        buffer_free(&body);
+        mvt_layer_free(&layer);
+    }
+    tile_sites_free(&tiles);
+    free(links);
+    synthetic_free(&synthetic);
+}
+
+/* --- the shipped dataset: polygons valid, sizes --------------------------------------- */
+
+static const char *database_path(void)
+{
+    const char *path = getenv("MAILLAGE_DATABASE");
+    return path && *path ? path : "build/maillage.sqlite";
+}
+
+/* Every polygon clip of `tile` (areas and basemap) is valid. Returns the
+ * number of clipped geometries checked. */
+static int check_polygons_valid(TileSet *tiles, TileAddress tile, GEOSContextHandle_t geos,
+                                int *invalid)
+{
+    int checked = 0;
+    TileBox box = tile_box(tile, TILE_BUFFER);
+    for (size_t i = 0; i < tiles->area_count; i++) {
+        if (!shape_intersects_box(&tiles->areas[i].source, box))
+            continue;
+        const Shape *shape = tile_zoom_area(tiles, tile.z, i, geos);
+        int failed = 0;
+        GEOSGeometry *clipped =
+            shape ? tile_clip_shape(geos, shape, tile, TILE_BUFFER, &failed) : NULL;
+        CHECK(shape && !failed, "area %zu at z%d", i, tile.z);
+        if (clipped) {
+            if (GEOSisValid_r(geos, clipped) != 1) {
+                (*invalid)++;
+                char *reason = GEOSisValidReason_r(geos, clipped);
+                fprintf(stderr, "  invalid %s at %d/%u/%u: %s\n", tiles->areas[i].code, tile.z,
+                        tile.x, tile.y, reason ? reason : "?");
+                GEOSFree_r(geos, reason);
+            }
+            checked++;
+            GEOSGeom_destroy_r(geos, clipped);
+        }
+    }
+    for (size_t i = tiles->basemap_kind_start[BASEMAP_LAND];
+         i < tiles->basemap_kind_start[BASEMAP_LAND + 1]; i++) {
+        if (!shape_intersects_box(&tiles->basemap_chunks[i], box))
+            continue;
+        const Shape *shape = tile_zoom_basemap(tiles, tile.z, i, geos);
+        int failed = 0;
+        GEOSGeometry *clipped =
+            shape ? tile_clip_shape(geos, shape, tile, TILE_BUFFER, &failed) : NULL;
+        if (clipped) {
+            *invalid += GEOSisValid_r(geos, clipped) != 1;
+            checked++;
+            GEOSGeom_destroy_r(geos, clipped);
+        }
+    }
+    return checked;
+}
+
+TEST(dataset_polygons_valid_and_tiles_small)
+{
+    char error[512];
+    Snapshot *snapshot = snapshot_load(database_path(), error, sizeof error);
+    if (!snapshot) {
+        fprintf(stderr, "SKIP dataset tests: %s\n", error);
+        return;
+    }
+    TileSet *tiles = snapshot->tiles;
+    CHECK(tiles != NULL, "tiles loaded");
+    if (!tiles) {
+        snapshot_free(snapshot);
+        return;
+    }
+    CHECK(tiles->area_count == 101 + 18, "areas %zu", tiles->area_count);
+    fprintf(stderr, "note: areas and basemap prepared in %.3f s (snapshot %.3f s)\n",
+            tiles->basemap_load_seconds, snapshot->load_seconds);
+    for (int kind = 0; kind < BASEMAP_SHAPE_COUNT; kind++)
+        CHECK(tiles->basemap_kind_start[kind + 1] > tiles->basemap_kind_start[kind],
+              "basemap kind %d has shapes", kind);
+    GEOSContextHandle_t geos = GEOS_init_r();
+    int invalid = 0, checked = 0;
+    /* France at z0..z6 (every tile over it), Paris and Martinique deeper. */
+    for (int z = 0; z <= 6; z++) {
+        double x0, y0, x1, y1;
+        tile_mercator(51.2, -5.2, &x0, &y0);
+        tile_mercator(41.3, 9.6, &x1, &y1);
+        for (uint32_t x = (uint32_t)(x0 * (1 << z)); x <= (uint32_t)(x1 * (1 << z)); x++)
+            for (uint32_t y = (uint32_t)(y0 * (1 << z)); y <= (uint32_t)(y1 * (1 << z)); y++)
+                checked += check_polygons_valid(tiles, (TileAddress){z, x, y}, geos, &invalid);
+    }
+    const double places[][2] = {{48.8566, 2.3522}, {14.6, -61.0}, {-21.1, 55.5}, {42.7, 9.45}};
+    for (size_t p = 0; p < sizeof places / sizeof places[0]; p++) {
+        for (int z = 7; z <= 14; z++) {
+            double x, y;
+            tile_mercator(places[p][0], places[p][1], &x, &y);
+            TileAddress tile = {z, (uint32_t)(x * (1 << z)), (uint32_t)(y * (1 << z))};
+            checked += check_polygons_valid(tiles, tile, geos, &invalid);
+        }
+    }
+    CHECK(invalid == 0, "%d invalid of %d clipped geometries", invalid, checked);
+    CHECK(checked > 200, "checked %d", checked);
+    GEOS_finish_r(geos);
+
+    /* Sizes, through the HTTP handler: z0 and z14 over Paris < 500 KB. */
+    const char *paths[] = {
+        "/tiles/areas/0/0/0.mvt",          "/tiles/basemap/0/0/0.mvt",
+        "/tiles/sites/0/0/0.mvt",          "/tiles/areas/14/8299/5636.mvt",
+        "/tiles/basemap/14/8299/5636.mvt", "/tiles/sites/14/8299/5636.mvt",
+        "/tiles/network/14/8299/5636.mvt", "/tiles/etablissements/14/8299/5636.mvt"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        Request request;
+        memset(&request, 0, sizeof request);
+        request.method = "GET";
+        request.path = paths[i];
+        request.snapshot = snapshot;
+        Response response;
+        response_init(&response);
+        CHECK(tiles_handle(&request, &response) == 1, "handled");
+        CHECK(response.status == 200 || response.status == 204, "%s: %d", paths[i],
+              response.status);
+        CHECK(response.body.length < 500 * 1024, "%s: %zu bytes", paths[i], response.body.length);
+        response_free(&response);
+    }
+    snapshot_free(snapshot);
+}
+
+TEST(tile_paths_and_errors)
+{
+    char error[512];
+    Snapshot *snapshot = snapshot_load(database_path(), error, sizeof error);
+    if (!snapshot) {
+        fprintf(stderr, "SKIP dataset tests: %s\n", error);
+        return;
+    }
+    const struct {
+        const char *path;
+        int status;
+    } cases[] = {
+        {"/tiles.json", 200},
+        {"/tiles/sites.json", 200},
+        {"/tiles/nothing.json", 404},
+        {"/tiles/nothing/0/0/0.mvt", 404},
+        {"/tiles/sites/0/0/0.png", 404},
+        {"/tiles/sites/0/0", 404},
+        {"/tiles/sites/30/0/0.mvt", 400},
+        {"/tiles/sites/17/0/0.mvt", 400},
+        {"/tiles/areas/15/0/0.mvt", 400},
+        {"/tiles/sites/1/2/0.mvt", 400},
+        {"/tiles/sites/1/0/2.mvt", 400},
+        {"/tiles/sites/-1/0/0.mvt", 400},
+        {"/tiles/sites/a/0/0.mvt", 400},
+        {"/tiles/sites/0/0x1/0.mvt", 400},
+        {"/tiles/sites/99999999999/0/0.mvt", 400},
+        {"/tiles/sites/0/0/0.mvt", 200},
+        {"/tiles/etablissements/3/4/2.mvt", 204}, /* below minzoom: empty */
+        {"/tiles/sites/10/0/0.mvt", 204},         /* ocean */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Request request;
+        memset(&request, 0, sizeof request);
+        request.method = "GET";
+        request.path = cases[i].path;
+        request.snapshot = snapshot;
+        Response response;
+        response_init(&response);
+        CHECK(tiles_handle(&request, &response) == 1, "%s handled", cases[i].path);
+        CHECK(response.status == cases[i].status, "%s: %d, expected %d", cases[i].path,
+              response.status, cases[i].status);
+        if (response.status >= 400)
+            CHECK_STRING(response.content_type, "application/problem+json");
+        response_free(&response);
+    }
+    Request request;
+    memset(&request, 0, sizeof request);
+    request.path = "/api/nearest";
+    request.snapshot = snapshot;
+    Response response;
+    response_init(&response);
+    CHECK(tiles_handle(&request, &response) == 0, "not a tile path");
+    /* Filters: unknown ORPHAcode and role are 400s; a repeated one too. */
+    request.path = "/tiles/sites/0/0/0.mvt";
+    request.parameters[0] = (QueryParameter){"orpha", "99999999"};
+    request.parameter_count = 1;
+    CHECK(tiles_handle(&request, &response) == 1 && response.status == 400, "orpha %d",
+          response.status);
+    response_free(&response);
+    response_init(&response);
+    request.parameters[0] = (QueryParameter){"role", "crmr,nobody"};
+    CHECK(tiles_handle(&request, &response) == 1 && response.status == 400, "role %d",
+          response.status);
+    response_free(&response);
+    response_init(&response);
+    request.parameters[0] = (QueryParameter){"role", "crmr"};
+    request.parameters[1] = (QueryParameter){"role", "ccmr"};
+    request.parameter_count = 2;
+    CHECK(tiles_handle(&request, &response) == 1 && response.status == 400, "repeated %d",
+          response.status);
+    response_free(&response);
+    snapshot_free(snapshot);
+}
+
+int main(void)
+{
+    RUN(mercator);
+    RUN(morton_ranges_match_brute_force);
+    RUN(cache_is_lru_and_bounded);
+    RUN(sites_counts_add_up);
+    RUN(network_bundles_account_for_links);
+    RUN(dataset_polygons_valid_and_tiles_small);
+    RUN(tile_paths_and_errors);
+    return CHECK_SUMMARY("test_tiles");
+}

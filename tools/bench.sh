@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# bench.sh — `make bench`: HTTP throughput and latency of `maillage serve` on a
+# 1,000,000-site SYNTHETIC network, all figures from one run:
+#   - req/s of /healthz, /api/nearest (a wrk Lua script cycling through many
+#     query points and ORPHAcodes) and a ~1000-result /api/structures?bbox=
+#     (wrk -t2 -c64 -d5s on loopback);
+#   - the ratio nearest/healthz (target >= 0.80), both driven by the same
+#     wrk Lua client (healthz ignores the parameters) so that it compares
+#     the server's work; plain /healthz req/s is shown too;
+#   - server-side p99 latency of nearest and of the bbox query, from the
+#     /metrics histogram (target < 1 ms), with wrk's client-side p99 beside;
+#   - startup time to the ready line (target < 2 s) and resident memory
+#     (VmRSS, target < 300 MB).
+# Each line shows the figure, its target and their ratio (figure / target;
+# "ok" when the target is met). Missed targets are reported, never fatal: the
+# exit status is non-zero only when the benchmark cannot run at all.
+# If tools/bench-tiles.sh exists it runs last, given the server's URL.
+# The synthetic network and its database are cached in $BUILD/bench/.
+# Environment: BUILD (default build), BENCH_SITES (default 1000000),
+# BENCH_DURATION (wrk seconds, default 5), BENCH_CONNECTIONS (default 64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SITES=${BENCH_SITES:-1000000}
+DURATION=${BENCH_DURATION:-5}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+binary=$BUILD/maillage
+generator=$BUILD/tools/synthetic-network
+cache=$BUILD/bench
+network=$cache/synthetic-network-$SITES.csv
+database=$cache/synthetic-$SITES.sqlite
+work=$(mktemp -d "${TMPDIR:-/tmp}/maillage-bench-XXXXXX")
+server=
+cleanup() {
+    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+        kill -TERM "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+for tool in wrk curl; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (tools/install-deps.sh build bench)" >&2; exit 1; }
+done
+[ -x "$binary" ] || { echo "bench: $binary is missing (make all)" >&2; exit 1; }
+[ -x "$generator" ] || { echo "bench: $generator is missing (make $generator)" >&2; exit 1; }
+
+# ---- The synthetic database (cached; rebuilt when its inputs change) ----
+mkdir -p "$cache"
+if [ ! -s "$network" ] || [ "$generator" -nt "$network" ]; then
+    echo "bench: generating a $SITES-site synthetic network"
+    "$generator" --sites "$SITES" --seed 1 --out "$network.tmp"
+    mv "$network.tmp" "$network"
+fi
+if [ ! -s "$database" ] || [ "$network" -nt "$database" ] || [ src/store.c -nt "$database" ]; then
+    echo "bench: building $database (shipped geodata + $SITES synthetic sites)"
+    "$binary" build --geodata geodata --network "$network" --out "$database" \
+        --report "$cache/synthetic-$SITES.report.json" >"$work/build.log" 2>&1 ||
+        { cat "$work/build.log" >&2; exit 1; }
+fi
+
+# ---- Query material: ORPHAcodes that sites list, a ~1000-result bbox ----
+if command -v sqlite3 >/dev/null; then
+    sqlite3 "$database" "SELECT orpha_code FROM site_codes GROUP BY orpha_code
+        ORDER BY count(*) DESC, orpha_code LIMIT 400" >"$work/codes" 2>/dev/null || : >"$work/codes"
+fi
+[ -s "$work/codes" ] || { echo "bench: no ORPHAcodes (sqlite3 missing?), nearest runs without orpha" >&2; : >"$work/codes"; }
+
+# ---- Start the server ----
+port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})" 2>/dev/null ||
+    echo $((20000 + RANDOM % 20000)))
+url=http://127.0.0.1:$port
+start_ns=$(date +%s%N)
+"$binary" serve --db "$database" --listen "127.0.0.1:$port" --access-log off >"$work/serve.out" 2>"$work/serve.err" &
+server=$!
+ready=
+for _ in $(seq 1 12000); do # up to 2 minutes
+    if grep -q '^maillage: serving' "$work/serve.out"; then ready=1; break; fi
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.01
+done
+if [ -z "$ready" ]; then
+    echo "bench: the server did not start:" >&2
+    cat "$work/serve.out" "$work/serve.err" >&2
+    exit 1
+fi
+startup=$(awk -v a="$start_ns" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+cat "$work/serve.out"
+sites=$(sed -nE 's/^maillage: serving \S+ \(([0-9]+) sites\).*/\1/p' "$work/serve.out")
+
+# Half-size (degrees) of a box around Lyon holding about 1000 sites.
+count_in_box() {
+    local half=$1
+    local box
+    box=$(awk -v h="$half" 'BEGIN { printf "%.5f,%.5f,%.5f,%.5f", 4.83 - h * 1.5, 45.76 - h, 4.83 + h * 1.5, 45.76 + h }')
+    { curl -sf "$url/api/structures?bbox=$box&limit=10000" || true; } | { grep -o '"site_id"' || true; } | wc -l
+}
+low=0.001 high=3
+for _ in $(seq 1 14); do
+    middle=$(awk -v a="$low" -v b="$high" 'BEGIN { printf "%.6f", (a + b) / 2 }')
+    count=$(count_in_box "$middle")
+    if [ "$count" -lt 1000 ]; then low=$middle; else high=$middle; fi
+done
+bbox=$(awk -v h="$high" 'BEGIN { printf "%.5f,%.5f,%.5f,%.5f", 4.83 - h * 1.5, 45.76 - h, 4.83 + h * 1.5, 45.76 + h }')
+bbox_count=$(count_in_box "$high")
+
+# ---- wrk scripts ----
+# script PATH FILE: a Lua script asking PATH with pseudo-random points over
+# metropolitan France and the codes above (one in four without orpha),
+# deterministic per thread. /healthz gets the same script (it ignores the
+# parameters), so the nearest/healthz ratio compares the server's work, not
+# the cost of wrk's Lua.
+script() {
+    {
+        echo "local base = \"$1\""
+        echo "local codes = {$(paste -sd, "$work/codes")}"
+        cat <<'LUA'
+local state = 12345
+local function next_random()
+    state = (state * 1103515245 + 12345) % 2147483648
+    return state / 2147483648
+end
+function setup(thread)
+    thread:set("seed", math.random(1, 1000000))
+end
+function init(args)
+    state = seed or 1
+end
+request = function()
+    local lat = 42.5 + next_random() * 8.5
+    local lon = -4.5 + next_random() * 12.5
+    local path = string.format("%s?lat=%.5f&lon=%.5f", base, lat, lon)
+    if #codes > 0 and next_random() < 0.75 then
+        path = path .. "&orpha=" .. codes[1 + math.floor(next_random() * #codes)]
+    end
+    return wrk.format("GET", path)
+end
+LUA
+    } >"$2"
+}
+script /api/nearest "$work/nearest.lua"
+script /healthz "$work/healthz.lua"
+
+# ---- Measurements ----
+metric_snapshot() { curl -sf "$url/metrics" >"$1"; }
+
+# p99 in ms of `route` from the histogram difference of two /metrics snapshots,
+# interpolated linearly inside the bucket that holds the 99th percentile.
+histogram_p99() {
+    local before=$1 after=$2 route=$3
+    awk -v route="$route" '
+        function take(line, store,   le, value) {
+            if (line !~ "^maillage_request_duration_seconds_bucket\\{route=\"" route "\",le=\"") return
+            le = line; sub(/.*le="/, "", le); sub(/".*/, "", le)
+            value = line; sub(/.* /, "", value)
+            if (!(le in seen)) { order[++n] = le; seen[le] = 1 }
+            store[le] = value
+        }
+        FNR == NR { take($0, first); next }
+        { take($0, second) }
+        END {
+            total = second["+Inf"] - first["+Inf"]
+            if (total <= 0) { print "NA"; exit }
+            want = 0.99 * total; previous_bound = 0; previous_count = 0
+            for (i = 1; i <= n; i++) {
+                le = order[i]; count = second[le] - first[le]
+                bound = (le == "+Inf") ? previous_bound * 2 : le + 0
+                if (count >= want) {
+                    inside = count - previous_count
+                    fraction = inside > 0 ? (want - previous_count) / inside : 1
+                    printf "%.3f", (previous_bound + fraction * (bound - previous_bound)) * 1000
+                    exit
+                }
+                previous_bound = bound; previous_count = count
+            }
+        }' "$before" "$after"
+}
+
+# run NAME ROUTE TARGET [lua]: sets rps_NAME, p99_NAME, client_p99_NAME
+run() {
+    local name=$1 route=$2 target=$3 script=${4:-}
+    local arguments=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency)
+    [ -n "$script" ] && arguments+=(-s "$script")
+    metric_snapshot "$work/$name.before"
+    wrk "${arguments[@]}" "$url$target" >"$work/$name.wrk" 2>&1 || true
+    metric_snapshot "$work/$name.after"
+    local rps errors client
+    rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/$name.wrk")
+    errors=$(awk '/Non-2xx or 3xx responses:/ { print $NF } /Socket errors:/ { print }' "$work/$name.wrk" | paste -sd' ')
+    client=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } printf "%.3f", v }' "$work/$name.wrk")
+    printf -v "rps_$name" '%s' "${rps:-0}"
+    printf -v "p99_$name" '%s' "$(histogram_p99 "$work/$name.before" "$work/$name.after" "$route")"
+    printf -v "client_p99_$name" '%s' "${client:-NA}"
+    printf -v "errors_$name" '%s' "${errors:-}"
+    echo "bench: $name ${rps:-0} req/s${errors:+ ($errors)}"
+}
+
+# Set by run() with printf -v.
+rps_healthz='' rps_healthz_script='' rps_nearest='' rps_bbox='' p99_healthz='' p99_nearest='' p99_bbox=''
+client_p99_healthz='' client_p99_nearest='' client_p99_bbox=''
+echo "bench: wrk -t2 -c$CONNECTIONS -d${DURATION}s on $url ($sites sites)"
+run healthz healthz /healthz
+run healthz_script healthz / "$work/healthz.lua"
+run nearest nearest / "$work/nearest.lua"
+run bbox structures "/api/structures?bbox=$bbox&limit=10000"
+rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
+peak=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
+
+# ---- Report ----
+ratio() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "NA" || v == "") print "NA"; else printf "%.2f", v / t }'; }
+verdict() { # value target direction(below|above)
+    awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN {
+        if (v == "NA" || v == "") { print "n/a"; exit }
+        if ((d == "below" && v + 0 < t + 0) || (d == "above" && v + 0 >= t + 0)) print "ok"; else print "MISSED" }'
+}
+line() { printf '%-44s %12s %12s %7s  %s\n' "$@"; }
+share=$(awk -v a="$rps_nearest" -v b="$rps_healthz_script" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "NA" }')
+echo
+line "measure" "value" "target" "ratio" "verdict"
+line "healthz req/s" "$rps_healthz" "-" "-" ""
+line "healthz req/s, same Lua client as nearest" "$rps_healthz_script" "-" "-" ""
+line "nearest req/s" "$rps_nearest" "-" "-" ""
+line "bbox ($bbox_count sites) req/s" "$rps_bbox" "-" "-" ""
+line "nearest / healthz (same client)" "$share" ">= 0.80" "$(ratio "$share" 0.80)" "$(verdict "$share" 0.80 above)"
+line "nearest p99 server ms (client $client_p99_nearest)" "$p99_nearest" "< 1" "$(ratio "$p99_nearest" 1)" "$(verdict "$p99_nearest" 1 below)"
+line "bbox p99 server ms (client $client_p99_bbox)" "$p99_bbox" "< 1" "$(ratio "$p99_bbox" 1)" "$(verdict "$p99_bbox" 1 below)"
+line "healthz p99 server ms (client $client_p99_healthz)" "$p99_healthz" "-" "-" ""
+line "startup to ready line s" "$startup" "< 2" "$(ratio "$startup" 2)" "$(verdict "$startup" 2 below)"
+line "resident memory MB (peak $peak)" "$rss" "< 300" "$(ratio "$rss" 300)" "$(verdict "$rss" 300 below)"
+echo "(ratio = value / target; $sites sites; server-side p99 from the /metrics histogram,"
+echo " interpolated inside its bucket; bbox = $bbox; both client and server share 2 cores)"
+
+if [ -x tools/bench-tiles.sh ]; then
+    echo
+    tools/bench-tiles.sh "$url" || echo "bench: tools/bench-tiles.sh reported a failure"
+fi
+exit 0

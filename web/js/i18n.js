@@ -1,0 +1,274 @@
+/* i18n.js — the page's words in French (default) and English.
+ *
+ * Owns: every user-visible string of the page and the words for roles and
+ * publics. Invariants: French is the reference, so every key exists in `fr`;
+ * a key missing in `en` falls back to French; the current language is the
+ * `lang` attribute of <html>, which t() reads, so text and lang never disagree. */
+
+const strings = {
+    fr: {
+        title: 'Maillage maladies rares',
+        tagline: 'Trouver un centre de référence ou de compétence près de chez soi',
+        skip: 'Aller aux résultats',
+        language_toggle: 'English',
+        language_toggle_label: 'Switch to English',
+        view_nav: 'Affichage et langue',
+        view_patient: 'Trouver un centre',
+        view_planner: 'Vue du territoire',
+        share: 'Partager / intégrer',
+        condition: 'Maladie (nom, synonyme ou ORPHAcode)',
+        condition_placeholder: 'ex. drépanocytose, ORPHA:232',
+        place: 'Commune ou code postal',
+        place_placeholder: 'ex. Provins, 77160',
+        public_filter: 'Public',
+        public_any: 'Enfants et adultes',
+        public_children: 'Enfants',
+        public_adults: 'Adultes',
+        geolocate: 'Utiliser ma position',
+        geolocating: 'Recherche de votre position…',
+        geolocation_failed: 'Position indisponible : choisissez une commune ou cliquez sur la carte.',
+        map_click_hint: 'Vous pouvez aussi cliquer sur la carte pour choisir un lieu.',
+        suggestions_count: '{n} suggestion(s), flèches haut et bas pour parcourir',
+        no_suggestion: 'Aucune suggestion',
+        sites_count: '{n} site(s)',
+        chosen_point: 'Point choisi sur la carte ({lat}, {lon})',
+        my_position: 'Ma position',
+        results_heading: 'Centres les plus proches',
+        results_intro_condition: 'Pour « {condition} » près de {place}',
+        results_intro_all: 'Tous les sites près de {place}',
+        results_none_place: 'Choisissez une maladie et un lieu pour voir les centres les plus proches.',
+        loading: 'Chargement…',
+        error: 'Une erreur est survenue : {detail}',
+        no_site: 'Aucun site du réseau ne couvre cette maladie dans nos données.',
+        no_site_filiere: 'Contactez la filière de santé maladies rares {filiere}.',
+        distance: 'à {km} km',
+        via: 'via : {label}',
+        public: 'Public : {value}',
+        phone: 'Téléphone : ',
+        directions: 'Itinéraire (OpenStreetMap)',
+        geo_link: 'Ouvrir dans une application de cartes',
+        filiere: 'Filière : {value}',
+        responsable: 'Responsable : {value}',
+        show_on_map: 'Voir sur la carte',
+        sites_here: '{n} sites dans cet établissement',
+        marker_label: '{rank}. {name}, {km} km',
+        planner_heading: 'Vue du territoire',
+        filters: 'Filtres',
+        filter_filiere: 'Filière',
+        all_filieres: 'Toutes les filières',
+        filter_roles: 'Rôles',
+        layers: 'Couches',
+        layer_network: 'Liens du réseau (vers les sites coordonnateurs)',
+        layer_areas: 'Départements (aplat de couleur)',
+        layer_etablissements: 'Établissements de santé (FINESS)',
+        choropleth: 'Aplat',
+        metric_population: 'Population',
+        metric_coverage: 'Couverture (à venir)',
+        legend: 'Légende',
+        legend_sites: 'Site du réseau',
+        role_coordinating: 'Site coordonnateur (carré)',
+        legend_cluster: 'Groupe de sites (nombre indiqué)',
+        legend_link: 'Lien vers un site coordonnateur (trait plein)',
+        legend_cooperation: 'Coopération entre sites (tirets)',
+        legend_you: 'Lieu recherché',
+        legend_rank: 'Résultat (numéro dans la liste)',
+        selection_heading: 'Sites dans la vue courante',
+        selection_table: 'Tableau des sites (défilable)',
+        selection_count: '{n} site(s) dans la vue',
+        selection_truncated: 'Liste limitée : zoomez pour tout voir.',
+        export_csv: 'Exporter en CSV',
+        export_geojson: 'Exporter en GeoJSON',
+        col_name: 'Établissement',
+        col_centre: 'Centre',
+        col_role: 'Rôle',
+        col_filiere: 'Filière',
+        col_public: 'Public',
+        area_info: '{name} : {population} habitants',
+        area_hint: 'Cliquez sur un département pour lire sa population.',
+        share_heading: 'Partager ou intégrer cette carte',
+        permalink: 'Lien permanent',
+        iframe_snippet: 'Code d’intégration (<iframe>)',
+        copy: 'Copier',
+        copied: 'Copié',
+        close: 'Fermer',
+        open_full: 'Ouvrir la carte complète',
+        map_label: 'Carte des centres maladies rares',
+        zoom_in_cluster: 'Groupe de {n} sites : zoomez pour les voir',
+        data_credit: 'Données : Orphanet (CC BY 4.0), FINESS, IGN/INSEE',
+        population_classes: 'Population par département',
+        coverage_classes: 'Part de la population à moins du rayon d’un site',
+        area_coverage: '{share} à moins de {radius} km d’un site',
+        radius: 'Rayon (km)',
+        embed_title: 'Centres maladies rares',
+    },
+    en: {
+        title: 'Rare disease care map',
+        tagline: 'Find a reference or competence centre near you',
+        skip: 'Skip to results',
+        language_toggle: 'Français',
+        language_toggle_label: 'Passer en français',
+        view_nav: 'Display and language',
+        view_patient: 'Find a centre',
+        view_planner: 'Territory view',
+        share: 'Share / embed',
+        condition: 'Condition (name, synonym or ORPHAcode)',
+        condition_placeholder: 'e.g. sickle cell, ORPHA:232',
+        place: 'Town or postcode',
+        place_placeholder: 'e.g. Provins, 77160',
+        public_filter: 'Patients',
+        public_any: 'Children and adults',
+        public_children: 'Children',
+        public_adults: 'Adults',
+        geolocate: 'Use my location',
+        geolocating: 'Finding your location…',
+        geolocation_failed: 'Location unavailable: choose a town or click on the map.',
+        map_click_hint: 'You can also click on the map to choose a place.',
+        suggestions_count: '{n} suggestion(s), use up and down arrows',
+        no_suggestion: 'No suggestion',
+        sites_count: '{n} site(s)',
+        chosen_point: 'Point chosen on the map ({lat}, {lon})',
+        my_position: 'My location',
+        results_heading: 'Nearest centres',
+        results_intro_condition: 'For “{condition}” near {place}',
+        results_intro_all: 'All sites near {place}',
+        results_none_place: 'Choose a condition and a place to see the nearest centres.',
+        loading: 'Loading…',
+        error: 'Something went wrong: {detail}',
+        no_site: 'No site of the network covers this condition in our data.',
+        no_site_filiere: 'Contact the rare disease health network {filiere}.',
+        distance: '{km} km away',
+        via: 'via: {label}',
+        public: 'Patients: {value}',
+        phone: 'Phone: ',
+        directions: 'Directions (OpenStreetMap)',
+        geo_link: 'Open in a maps app',
+        filiere: 'Network: {value}',
+        responsable: 'Head: {value}',
+        show_on_map: 'Show on map',
+        sites_here: '{n} sites at this hospital',
+        marker_label: '{rank}. {name}, {km} km',
+        planner_heading: 'Territory view',
+        filters: 'Filters',
+        filter_filiere: 'Health network (filière)',
+        all_filieres: 'All networks',
+        filter_roles: 'Roles',
+        layers: 'Layers',
+        layer_network: 'Network links (to coordinating sites)',
+        layer_areas: 'Départements (choropleth)',
+        layer_etablissements: 'Health establishments (FINESS)',
+        choropleth: 'Choropleth',
+        metric_population: 'Population',
+        metric_coverage: 'Coverage (coming)',
+        legend: 'Legend',
+        legend_sites: 'Network site',
+        role_coordinating: 'Coordinating site (square)',
+        legend_cluster: 'Group of sites (count shown)',
+        legend_link: 'Link to a coordinating site (solid line)',
+        legend_cooperation: 'Cooperation between sites (dashes)',
+        legend_you: 'Searched place',
+        legend_rank: 'Result (number in the list)',
+        selection_heading: 'Sites in the current view',
+        selection_table: 'Table of sites (scrollable)',
+        selection_count: '{n} site(s) in view',
+        selection_truncated: 'List limited: zoom in to see all.',
+        export_csv: 'Export as CSV',
+        export_geojson: 'Export as GeoJSON',
+        col_name: 'Hospital',
+        col_centre: 'Centre',
+        col_role: 'Role',
+        col_filiere: 'Network',
+        col_public: 'Patients',
+        area_info: '{name}: {population} inhabitants',
+        area_hint: 'Click a département to read its population.',
+        share_heading: 'Share or embed this map',
+        permalink: 'Permanent link',
+        iframe_snippet: 'Embed code (<iframe>)',
+        copy: 'Copy',
+        copied: 'Copied',
+        close: 'Close',
+        open_full: 'Open the full map',
+        map_label: 'Map of rare disease centres',
+        zoom_in_cluster: 'Group of {n} sites: zoom in to see them',
+        data_credit: 'Data: Orphanet (CC BY 4.0), FINESS, IGN/INSEE',
+        population_classes: 'Population per département',
+        coverage_classes: 'Share of the population within the radius of a site',
+        area_coverage: '{share} within {radius} km of a site',
+        radius: 'Radius (km)',
+        embed_title: 'Rare disease centres',
+    },
+};
+
+const roles = {
+    fr: {
+        crmr_coordonnateur: 'Centre de référence, site coordonnateur',
+        crmr_constitutif: 'Centre de référence, site constitutif',
+        crmr: 'Centre de référence',
+        ccmr: 'Centre de compétence',
+        cooperation: 'Coopération avec un centre de référence',
+        platform_member: 'Membre d’une plateforme d’expertise',
+        platform_coordinator: 'Coordination d’une plateforme d’expertise',
+        medico_social: 'Structure médico-sociale',
+        association: 'Association',
+    },
+    en: {
+        crmr_coordonnateur: 'Reference centre, coordinating site',
+        crmr_constitutif: 'Reference centre, constituent site',
+        crmr: 'Reference centre',
+        ccmr: 'Competence centre',
+        cooperation: 'Cooperation with a reference centre',
+        platform_member: 'Member of an expertise platform',
+        platform_coordinator: 'Coordinator of an expertise platform',
+        medico_social: 'Medico-social service',
+        association: 'Patient association',
+    },
+};
+
+const publics = {
+    fr: { enfants: 'enfants', adultes: 'adultes', tous: 'enfants et adultes' },
+    en: { enfants: 'children', adultes: 'adults', tous: 'children and adults' },
+};
+
+export const ROLE_NAMES = Object.keys(roles.fr);
+
+export function language() {
+    return document.documentElement.lang === 'en' ? 'en' : 'fr';
+}
+
+/* The string `key` in the current language with {name} placeholders filled. */
+export function t(key, values = {}) {
+    const table = strings[language()];
+    const text = table[key] ?? strings.fr[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+export function roleWords(role) {
+    return roles[language()][role] ?? roles.fr[role] ?? role ?? '';
+}
+
+export function publicWords(value) {
+    return publics[language()][value] ?? value ?? '';
+}
+
+export function formatKilometres(metres) {
+    const km = metres / 1000;
+    const digits = km < 10 ? 1 : 0;
+    return km.toLocaleString(language() === 'en' ? 'en-GB' : 'fr-FR', {
+        minimumFractionDigits: digits,
+        maximumFractionDigits: digits,
+    });
+}
+
+export function formatInteger(value) {
+    return Number(value).toLocaleString(language() === 'en' ? 'en-GB' : 'fr-FR');
+}
+
+/* Fills every [data-i18n] element's text and [data-i18n-placeholder],
+ * [data-i18n-label] attributes under `root`. */
+export function translateDocument(root = document) {
+    for (const element of root.querySelectorAll('[data-i18n]')) element.textContent = t(element.dataset.i18n);
+    for (const element of root.querySelectorAll('[data-i18n-placeholder]'))
+        element.placeholder = t(element.dataset.i18nPlaceholder);
+    for (const element of root.querySelectorAll('[data-i18n-label]'))
+        element.setAttribute('aria-label', t(element.dataset.i18nLabel));
+    for (const element of root.querySelectorAll('[data-i18n-title]')) element.title = t(element.dataset.i18nTitle);
+}
