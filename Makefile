@@ -111,7 +111,10 @@ bench-page: $(BINARY) $(DATABASE) web
 lint: $(BUILD)/config.mk
 	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Isrc src tests/unit
+		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Isrc src tests/unit tools
+
+tidy: $(BUILD)/config.mk
+	@for file in src/*.c; do clang-tidy --quiet $$file -- -std=c11 -D_GNU_SOURCE $(PACKAGE_CFLAGS) -Isrc 2>/dev/null; done
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h

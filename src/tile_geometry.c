@@ -68,21 +68,21 @@ typedef struct ShapeBuilder {
     int failed;
 } ShapeBuilder;
 
-static int builder_reserve(ShapeBuilder *builder, uint32_t points)
+int shape_reserve(Shape *shape, uint32_t *point_capacity, uint32_t *part_capacity, uint32_t points,
+                  uint32_t first_point_capacity, uint32_t first_part_capacity)
 {
-    Shape *shape = builder->shape;
-    if (shape->point_count + points > builder->point_capacity) {
-        uint32_t capacity = builder->point_capacity ? builder->point_capacity : 256;
+    if (shape->point_count + points > *point_capacity) {
+        uint32_t capacity = *point_capacity ? *point_capacity * 2 : first_point_capacity;
         while (capacity < shape->point_count + points)
             capacity *= 2;
         double *xy = realloc(shape->xy, (size_t)capacity * 2 * sizeof *xy);
         if (!xy)
             return -1;
         shape->xy = xy;
-        builder->point_capacity = capacity;
+        *point_capacity = capacity;
     }
-    if (shape->part_count + 2 > builder->part_capacity) {
-        uint32_t capacity = builder->part_capacity ? builder->part_capacity * 2 : 16;
+    if (shape->part_count + 2 > *part_capacity) {
+        uint32_t capacity = *part_capacity ? *part_capacity * 2 : first_part_capacity;
         uint32_t *starts = realloc(shape->part_start, (size_t)capacity * sizeof *starts);
         if (starts)
             shape->part_start = starts;
@@ -91,9 +91,15 @@ static int builder_reserve(ShapeBuilder *builder, uint32_t points)
             shape->part_exterior = exterior;
         if (!starts || !exterior)
             return -1;
-        builder->part_capacity = capacity;
+        *part_capacity = capacity;
     }
     return 0;
+}
+
+static int builder_reserve(ShapeBuilder *builder, uint32_t points)
+{
+    return shape_reserve(builder->shape, &builder->point_capacity, &builder->part_capacity, points,
+                         256, 16);
 }
 
 static double ring_area(const double *xy, uint32_t count)

@@ -67,6 +67,11 @@ typedef struct Shape {
 } Shape;
 
 void shape_free(Shape *shape);
+/* Grows a Shape under construction so `points` more points and two more
+ * parts fit; capacities double from the given first sizes. Returns 0, or -1
+ * when out of memory (the Shape is unchanged and still freeable). */
+int shape_reserve(Shape *shape, uint32_t *point_capacity, uint32_t *part_capacity, uint32_t points,
+                  uint32_t first_point_capacity, uint32_t first_part_capacity);
 /* Copies a GEOS (multi)polygon, (multi)line string or collection of them,
  * whose coordinates are WGS84 longitude/latitude, into `shape` in world
  * units. Returns 0, or -1 when out of memory. Points are ignored. */

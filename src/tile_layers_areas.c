@@ -40,30 +40,8 @@ static void collector_init(LineCollector *collector)
 
 static int collector_reserve(LineCollector *collector, uint32_t points)
 {
-    Shape *shape = &collector->shape;
-    if (shape->point_count + points > collector->point_capacity) {
-        uint32_t capacity = collector->point_capacity ? collector->point_capacity * 2 : 4096;
-        while (capacity < shape->point_count + points)
-            capacity *= 2;
-        double *xy = realloc(shape->xy, (size_t)capacity * 2 * sizeof *xy);
-        if (!xy)
-            return -1;
-        shape->xy = xy;
-        collector->point_capacity = capacity;
-    }
-    if (shape->part_count + 2 > collector->part_capacity) {
-        uint32_t capacity = collector->part_capacity ? collector->part_capacity * 2 : 256;
-        uint32_t *starts = realloc(shape->part_start, (size_t)capacity * sizeof *starts);
-        if (starts)
-            shape->part_start = starts;
-        uint8_t *exterior = realloc(shape->part_exterior, capacity);
-        if (exterior)
-            shape->part_exterior = exterior;
-        if (!starts || !exterior)
-            return -1;
-        collector->part_capacity = capacity;
-    }
-    return 0;
+    return shape_reserve(&collector->shape, &collector->point_capacity, &collector->part_capacity,
+                         points, 4096, 256);
 }
 
 static void collector_point(LineCollector *collector, double x, double y)
