@@ -23,6 +23,7 @@
  * environment, `nocache=1` builds the tile without reading or filling the
  * cache (ignored otherwise). */
 #include "tiles.h"
+#include "site_parameters.h"
 #include "json.h"
 #include "text.h"
 #include "tile_layers.h"
@@ -162,88 +163,30 @@ void tiles_free(struct TileSet *tiles)
 static int parse_filter(const Request *request, const Snapshot *snapshot, TileFilter *filter,
                         char *query, size_t query_size, Response *response)
 {
-    site_filter_init(&filter->sites);
-    filter->condition = NULL;
+    SiteParameters parameters;
+    if (site_parameters_parse(request, snapshot, &parameters, response) != 0)
+        return -1;
+    filter->sites = parameters.filter;
+    filter->condition = parameters.condition;
     query[0] = 0;
     size_t used = 0;
-    const char *text;
-    int status = request_text(request, "orpha", &text, response);
-    if (status < 0)
-        return -1;
-    if (status > 0) {
-        const char *digits = strncasecmp(text, "ORPHA:", 6) == 0 ? text + 6 : text;
-        int64_t code;
-        if (parse_integer(digits, 1, INT32_MAX, &code) != 0) {
-            response_problem(response, 400, "Invalid parameter",
-                             "the parameter 'orpha' must be an ORPHAcode, got '%.64s'", text);
-            return -1;
-        }
-        filter->condition = snapshot_condition(snapshot, (int32_t)code);
-        if (!filter->condition) {
-            response_problem(response, 400, "Unknown ORPHAcode",
-                             "ORPHA:%lld is not in the Orphanet nomenclature", (long long)code);
-            return -1;
-        }
-        used += (size_t)snprintf(query + used, query_size - used, "orpha=%lld", (long long)code);
-    }
-    status = request_text(request, "role", &text, response);
-    if (status < 0)
-        return -1;
-    if (status > 0) {
-        uint32_t mask = 0;
-        const char *start = text;
-        for (;;) {
-            const char *end = strchr(start, ',');
-            size_t length = end ? (size_t)(end - start) : strlen(start);
-            char name[64];
-            int role = -1;
-            if (length > 0 && length < sizeof name) {
-                memcpy(name, start, length);
-                name[length] = 0;
-                role = role_from_name(name);
-            }
-            if (role < 0) {
-                response_problem(response, 400, "Invalid parameter",
-                                 "the parameter 'role' must be a comma-separated list of roles, "
-                                 "got '%.64s'",
-                                 text);
-                return -1;
-            }
-            mask |= 1u << role;
-            if (!end)
-                break;
-            start = end + 1;
-        }
-        filter->sites.role_mask = mask;
+    if (parameters.condition)
+        used += (size_t)snprintf(query + used, query_size - used, "orpha=%lld",
+                                 (long long)parameters.condition->orpha);
+    if (parameters.role_text) {
         used += (size_t)snprintf(query + used, query_size - used, "%srole=", used ? "&" : "");
         int first = 1;
-        for (int role = 0; role < ROLE_COUNT; role++) {
-            if (!(mask >> role & 1u))
+        for (int role = 0; role < ROLE_COUNT && used < query_size; role++) {
+            if (!(parameters.filter.role_mask >> role & 1u))
                 continue;
             used += (size_t)snprintf(query + used, query_size - used, "%s%s", first ? "" : ",",
                                      role_name((Role)role));
             first = 0;
         }
     }
-    status = request_text(request, "public", &text, response);
-    if (status < 0)
-        return -1;
-    if (status > 0) {
-        uint32_t unstated_or_all = (1u << AUDIENCE_UNSTATED) | (1u << AUDIENCE_TOUS);
-        if (strcmp(text, "enfants") == 0)
-            filter->sites.audience_mask = unstated_or_all | (1u << AUDIENCE_ENFANTS);
-        else if (strcmp(text, "adultes") == 0)
-            filter->sites.audience_mask = unstated_or_all | (1u << AUDIENCE_ADULTES);
-        else if (strcmp(text, "tous") != 0) {
-            response_problem(response, 400, "Invalid parameter",
-                             "the parameter 'public' must be enfants, adultes or tous, got "
-                             "'%.64s'",
-                             text);
-            return -1;
-        }
-        used +=
-            (size_t)snprintf(query + used, query_size - used, "%spublic=%s", used ? "&" : "", text);
-    }
+    if (parameters.public_text && used < query_size)
+        used += (size_t)snprintf(query + used, query_size - used, "%spublic=%s", used ? "&" : "",
+                                 parameters.public_text);
     if (used >= query_size)
         query[query_size - 1] = 0;
     return 0;
