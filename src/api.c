@@ -15,6 +15,7 @@
  *    straight into the body, numbers without printf; their output equals
  *    what json.h would write. */
 #include "api.h"
+#include "site_parameters.h"
 
 #include "conditions.h"
 #include "json.h"
@@ -57,103 +58,10 @@ static void out_of_memory(Response *response)
 
 /* --- Shared parameters -------------------------------------------------- */
 
-typedef struct SiteQuery {
-    const Condition *condition; /* NULL without orpha */
-    SiteFilter filter;
-    const char *role_text;   /* as given, NULL when absent */
-    const char *public_text; /* enfants|adultes|tous, NULL when absent */
-} SiteQuery;
-
-static int parse_orpha(const Request *request, Response *response, const Condition **condition)
+/* orpha, role and public (site_parameters.h); returns 0, or -1 after a problem. */
+static int parse_site_query(const Request *request, Response *response, SiteParameters *query)
 {
-    const char *text;
-    int status = request_text(request, "orpha", &text, response);
-    if (status <= 0)
-        return status;
-    const char *digits = strncasecmp(text, "ORPHA:", 6) == 0 ? text + 6 : text;
-    int64_t code;
-    if (parse_integer(digits, 1, INT32_MAX, &code) != 0) {
-        response_problem(response, 400, "Invalid parameter",
-                         "the parameter 'orpha' must be an ORPHAcode such as 232 or ORPHA:232, "
-                         "got '%.64s'",
-                         text);
-        return -1;
-    }
-    *condition = snapshot_condition(request->snapshot, (int32_t)code);
-    if (!*condition) {
-        response_problem(response, 400, "Unknown ORPHAcode",
-                         "ORPHA:%lld is not in the Orphanet nomenclature of this dataset",
-                         (long long)code);
-        return -1;
-    }
-    return 1;
-}
-
-static int parse_roles(const Request *request, Response *response, SiteQuery *query)
-{
-    const char *text;
-    int status = request_text(request, "role", &text, response);
-    if (status <= 0)
-        return status;
-    query->role_text = text;
-    query->filter.role_mask = 0;
-    const char *cursor = text;
-    for (;;) {
-        const char *comma = strchr(cursor, ',');
-        size_t length = comma ? (size_t)(comma - cursor) : strlen(cursor);
-        char name[64];
-        int role = -1;
-        if (length > 0 && length < sizeof name) {
-            memcpy(name, cursor, length);
-            name[length] = 0;
-            role = role_from_name(name);
-        }
-        if (role < 0) {
-            response_problem(response, 400, "Invalid parameter",
-                             "the parameter 'role' holds '%.*s', which is not a role (one of "
-                             "crmr_coordonnateur, crmr_constitutif, crmr, ccmr, cooperation, "
-                             "platform_member, platform_coordinator, medico_social, association)",
-                             (int)(length < 64 ? length : 64), cursor);
-            return -1;
-        }
-        query->filter.role_mask |= 1u << role;
-        if (!comma)
-            break;
-        cursor = comma + 1;
-    }
-    return 1;
-}
-
-static int parse_public(const Request *request, Response *response, SiteQuery *query)
-{
-    const char *text;
-    int status = request_text(request, "public", &text, response);
-    if (status <= 0)
-        return status;
-    uint32_t keep = (1u << AUDIENCE_UNSTATED) | (1u << AUDIENCE_TOUS);
-    if (strcmp(text, "enfants") == 0) {
-        query->filter.audience_mask = keep | (1u << AUDIENCE_ENFANTS);
-    } else if (strcmp(text, "adultes") == 0) {
-        query->filter.audience_mask = keep | (1u << AUDIENCE_ADULTES);
-    } else if (strcmp(text, "tous") != 0) {
-        response_problem(response, 400, "Invalid parameter",
-                         "the parameter 'public' must be enfants, adultes or tous, got '%.64s'",
-                         text);
-        return -1;
-    }
-    query->public_text = text;
-    return 1;
-}
-
-/* orpha, role and public; returns 0, or -1 after a problem. */
-static int parse_site_query(const Request *request, Response *response, SiteQuery *query)
-{
-    memset(query, 0, sizeof *query);
-    site_filter_init(&query->filter);
-    if (parse_orpha(request, response, &query->condition) < 0 ||
-        parse_roles(request, response, query) < 0 || parse_public(request, response, query) < 0)
-        return -1;
-    return 0;
+    return site_parameters_parse(request, request->snapshot, query, response);
 }
 
 static int required_decimal(const Request *request, Response *response, const char *name,
@@ -488,7 +396,7 @@ static void append_feature(Buffer *out, const Snapshot *snapshot, const Site *si
     cursor_close(out, &cursor);
 }
 
-static void write_role_list(JsonWriter *json, const SiteQuery *query)
+static void write_role_list(JsonWriter *json, const SiteParameters *query)
 {
     if (!query->role_text) {
         json_null(json);
@@ -518,7 +426,7 @@ static void handle_health(const Request *request, Response *response)
 /* --- /api/nearest ------------------------------------------------------- */
 
 static void write_nearest_query(JsonWriter *json, double lat, double lon, int64_t k,
-                                const SiteQuery *query)
+                                const SiteParameters *query)
 {
     json_key(json, "query");
     json_begin_object(json);
@@ -547,7 +455,7 @@ static void handle_nearest(const Request *request, Response *response)
     const Snapshot *snapshot = request->snapshot;
     double lat, lon;
     int64_t k;
-    SiteQuery query;
+    SiteParameters query;
     if (required_decimal(request, response, "lat", -90, 90, &lat) != 0 ||
         required_decimal(request, response, "lon", -180, 180, &lon) != 0 ||
         optional_integer(request, response, "k", 1, NEAREST_MAX_K, NEAREST_DEFAULT_K, &k) != 0 ||
@@ -634,7 +542,7 @@ static void handle_structures(const Request *request, Response *response)
     const Snapshot *snapshot = request->snapshot;
     double box[4];
     int64_t limit;
-    SiteQuery query;
+    SiteParameters query;
     if (parse_bbox(request, response, box) != 0 ||
         optional_integer(request, response, "limit", 1, STRUCTURES_MAX_LIMIT,
                          STRUCTURES_DEFAULT_LIMIT, &limit) != 0 ||

@@ -344,12 +344,8 @@ static int count_covering_sites(Snapshot *snapshot)
 
 int snapshot_finish(Snapshot *snapshot, char *error, size_t error_size)
 {
-    for (size_t s = 0; s < snapshot->site_count; s++) {
-        Site *site = &snapshot->sites[s];
-        geodesy_to_ecef(site->lat, site->lon, site->ecef);
-    }
     if (count_covering_sites(snapshot) != 0) {
-        snprintf(error, error_size, "%s: out of memory", snapshot->path);
+        snprintf(error, error_size, "%.400s: out of memory", snapshot->path);
         return -1;
     }
     snapshot->index = spatial_index_build(snapshot, error, error_size);
@@ -1015,6 +1011,21 @@ static const Site *find_site(const Loader *loader, const char *site_id, size_t l
     return NULL;
 }
 
+/* find_site(), trying first `previous` and the site after it: rows sorted
+ * by site_id (as the links table is) then resolve without hashing. */
+static const Site *find_site_after(const Loader *loader, const Site *previous, const char *site_id,
+                                   size_t length)
+{
+    const Snapshot *snapshot = loader->snapshot;
+    for (int step = 0; previous && step < 2; step++, previous++) {
+        if (previous == snapshot->sites + snapshot->site_count)
+            break;
+        if (strncmp(previous->site_id, site_id, length) == 0 && previous->site_id[length] == 0)
+            return previous;
+    }
+    return find_site(loader, site_id, length);
+}
+
 static int load_sites(Loader *loader)
 {
     Snapshot *snapshot = loader->snapshot;
@@ -1051,13 +1062,16 @@ static int load_links(Loader *loader)
     sqlite3_stmt *statement;
     if (prepare(loader, "SELECT from_site_id, to_site_id, kind FROM links", &statement) != 0)
         return -1;
+    const Site *previous_from = NULL;
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW && snapshot->link_count < capacity) {
         const char *from_id = (const char *)sqlite3_column_text(statement, 0);
         const char *to_id = (const char *)sqlite3_column_text(statement, 1);
         const char *kind = (const char *)sqlite3_column_text(statement, 2);
-        const Site *from =
-            from_id ? find_site(loader, from_id, (size_t)sqlite3_column_bytes(statement, 0)) : NULL;
+        const Site *from = from_id ? find_site_after(loader, previous_from, from_id,
+                                                     (size_t)sqlite3_column_bytes(statement, 0))
+                                   : NULL;
+        previous_from = from;
         const Site *to =
             to_id ? find_site(loader, to_id, (size_t)sqlite3_column_bytes(statement, 1)) : NULL;
         if (!from || !to || !kind)

@@ -53,7 +53,6 @@ typedef struct Site {
     const char *site_id, *finess, *name, *centre_label, *filiere, *responsable, *service, *platform,
         *source, *phone, *address, *postcode, *city;
     double lat, lon;
-    double ecef[3];       /* geodesy_to_ecef(lat, lon) */
     uint32_t codes_start; /* into Snapshot.site_codes */
     uint32_t code_count;
     uint32_t coordinator; /* index of the coordinating site, or SITE_NONE */
@@ -127,9 +126,9 @@ int snapshot_site_covers(const Snapshot *snapshot, const Site *site, const Condi
 /* --- Extensions (snapshot.c) ------------------------------------------- */
 
 /* Completes a snapshot whose sites (sorted by site_id), site_codes,
- * conditions, ancestors and links are filled: computes each site's ecef,
- * each condition's covering_sites, and builds the spatial index. Used by
- * snapshot_load() and by tests that make a synthetic snapshot in memory.
+ * conditions, ancestors and links are filled: computes each condition's
+ * covering_sites and builds the spatial index. Used by snapshot_load() and
+ * by tests that make a synthetic snapshot in memory.
  * Arrays must be malloc'd (snapshot_free() frees them); strings may be
  * static when `arena` is NULL. Returns 0, or -1 with a message. */
 int snapshot_finish(Snapshot *snapshot, char *error, size_t error_size);

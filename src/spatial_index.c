@@ -10,11 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEAF_SIZE 32
+#define LEAF_SIZE 16
 #define NO_NODE UINT32_MAX
 /* Chord bounds are compared with geodesic distances with this much room (in
  * metres) for rounding; PROJ's geodesic is accurate to 15 nm. */
 #define BOUND_SLACK_M 1e-3
+/* Tree points keep their ECEF position in floats: every coordinate is below
+ * 2^23 m in magnitude, so rounding moves it by at most 0.25 m and the point
+ * by at most 0.44 m; a chord computed from the floats, minus this, stays a
+ * strict lower bound of the true chord (hence of the geodesic distance). */
+#define POINT_SLACK_M 1.0
 
 /* 40 bytes. Boxes are floats rounded outwards, so they still contain every
  * point of the node and distances to them stay lower bounds. */
@@ -26,10 +31,17 @@ typedef struct KdNode {
     uint8_t audience_mask;
 } KdNode;
 
+/* 16 bytes: a point of an ECEF tree, stored in tree order so that a leaf's
+ * points are read sequentially. */
+typedef struct TreePoint {
+    float position[3]; /* ECEF, rounded to nearest (see POINT_SLACK_M) */
+    uint32_t site;
+} TreePoint;
+
 struct SpatialIndex {
     /* ECEF trees: points [0, site_count) are the tree over all sites, then
      * each condition's listing sites at site_count + code_offsets[c]. */
-    uint32_t *points;
+    TreePoint *points;
     KdNode *nodes;
     uint32_t all_root;
     uint32_t *code_offsets; /* condition_count + 1 entries */
@@ -55,8 +67,10 @@ typedef struct KdItem {
 
 typedef struct Builder {
     const Site *sites;
+    const double (*ecef)[3]; /* per site; NULL for the (lon, lat) tree */
     KdItem *items;
-    uint32_t *points;
+    TreePoint *tree_points; /* where an ECEF tree's points go, or NULL */
+    uint32_t *points;       /* where the (lon, lat) tree's points go, or NULL */
     KdNode *nodes;
     uint32_t next_node;
     int dimensions;
@@ -166,8 +180,17 @@ static uint32_t build_node(Builder *builder, size_t begin, size_t end, uint32_t 
     node->right = 0;
     if (end - begin <= LEAF_SIZE) {
         leaf_box(builder, node, begin, end);
-        for (size_t i = begin; i < end; i++)
-            builder->points[offset + i] = builder->items[i].site;
+        for (size_t i = begin; i < end; i++) {
+            const KdItem *item = &builder->items[i];
+            if (builder->tree_points) {
+                TreePoint *point = &builder->tree_points[offset + i];
+                for (int d = 0; d < 3; d++)
+                    point->position[d] = (float)item->coordinate[d];
+                point->site = item->site;
+            } else {
+                builder->points[offset + i] = item->site;
+            }
+        }
         return id;
     }
     int widest = 0;
@@ -197,11 +220,12 @@ static uint32_t build_node(Builder *builder, size_t begin, size_t end, uint32_t 
     return id;
 }
 
-static void item_set(KdItem *item, const Site *site, uint32_t index, int dimensions)
+static void item_set(const Builder *builder, KdItem *item, uint32_t index)
 {
+    const Site *site = &builder->sites[index];
     item->site = index;
-    if (dimensions == 3) {
-        memcpy(item->coordinate, site->ecef, sizeof item->coordinate);
+    if (builder->dimensions == 3) {
+        memcpy(item->coordinate, builder->ecef[index], sizeof item->coordinate);
     } else {
         item->coordinate[0] = site->lon;
         item->coordinate[1] = site->lat;
@@ -219,7 +243,7 @@ static uint32_t build_tree(Builder *builder, const uint32_t *sites_in_tree, size
     double low[3] = {INFINITY, INFINITY, INFINITY}, high[3] = {-INFINITY, -INFINITY, -INFINITY};
     for (size_t i = 0; i < count; i++) {
         KdItem *item = &builder->items[i];
-        item_set(item, &builder->sites[sites_in_tree[i]], sites_in_tree[i], builder->dimensions);
+        item_set(builder, item, sites_in_tree[i]);
         for (int d = 0; d < 3; d++) {
             if (item->coordinate[d] < low[d])
                 low[d] = item->coordinate[d];
@@ -275,6 +299,7 @@ typedef struct WholeTreesJob {
     struct SpatialIndex *index;
     const Snapshot *snapshot;
     const uint32_t *all;
+    const double (*ecef)[3];
     KdItem *items;
 } WholeTreesJob;
 
@@ -284,10 +309,11 @@ static void *build_whole_trees(void *argument)
     WholeTreesJob *job = argument;
     struct SpatialIndex *index = job->index;
     size_t site_count = job->snapshot->site_count;
-    Builder builder = {job->snapshot->sites, job->items, index->points, index->nodes, 0, 3};
+    Builder builder = {job->snapshot->sites, job->ecef, job->items, index->points, NULL,
+                       index->nodes,         0,         3};
     index->all_root = build_tree(&builder, job->all, site_count, 0);
-    Builder box_builder = {job->snapshot->sites, job->items, index->box_points,
-                           index->box_nodes,     0,          2};
+    Builder box_builder = {job->snapshot->sites, NULL, job->items, NULL, index->box_points,
+                           index->box_nodes,     0,    2};
     index->box_root = build_tree(&box_builder, job->all, site_count, 0);
     return NULL;
 }
@@ -324,21 +350,25 @@ static int build_trees(struct SpatialIndex *index, const Snapshot *snapshot, uin
     uint32_t *all = malloc((site_count + 1) * sizeof *all);
     KdItem *items = malloc((largest + 1) * sizeof *items);
     KdItem *whole_items = malloc((site_count + 1) * sizeof *whole_items);
-    if (!all || !items || !whole_items) {
+    double(*ecef)[3] = malloc((site_count + 1) * sizeof *ecef);
+    if (!all || !items || !whole_items || !ecef) {
         free(all);
         free(items);
         free(whole_items);
+        free(ecef);
         return -1;
     }
-    for (size_t s = 0; s < site_count; s++)
+    for (size_t s = 0; s < site_count; s++) {
         all[s] = (uint32_t)s;
-    WholeTreesJob job = {index, snapshot, all, whole_items};
+        geodesy_to_ecef(snapshot->sites[s].lat, snapshot->sites[s].lon, ecef[s]);
+    }
+    WholeTreesJob job = {index, snapshot, all, (const double(*)[3])ecef, whole_items};
     pthread_t thread;
     int threaded = pthread_create(&thread, NULL, build_whole_trees, &job) == 0;
     if (!threaded)
         build_whole_trees(&job);
-    Builder builder = {snapshot->sites,       items, index->points, index->nodes,
-                       (uint32_t)whole_nodes, 3};
+    Builder builder = {snapshot->sites, (const double(*)[3])ecef, items, index->points, NULL,
+                       index->nodes,    (uint32_t)whole_nodes,    3};
     for (size_t c = 0; c < snapshot->condition_count; c++) {
         uint32_t begin = index->code_offsets[c];
         index->code_root[c] =
@@ -350,6 +380,7 @@ static int build_trees(struct SpatialIndex *index, const Snapshot *snapshot, uin
     free(whole_items);
     free(items);
     free(all);
+    free(ecef);
     return 0;
 }
 
@@ -397,8 +428,10 @@ void spatial_index_free(struct SpatialIndex *index)
     free(index);
 }
 
-const uint32_t *spatial_index_listing_sites(const Snapshot *snapshot, const Condition *condition,
-                                            size_t *count)
+/* The points of the tree of the sites that list `condition`'s own code
+ * (not through a group), in no particular order; *count gets their number. */
+static const TreePoint *listing_points(const Snapshot *snapshot, const Condition *condition,
+                                       size_t *count)
 {
     const struct SpatialIndex *index = snapshot->index;
     uint32_t c = snapshot_condition_index(snapshot, condition);
@@ -409,6 +442,11 @@ const uint32_t *spatial_index_listing_sites(const Snapshot *snapshot, const Cond
 }
 
 /* --- Nearest ------------------------------------------------------------ */
+
+/* Per-query scratch starts on the stack (about 8 KB) and moves to the heap
+ * only when a query outgrows it. */
+#define LOCAL_QUEUE_CAPACITY 384
+#define LOCAL_SEEN_CAPACITY 256
 
 typedef struct QueueEntry {
     double bound;
@@ -421,10 +459,13 @@ typedef struct NearestSearch {
     const struct SpatialIndex *index;
     const SiteFilter *filter;
     double lat, lon, query[3];
-    QueueEntry *queue;
+    QueueEntry *queue; /* local_queue until it grows, then malloc'd */
     size_t queue_length, queue_capacity;
-    uint32_t *seen; /* open addressing set of site index + 1; NULL for one tree */
+    uint32_t *seen; /* open addressing set of site index + 1; NULL for one tree;
+                     * local_seen until it grows, then malloc'd */
     size_t seen_count, seen_capacity;
+    QueueEntry *local_queue; /* the caller's stack arrays */
+    uint32_t *local_seen;
     NearestResult *best; /* max-heap by (distance, site) */
     size_t best_count, k;
     int failed;
@@ -443,7 +484,14 @@ static void queue_push(NearestSearch *search, double bound, uint32_t id, uint32_
         return;
     if (search->queue_length == search->queue_capacity) {
         size_t capacity = search->queue_capacity * 2;
-        QueueEntry *grown = realloc(search->queue, capacity * sizeof *grown);
+        QueueEntry *grown;
+        if (search->queue == search->local_queue) {
+            grown = malloc(capacity * sizeof *grown);
+            if (grown)
+                memcpy(grown, search->queue, search->queue_length * sizeof *grown);
+        } else {
+            grown = realloc(search->queue, capacity * sizeof *grown);
+        }
         if (!grown) {
             search->failed = 1;
             return;
@@ -504,7 +552,8 @@ static int seen_insert(NearestSearch *search, uint32_t site)
                 slot = (slot + 1) & (capacity - 1);
             grown[slot] = value;
         }
-        free(search->seen);
+        if (search->seen != search->local_seen)
+            free(search->seen);
         search->seen = grown;
         search->seen_capacity = capacity;
     }
@@ -568,45 +617,98 @@ static double box_distance(const KdNode *node, const double point[3])
     return sqrt(sum);
 }
 
+/* Does every site under `node` pass `filter`? */
+static int node_all_pass(const KdNode *node, const SiteFilter *filter)
+{
+    return (node->role_mask & ~filter->role_mask) == 0 &&
+           (node->audience_mask & ~filter->audience_mask) == 0;
+}
+
 static int node_may_match(const KdNode *node, const SiteFilter *filter)
 {
     return (node->role_mask & filter->role_mask) && (node->audience_mask & filter->audience_mask);
 }
 
-static void push_node(NearestSearch *search, uint32_t id)
+/* Can something at `bound` still enter the k best? */
+static int may_compete(const NearestSearch *search, double bound)
 {
-    const KdNode *node = &search->index->nodes[id];
-    if (node_may_match(node, search->filter))
-        queue_push(search, box_distance(node, search->query), id, 0);
+    return search->best_count < search->k || bound <= search->best[0].distance_m + BOUND_SLACK_M;
 }
 
+/* Computes the exact geodesic distance of `site` (once) and offers it. */
+static void measure_site(NearestSearch *search, uint32_t site_index)
+{
+    if (!seen_insert(search, site_index))
+        return;
+    const Site *site = &search->snapshot->sites[site_index];
+    best_offer(search, site_index,
+               geodesy_distance_m(search->lat, search->lon, site->lat, site->lon));
+}
+
+/* The lower bound of the node's sites' distances, or INFINITY when no site
+ * under it passes the filter. */
+static double node_bound(const NearestSearch *search, uint32_t id)
+{
+    const KdNode *node = &search->index->nodes[id];
+    return node_may_match(node, search->filter) ? box_distance(node, search->query) : INFINITY;
+}
+
+static void push_node(NearestSearch *search, uint32_t id)
+{
+    double bound = node_bound(search, id);
+    if (bound != INFINITY)
+        queue_push(search, bound, id, 0);
+}
+
+static void scan_leaf(NearestSearch *search, const KdNode *node)
+{
+    /* The leaf's points are contiguous; the sites themselves (scattered,
+     * in site_id order) are read only when the filter needs their role or
+     * audience, or for the geodesic of a candidate when it is popped (the
+     * geodesic costs far more than a queue entry). */
+    int all_pass = node_all_pass(node, search->filter);
+    const TreePoint *points = search->index->points;
+    for (uint32_t p = node->begin; p < node->end; p++) {
+        const TreePoint *point = &points[p];
+        double sum = 0;
+        for (int d = 0; d < 3; d++) {
+            double delta = (double)point->position[d] - search->query[d];
+            sum += delta * delta;
+        }
+        double bound = sqrt(sum) - POINT_SLACK_M;
+        if (!may_compete(search, bound))
+            continue;
+        if (!all_pass &&
+            !site_filter_accepts(search->filter, &search->snapshot->sites[point->site]))
+            continue;
+        queue_push(search, bound > 0 ? bound : 0, point->site, 1);
+    }
+}
+
+/* Descends from node `id` towards the query, queueing the farther child
+ * at each level, and scans the leaf it reaches. */
 static void expand_node(NearestSearch *search, uint32_t id)
 {
     const KdNode *node = &search->index->nodes[id];
-    if (node->right) {
-        push_node(search, id + 1);
-        push_node(search, node->right);
-        return;
-    }
-    /* The leaf's sites are scattered in memory (site_id order): start
-     * every load at once rather than missing the cache one site at a time. */
-    for (uint32_t p = node->begin; p < node->end; p++) {
-        const Site *site = &search->snapshot->sites[search->index->points[p]];
-        __builtin_prefetch(&site->ecef[0]);
-        __builtin_prefetch(&site->audience);
-    }
-    for (uint32_t p = node->begin; p < node->end; p++) {
-        uint32_t s = search->index->points[p];
-        const Site *site = &search->snapshot->sites[s];
-        if (!site_filter_accepts(search->filter, site))
-            continue;
-        double sum = 0;
-        for (int d = 0; d < 3; d++) {
-            double delta = site->ecef[d] - search->query[d];
-            sum += delta * delta;
+    while (node->right) {
+        uint32_t near = id + 1, far = node->right;
+        double near_bound = node_bound(search, near), far_bound = node_bound(search, far);
+        if (far_bound < near_bound) {
+            uint32_t swap = near;
+            near = far;
+            far = swap;
+            double swap_bound = near_bound;
+            near_bound = far_bound;
+            far_bound = swap_bound;
         }
-        queue_push(search, sqrt(sum), s, 1);
+        if (far_bound != INFINITY)
+            queue_push(search, far_bound, far, 0);
+        if (near_bound == INFINITY || !may_compete(search, near_bound))
+            return;
+        id = near;
+        node = &search->index->nodes[id];
     }
+    scan_leaf(search, node);
 }
 
 static int compare_results(const void *a, const void *b)
@@ -622,14 +724,16 @@ int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
     const struct SpatialIndex *index = snapshot->index;
     if (k == 0 || snapshot->site_count == 0)
         return 0;
+    QueueEntry local_queue[LOCAL_QUEUE_CAPACITY];
+    uint32_t local_seen[LOCAL_SEEN_CAPACITY];
     NearestSearch search = {snapshot, index, filter, lat, lon, {0, 0, 0}};
+    search.local_queue = local_queue;
+    search.local_seen = local_seen;
     geodesy_to_ecef(lat, lon, search.query);
     search.k = k;
     search.best = results;
-    search.queue_capacity = 256;
-    search.queue = malloc(search.queue_capacity * sizeof *search.queue);
-    if (!search.queue)
-        return -1;
+    search.queue_capacity = LOCAL_QUEUE_CAPACITY;
+    search.queue = search.local_queue;
     if (!condition) {
         push_node(&search, index->all_root);
     } else {
@@ -643,10 +747,9 @@ int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
             }
         }
         if (trees > 1) {
-            search.seen_capacity = 64;
-            search.seen = calloc(search.seen_capacity, sizeof *search.seen);
-            if (!search.seen)
-                search.failed = 1;
+            search.seen_capacity = LOCAL_SEEN_CAPACITY;
+            search.seen = search.local_seen;
+            memset(local_seen, 0, sizeof local_seen);
         }
     }
     while (search.queue_length > 0 && !search.failed) {
@@ -657,13 +760,12 @@ int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
             expand_node(&search, top.id);
             continue;
         }
-        if (!seen_insert(&search, top.id))
-            continue;
-        const Site *site = &snapshot->sites[top.id];
-        best_offer(&search, top.id, geodesy_distance_m(lat, lon, site->lat, site->lon));
+        measure_site(&search, top.id);
     }
-    free(search.queue);
-    free(search.seen);
+    if (search.queue != search.local_queue)
+        free(search.queue);
+    if (search.seen != search.local_seen)
+        free(search.seen);
     if (search.failed)
         return -1;
     qsort(results, search.best_count, sizeof *results, compare_results);
@@ -709,13 +811,6 @@ static void list_append(SiteList *list, const uint32_t *sites, size_t count)
     }
     memcpy(list->items + list->length, sites, count * sizeof *sites);
     list->length += count;
-}
-
-/* Does every site under `node` pass `filter`? */
-static int node_all_pass(const KdNode *node, const SiteFilter *filter)
-{
-    return (node->role_mask & ~filter->role_mask) == 0 &&
-           (node->audience_mask & ~filter->audience_mask) == 0;
 }
 
 typedef struct Box {
@@ -848,12 +943,12 @@ static void condition_collect(const Snapshot *snapshot, const Box pieces[2], siz
     const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
     for (uint32_t a = 0; a < condition->ancestor_count; a++) {
         size_t count;
-        const uint32_t *listing = spatial_index_listing_sites(
-            snapshot, &snapshot->conditions[ancestors[a].condition], &count);
+        const TreePoint *listing =
+            listing_points(snapshot, &snapshot->conditions[ancestors[a].condition], &count);
         for (size_t i = 0; i < count; i++) {
-            const Site *site = &snapshot->sites[listing[i]];
+            const Site *site = &snapshot->sites[listing[i].site];
             if (site_filter_accepts(filter, site) && in_query_box(pieces, piece_count, site))
-                list_push(out, listing[i]);
+                list_push(out, listing[i].site);
         }
     }
     if (out->failed || out->length == 0)

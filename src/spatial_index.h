@@ -19,12 +19,20 @@
  *    once.
  *  - Trees are implicit: one array of site indexes permuted in place by
  *    median splits (largest extent), nodes stored in preorder in one array
- *    (left child follows its parent), leaves of up to 32 sites, no per-node
+ *    (left child follows its parent), leaves of up to 16 sites, no per-node
  *    allocation. A node is 40 bytes: its box in floats rounded outwards
  *    (still a superset, so distances to it stay lower bounds) and the union
  *    of its sites' roles and audiences, so filtered queries prune subtrees
- *    that cannot match. Building: O(n log n), the whole-set trees in a
- *    second thread while the per-code trees are built.
+ *    that cannot match. The ECEF trees' points hold the site index and its
+ *    position in floats (16 bytes; their chord minus 1 m of slack is still
+ *    a lower bound), in tree order, so a leaf scan reads memory
+ *    sequentially; a Site is read only for the exact geodesic of a popped
+ *    candidate (from its double lat/lon) or when a role/audience filter
+ *    must look at it. A popped node is descended towards the query at
+ *    once, queueing only the farther child at each level. Per-query
+ *    scratch lives on the stack unless a query outgrows it. Building:
+ *    O(n log n), the whole-set trees in a second thread while the per-code
+ *    trees are built.
  *  - Ties in distance go to the smaller site index, which is site_id byte
  *    order (snapshot.h). Results equal a brute-force scan exactly.
  *  - Bounding boxes use a second tree over (lon, lat) of all sites;
@@ -88,10 +96,5 @@ int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
 int spatial_index_box(const Snapshot *snapshot, double west, double south, double east,
                       double north, const Condition *condition, const SiteFilter *filter,
                       size_t limit, uint32_t *sites, size_t *count, int *truncated);
-
-/* The sites that list `condition`'s own code (not through a group), in no
- * particular order; *count gets their number. */
-const uint32_t *spatial_index_listing_sites(const Snapshot *snapshot, const Condition *condition,
-                                            size_t *count);
 
 #endif

@@ -90,7 +90,9 @@ static int open_with_spatialite(Store *store, const char *path, int flags, char 
                                 size_t error_size)
 {
     memset(store, 0, sizeof *store);
-    if (sqlite3_open_v2(path, &store->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+    if ((flags & SQLITE_OPEN_NOMUTEX) == 0)
+        flags |= SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(path, &store->db, flags, NULL) != SQLITE_OK) {
         fail(error, error_size, path,
              store->db ? sqlite3_errmsg(store->db) : "cannot open database");
         store_close(store);
@@ -108,7 +110,10 @@ static int open_with_spatialite(Store *store, const char *path, int flags, char 
 
 int store_open_read_only(Store *store, const char *path, char *error, size_t error_size)
 {
-    if (open_with_spatialite(store, path, SQLITE_OPEN_READONLY, error, error_size) != 0)
+    /* Only the snapshot loader reads through this connection, from one
+     * thread at a time: no mutex on every call. */
+    if (open_with_spatialite(store, path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, error,
+                             error_size) != 0)
         return -1;
     char version[64];
     if (store_metadata(store, "version", version, sizeof version) != 0) {

@@ -14,6 +14,12 @@
 # Each line shows the figure, its target and their ratio (figure / target;
 # "ok" when the target is met). Missed targets are reported, never fatal: the
 # exit status is non-zero only when the benchmark cannot run at all.
+# Pinning (BENCH_PIN=1, needs taskset and 2+ CPUs): the server runs on CPU 0
+# and wrk on CPU 1, for EVERY measurement alike (startup included), so that
+# wrk does not preempt the server. Default BENCH_PIN=0: all CPUs shared, the
+# figures include that preemption. On 2 cores pinning measured worse (the
+# server's threads then preempt each other on one core, and loading loses
+# its second core), hence not the default.
 # If tools/bench-tiles.sh exists it runs last, given the server's URL.
 # The synthetic network and its database are cached in $BUILD/bench/.
 # Environment: BUILD (default build), BENCH_SITES (default 1000000),
@@ -24,6 +30,13 @@ BUILD=${BUILD:-build}
 SITES=${BENCH_SITES:-1000000}
 DURATION=${BENCH_DURATION:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
+PIN=${BENCH_PIN:-0}
+server_pin=() client_pin=()
+if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    server_pin=(taskset -c 0) client_pin=(taskset -c 1)
+else
+    PIN=0
+fi
 binary=$BUILD/maillage
 generator=$BUILD/tools/synthetic-network
 cache=$BUILD/bench
@@ -72,7 +85,7 @@ port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{
     echo $((20000 + RANDOM % 20000)))
 url=http://127.0.0.1:$port
 start_ns=$(date +%s%N)
-"$binary" serve --db "$database" --listen "127.0.0.1:$port" --access-log off >"$work/serve.out" 2>"$work/serve.err" &
+"${server_pin[@]}" "$binary" serve --db "$database" --listen "127.0.0.1:$port" --access-log off >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 ready=
 for _ in $(seq 1 12000); do # up to 2 minutes
@@ -183,7 +196,7 @@ run() {
     local arguments=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency)
     [ -n "$script" ] && arguments+=(-s "$script")
     metric_snapshot "$work/$name.before"
-    wrk "${arguments[@]}" "$url$target" >"$work/$name.wrk" 2>&1 || true
+    "${client_pin[@]}" wrk "${arguments[@]}" "$url$target" >"$work/$name.wrk" 2>&1 || true
     metric_snapshot "$work/$name.after"
     local rps errors client
     rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/$name.wrk")
@@ -229,7 +242,12 @@ line "healthz p99 server ms (client $client_p99_healthz)" "$p99_healthz" "-" "-"
 line "startup to ready line s" "$startup" "< 2" "$(ratio "$startup" 2)" "$(verdict "$startup" 2 below)"
 line "resident memory MB (peak $peak)" "$rss" "< 300" "$(ratio "$rss" 300)" "$(verdict "$rss" 300 below)"
 echo "(ratio = value / target; $sites sites; server-side p99 from the /metrics histogram,"
-echo " interpolated inside its bucket; bbox = $bbox; both client and server share 2 cores)"
+echo " interpolated inside its bucket; bbox = $bbox;"
+if [ "$PIN" = 1 ]; then
+    echo " server pinned to CPU 0, wrk to CPU 1: BENCH_PIN=0 to share the CPUs)"
+else
+    echo " client and server share the CPUs, unpinned)"
+fi
 
 if [ -x tools/bench-tiles.sh ]; then
     echo
