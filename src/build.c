@@ -423,7 +423,7 @@ static int suspend_geometry_triggers(ImportContext *context, const char *out, Sa
                        " (SELECT f_table_name FROM geometry_columns) ORDER BY name",
                        &statement) != 0)
         return -1;
-    int status;
+    int status = SQLITE_DONE;
     int result = 0;
     while (result == 0 && (status = sqlite3_step(statement)) == SQLITE_ROW) {
         char **grown = realloc(saved->sql, (saved->count + 1) * sizeof *grown);
@@ -442,6 +442,8 @@ static int suspend_geometry_triggers(ImportContext *context, const char *out, Sa
         result = import_exec(context, out, drop);
         sqlite3_free(drop);
     }
+    if (result == 0 && status != SQLITE_DONE)
+        result = import_fail(context, out, 0, "database error: %s", sqlite3_errmsg(context->db));
     sqlite3_finalize(statement);
     return result;
 }

@@ -376,8 +376,11 @@ int mvt_line(MvtLayer *layer, const MvtPoint *points, size_t count)
 {
     MvtPoint *line;
     size_t length = distinct_points(points, count, 0, &line);
-    if (!line && count > 0)
-        layer->failed = 1;
+    if (!line) {
+        if (count > 0)
+            layer->failed = 1; /* out of memory */
+        return 0;
+    }
     if (length < 2) {
         free(line);
         return 0;
@@ -405,8 +408,11 @@ int mvt_polygon_ring(MvtLayer *layer, const MvtPoint *points, size_t count, int 
 {
     MvtPoint *ring;
     size_t length = distinct_points(points, count, 1, &ring);
-    if (!ring && count > 0)
-        layer->failed = 1;
+    if (!ring) {
+        if (count > 0)
+            layer->failed = 1; /* out of memory */
+        return 0;
+    }
     int64_t area2 = length >= 3 ? mvt_ring_area2(ring, length) : 0;
     if (area2 == 0) {
         free(ring);

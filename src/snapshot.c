@@ -455,7 +455,7 @@ static int index_conditions_by_code(Loader *loader)
             return 0; /* unusual codes: keep the bisection */
         largest = code;
     }
-    size_t size = (size_t)(largest + 1);
+    size_t size = (size_t)largest + 1;
     uint32_t *table = malloc((size + 1) * sizeof *table);
     if (!table)
         return load_fail(loader, "out of memory");

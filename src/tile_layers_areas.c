@@ -116,7 +116,8 @@ static SegmentEntry *segment_slot(SegmentTable *table, const double *p, const do
             memcpy(entry->b, b, sizeof b);
             return entry;
         }
-        if (memcmp(entry->a, a, sizeof a) == 0 && memcmp(entry->b, b, sizeof b) == 0)
+        if (entry->a[0] == a[0] && entry->a[1] == a[1] && entry->b[0] == b[0] &&
+            entry->b[1] == b[1])
             return entry;
         slot = (slot + 1) & (table->capacity - 1);
     }
@@ -254,7 +255,7 @@ static int load_area_table(TileSet *tiles, Store *store, GEOSContextHandle_t geo
                  sqlite3_errmsg(store->db));
         return -1;
     }
-    int failed = 0, status;
+    int failed = 0, status = SQLITE_DONE;
     while (!failed && (status = sqlite3_step(statement)) == SQLITE_ROW) {
         const unsigned char *wkb = sqlite3_column_blob(statement, 4);
         int wkb_size = sqlite3_column_bytes(statement, 4);
@@ -295,6 +296,11 @@ static int load_area_table(TileSet *tiles, Store *store, GEOSContextHandle_t geo
     sqlite3_finalize(statement);
     if (failed) {
         snprintf(error, error_size, "tiles: out of memory loading %s areas", level);
+        return -1;
+    }
+    if (status != SQLITE_DONE) {
+        snprintf(error, error_size, "tiles: cannot read the %s areas: %s", level,
+                 sqlite3_errmsg(store->db));
         return -1;
     }
     return 0;

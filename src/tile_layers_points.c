@@ -817,7 +817,7 @@ int tile_etablissements_load(TileSet *tiles, Store *store, char *error, size_t e
         return -1;
     }
     size_t capacity = 0;
-    int failed = 0, status;
+    int failed = 0, status = SQLITE_DONE;
     while (!failed && (status = sqlite3_step(statement)) == SQLITE_ROW) {
         if (tiles->etablissement_count == capacity) {
             capacity = capacity ? capacity * 2 : 1024;
@@ -853,6 +853,11 @@ int tile_etablissements_load(TileSet *tiles, Store *store, char *error, size_t e
         tiles->etablissement_count++;
     }
     sqlite3_finalize(statement);
+    if (!failed && status != SQLITE_DONE) {
+        snprintf(error, error_size, "tiles: cannot read the etablissements: %s",
+                 sqlite3_errmsg(store->db));
+        return -1;
+    }
     mark_network_etablissements(tiles);
     if (failed ||
         point_index_build(&tiles->etablissement_index, tiles->etablissement_x,
