@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEAF_SIZE 16
+#define LEAF_SIZE 32
 #define NO_NODE UINT32_MAX
 /* Chord bounds are compared with geodesic distances with this much room (in
  * metres) for rounding; PROJ's geodesic is accurate to 15 nm. */
