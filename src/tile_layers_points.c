@@ -437,19 +437,12 @@ static int expansion_zoom(const Cluster *cluster, int zoom)
 static void encode_cluster(const TileJob *job, MvtLayer *layer, const Cluster *cluster,
                            uint64_t cell)
 {
-    double west, south, east, north;
-    tile_mercator_inverse(cluster->min_x / 4294967296.0, (cluster->max_y + 1.0) / 4294967296.0,
-                          &south, &west);
-    tile_mercator_inverse((cluster->max_x + 1.0) / 4294967296.0, cluster->min_y / 4294967296.0,
-                          &north, &east);
+    /* No bounds: four doubles per cluster were most of a low-zoom tile's
+     * bytes, and expansion_zoom is what a client needs to open a cluster. */
     mvt_feature_begin(layer, MVT_POINT, 1, ((uint64_t)1 << 62) | cell);
     mvt_feature_bool(layer, "cluster", 1);
     mvt_feature_integer(layer, "point_count", (int64_t)cluster->count);
     mvt_feature_integer(layer, "expansion_zoom", expansion_zoom(cluster, job->tile.z));
-    mvt_feature_double(layer, "west", west);
-    mvt_feature_double(layer, "south", south);
-    mvt_feature_double(layer, "east", east);
-    mvt_feature_double(layer, "north", north);
     MvtPoint point = tile_fixed_point(job->tile, (uint32_t)(cluster->sum_x / cluster->count),
                                       (uint32_t)(cluster->sum_y / cluster->count));
     mvt_points(layer, &point, 1);

@@ -51,7 +51,7 @@ static const LayerInfo LAYERS[] = {
     {"sites",
      "Care-network sites. A 16 x 16 grid of cells per tile: at z <= 8 a cell whose sites lie at "
      "two positions or more is one cluster, at z 9..15 only when it also holds more than 8 "
-     "sites, never at z 16 (cluster, point_count, expansion_zoom, west/south/east/north); "
+     "sites, never at z 16 (cluster, point_count, expansion_zoom); "
      "sites at one exact position fold into one point with count and '|'-joined site_ids, "
      "names, centre_labels, roles (first 100).",
      0, 16, 1, 0, tile_encode_sites,
@@ -59,8 +59,7 @@ static const LayerInfo LAYERS[] = {
      "\"centre_label\":\"String\",\"filiere\":\"String\",\"finess\":\"String\",\"city\":\"String\","
      "\"public\":\"String\",\"site_ids\":\"String\",\"names\":\"String\","
      "\"centre_labels\":\"String\",\"roles\":\"String\",\"lists_truncated\":\"Boolean\","
-     "\"cluster\":\"Boolean\",\"point_count\":\"Number\",\"expansion_zoom\":\"Number\","
-     "\"west\":\"Number\",\"south\":\"Number\",\"east\":\"Number\",\"north\":\"Number\"}"},
+     "\"cluster\":\"Boolean\",\"point_count\":\"Number\",\"expansion_zoom\":\"Number\"}"},
     {"network",
      "Links from each site to its coordinating site and to the sites it cooperates with. Links "
      "whose ends fall in the same cells of a grid (256 tile units at z <= 8, 64 at z 9..13, 1 "
