@@ -589,6 +589,29 @@ static void handle_structure(const Request *request, Response *response, const c
     append_feature(&response->body, request->snapshot, site, NULL);
 }
 
+/* --- Search answers ----------------------------------------------------- */
+
+/* Opens {"results":[ for a search that found `count` (>= 0) answers, or
+ * writes the problem for an empty query (`query_empty`) or a failure
+ * (count < 0) and returns -1. */
+static int begin_search_results(JsonWriter *json, Response *response, int count, int query_empty)
+{
+    if (query_empty) {
+        response_problem(response, 400, "Invalid parameter",
+                         "the parameter 'q' must hold at least one letter or digit");
+        return -1;
+    }
+    if (count < 0) {
+        out_of_memory(response);
+        return -1;
+    }
+    json_init(json, &response->body);
+    json_begin_object(json);
+    json_key(json, "results");
+    json_begin_array(json);
+    return 0;
+}
+
 /* --- /api/conditions ---------------------------------------------------- */
 
 static void handle_conditions(const Request *request, Response *response)
@@ -614,20 +637,9 @@ static void handle_conditions(const Request *request, Response *response)
     char code_text[32];
     int count =
         condition_search_find(request->snapshot, q, language, (size_t)limit, matches, code_text);
-    if (count == CONDITION_QUERY_EMPTY) {
-        response_problem(response, 400, "Invalid parameter",
-                         "the parameter 'q' must hold at least one letter or digit");
-        return;
-    }
-    if (count < 0) {
-        out_of_memory(response);
-        return;
-    }
     JsonWriter json;
-    json_init(&json, &response->body);
-    json_begin_object(&json);
-    json_key(&json, "results");
-    json_begin_array(&json);
+    if (begin_search_results(&json, response, count, count == CONDITION_QUERY_EMPTY) != 0)
+        return;
     for (int i = 0; i < count; i++) {
         const Condition *condition = matches[i].condition;
         json_begin_object(&json);
@@ -679,20 +691,9 @@ static void handle_places(const Request *request, Response *response)
         return;
     const Place *places[PLACES_MAX_LIMIT];
     int count = places_find(request->snapshot->places, q, (size_t)limit, places);
-    if (count == PLACES_QUERY_EMPTY) {
-        response_problem(response, 400, "Invalid parameter",
-                         "the parameter 'q' must hold at least one letter or digit");
-        return;
-    }
-    if (count < 0) {
-        out_of_memory(response);
-        return;
-    }
     JsonWriter json;
-    json_init(&json, &response->body);
-    json_begin_object(&json);
-    json_key(&json, "results");
-    json_begin_array(&json);
+    if (begin_search_results(&json, response, count, count == PLACES_QUERY_EMPTY) != 0)
+        return;
     for (int i = 0; i < count; i++) {
         const Place *place = places[i];
         json_begin_object(&json);
