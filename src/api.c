@@ -104,8 +104,11 @@ static int required_text(const Request *request, Response *response, const char 
  * Sites are the bulk of large answers (a 1,000-feature box is ~0.5 MB), so
  * each one is written straight into the body: its worst-case size is
  * reserved once, then bytes are stored through a cursor (no per-field
- * buffer calls, numbers without printf). The output is byte for byte what
- * json.h would write (same escapes, same number format). Callers place the
+ * buffer calls, numbers without printf). Texts come from the snapshot's
+ * pool with their length and JSON-plain flag (snapshot.h): the worst case
+ * needs no strlen, and a plain text is one copy between quotes. The output
+ * is byte for byte what json.h would write (same escapes, same number
+ * format; tests/unit/test_api_load.c compares them). Callers place the
  * commas between sites; the JsonWriter around them only sees the array. */
 
 typedef struct Cursor {
@@ -118,6 +121,15 @@ typedef struct Cursor {
 static size_t string_bound(const char *text)
 {
     return text && *text ? strlen(text) * 6 + 2 : 4;
+}
+
+/* Room that put_text() may need for `ref`: no strlen, and a plain text
+ * needs only its length and quotes. */
+static size_t text_bound(const Snapshot *snapshot, TextRef ref)
+{
+    uint32_t header = snapshot_text_header(snapshot, ref);
+    size_t length = header >> 1;
+    return (header & 1 ? length : length * 6) + 4;
 }
 
 static void put_bytes(Cursor *cursor, const char *bytes, size_t length)
@@ -170,6 +182,27 @@ static void put_string_or_null(Cursor *cursor, const char *text)
     cursor->at = at;
 }
 
+/* A pool text as put_string_or_null() writes it: a plain one (the common
+ * case) is one copy between quotes. */
+static void put_text(Cursor *cursor, const Snapshot *snapshot, TextRef ref)
+{
+    if (!ref) {
+        PUT_LITERAL(cursor, "null");
+        return;
+    }
+    uint32_t header = snapshot_text_header(snapshot, ref);
+    if (!(header & 1)) { /* needs escapes */
+        put_string_or_null(cursor, snapshot_text(snapshot, ref));
+        return;
+    }
+    size_t length = header >> 1;
+    char *at = cursor->at;
+    *at = '"';
+    memcpy(at + 1, snapshot->text_pool + ref, length);
+    at[length + 1] = '"';
+    cursor->at = at + length + 2;
+}
+
 static void put_unsigned(Cursor *cursor, uint64_t value)
 {
     char digits[24];
@@ -210,7 +243,10 @@ static void put_fixed(Cursor *cursor, double value, int digits)
         buffer_free(&text);
         return;
     }
-    uint64_t units = (uint64_t)llround(scaled);
+    /* llround() without the libm call: scaled is below 2^53, so the
+     * truncation and the fraction are exact. */
+    uint64_t units = (uint64_t)scaled;
+    units += scaled - (double)units >= 0.5;
     uint64_t scale = (uint64_t)scales[digits];
     uint64_t whole = units / scale, fraction = units % scale;
     if (value < 0 && units != 0)
@@ -252,72 +288,81 @@ static const Condition *matched_condition(const Snapshot *snapshot, const Site *
     return matched;
 }
 
-static const char *coordinator_id(const Snapshot *snapshot, const Site *site)
+/* The coordinating site's site_id, 0 when none. */
+static TextRef coordinator_id(const Snapshot *snapshot, const Site *site)
 {
-    return site->coordinator == SITE_NONE ? NULL : snapshot->sites[site->coordinator].site_id;
+    return site->coordinator == SITE_NONE ? 0 : snapshot->sites[site->coordinator].site_id;
 }
 
 /* Room for everything put_feature() or put_nearest_result() writes for
  * `site`: its strings escaped at worst, plus 1 KB for keys and numbers. */
 static size_t site_bound(const Snapshot *snapshot, const Site *site, const Condition *matched)
 {
-    const char *const texts[] = {site->site_id,
-                                 site->site_id,
-                                 site->name,
-                                 site->centre_label,
-                                 site->filiere,
-                                 site->finess,
-                                 site->phone,
-                                 site->address,
-                                 site->postcode,
-                                 site->city,
-                                 site->platform,
-                                 site->responsable,
-                                 site->service,
-                                 site->source,
-                                 coordinator_id(snapshot, site),
-                                 matched ? matched->label_fr : NULL};
-    size_t bound = 1024 + (size_t)site->code_count * 12;
+    const SiteDetails *details = site_details(snapshot, site);
+    const TextRef texts[] = {site->site_id,      site->site_id,     site->name,
+                             site->centre_label, site->filiere,     details->finess,
+                             details->phone,     details->address,  details->postcode,
+                             details->city,      details->platform, details->responsable,
+                             details->service,   details->source,   coordinator_id(snapshot, site)};
+    size_t bound =
+        1024 + (size_t)site->code_count * 12 + string_bound(matched ? matched->label_fr : NULL);
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        bound += string_bound(texts[i]);
+        bound += text_bound(snapshot, texts[i]);
     return bound;
 }
 
+/* A role or audience name (snapshot.c's tables: no byte needs escaping)
+ * as a JSON string, or null for NULL. */
+static void put_name_or_null(Cursor *cursor, const char *name)
+{
+    if (!name) {
+        PUT_LITERAL(cursor, "null");
+        return;
+    }
+    size_t length = strlen(name);
+    char *at = cursor->at;
+    *at = '"';
+    memcpy(at + 1, name, length);
+    at[length + 1] = '"';
+    cursor->at = at + length + 2;
+}
+
 /* "site_id", "name", "role", "centre_label", "filiere" (no braces). */
-static void put_site_head(Cursor *cursor, const Site *site)
+static void put_site_head(Cursor *cursor, const Snapshot *snapshot, const Site *site)
 {
     PUT_LITERAL(cursor, "\"site_id\":");
-    put_string_or_null(cursor, site->site_id);
+    put_text(cursor, snapshot, site->site_id);
     PUT_LITERAL(cursor, ",\"name\":");
-    put_string_or_null(cursor, site->name);
+    put_text(cursor, snapshot, site->name);
     PUT_LITERAL(cursor, ",\"role\":");
-    put_string_or_null(cursor, role_name((Role)site->role));
+    put_name_or_null(cursor, role_name((Role)site->role));
     PUT_LITERAL(cursor, ",\"centre_label\":");
-    put_string_or_null(cursor, site->centre_label);
+    put_text(cursor, snapshot, site->centre_label);
     PUT_LITERAL(cursor, ",\"filiere\":");
-    put_string_or_null(cursor, site->filiere);
+    put_text(cursor, snapshot, site->filiere);
 }
 
 /* The descriptive members shared by nearest results and GeoJSON features,
  * each preceded by a comma. */
 static void put_site_members(Cursor *cursor, const Snapshot *snapshot, const Site *site)
 {
+    const SiteDetails *details = site_details(snapshot, site);
     PUT_LITERAL(cursor, ",\"finess\":");
-    put_string_or_null(cursor, site->finess);
+    put_text(cursor, snapshot, details->finess);
     PUT_LITERAL(cursor, ",\"public\":");
-    put_string_or_null(cursor, audience_name((Audience)site->audience));
+    put_name_or_null(cursor, audience_name((Audience)site->audience));
     PUT_LITERAL(cursor, ",\"phone\":");
-    put_string_or_null(cursor, site->phone);
+    put_text(cursor, snapshot, details->phone);
     PUT_LITERAL(cursor, ",\"address\":");
-    put_string_or_null(cursor, site->address);
+    put_text(cursor, snapshot, details->address);
     PUT_LITERAL(cursor, ",\"postcode\":");
-    put_string_or_null(cursor, site->postcode);
+    put_text(cursor, snapshot, details->postcode);
     PUT_LITERAL(cursor, ",\"city\":");
-    put_string_or_null(cursor, site->city);
+    put_text(cursor, snapshot, details->city);
     PUT_LITERAL(cursor, ",\"coordinator_site_id\":");
-    put_string_or_null(cursor, coordinator_id(snapshot, site));
+    put_text(cursor, snapshot, coordinator_id(snapshot, site));
     PUT_LITERAL(cursor, ",\"platform\":");
-    put_string_or_null(cursor, site->platform);
+    put_text(cursor, snapshot, details->platform);
 }
 
 /* Reserves `bound` bytes of `out` and returns a cursor at its end, or
@@ -345,7 +390,7 @@ static void append_nearest_result(Buffer *out, const Snapshot *snapshot,
     if (cursor_open(out, site_bound(snapshot, site, matched), &cursor) != 0)
         return;
     *cursor.at++ = '{';
-    put_site_head(&cursor, site);
+    put_site_head(&cursor, snapshot, site);
     PUT_LITERAL(&cursor, ",\"orpha_matched\":");
     put_condition_reference(&cursor, matched);
     PUT_LITERAL(&cursor, ",\"distance_m\":");
@@ -367,20 +412,21 @@ static void append_feature(Buffer *out, const Snapshot *snapshot, const Site *si
     if (cursor_open(out, site_bound(snapshot, site, matched), &cursor) != 0)
         return;
     PUT_LITERAL(&cursor, "{\"type\":\"Feature\",\"id\":");
-    put_string_or_null(&cursor, site->site_id);
+    put_text(&cursor, snapshot, site->site_id);
     PUT_LITERAL(&cursor, ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
     put_fixed(&cursor, site->lon, COORDINATE_DIGITS);
     *cursor.at++ = ',';
     put_fixed(&cursor, site->lat, COORDINATE_DIGITS);
     PUT_LITERAL(&cursor, "]},\"properties\":{");
-    put_site_head(&cursor, site);
+    put_site_head(&cursor, snapshot, site);
     put_site_members(&cursor, snapshot, site);
+    const SiteDetails *details = site_details(snapshot, site);
     PUT_LITERAL(&cursor, ",\"responsable\":");
-    put_string_or_null(&cursor, site->responsable);
+    put_text(&cursor, snapshot, details->responsable);
     PUT_LITERAL(&cursor, ",\"service\":");
-    put_string_or_null(&cursor, site->service);
+    put_text(&cursor, snapshot, details->service);
     PUT_LITERAL(&cursor, ",\"source\":");
-    put_string_or_null(&cursor, site->source);
+    put_text(&cursor, snapshot, details->source);
     PUT_LITERAL(&cursor, ",\"orpha_codes\":[");
     for (uint32_t i = 0; i < site->code_count; i++) {
         if (i > 0)

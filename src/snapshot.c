@@ -1,13 +1,16 @@
 /* snapshot.c — loading the dataset into memory; see snapshot.h.
  *
- * Owns: the one pass that reads a database into a Snapshot, the string
- * arena, and the derived data computed once at load (ECEF positions,
- * covering-site counts, the indexes). Invariants beyond snapshot.h:
- *  - every string of the sites and conditions lives in one arena of large
- *    blocks, so a million sites cost no per-site allocation; columns that
- *    repeat across sites (FINESS, filière, address, city...) are interned
- *    (stored once), those mostly distinct (site_id, name, centre label,
- *    responsable) are copied without the interning cost;
+ * Owns: the one pass that reads a database into a Snapshot, the text pool
+ * and site details (layout in snapshot.h), the conditions' string arena,
+ * and the derived data computed once at load (covering-site counts, the
+ * indexes). Invariants beyond snapshot.h:
+ *  - the sites' texts live in the text pool, the conditions' in one arena
+ *    of large blocks, so a million sites cost no per-site allocation;
+ *    columns that repeat across sites (structure name, filière and every
+ *    detail column: FINESS, address, city...) are interned (stored once
+ *    per reader thread), those mostly distinct (site_id, centre label) are
+ *    copied without the interning cost; identical SiteDetails records are
+ *    stored once (across both readers);
  *  - the database is read with a handful of prepared statements, then
  *    closed: nothing reads SQLite after snapshot_load() returns. Large
  *    files use two threads: the sites table is read by two connections at
@@ -207,6 +210,298 @@ static void interner_free(Interner *interner)
     free(interner->hashes);
 }
 
+/* --- The text pool ------------------------------------------------------
+ *
+ * See snapshot.h for the layout. While loading, each site reader fills its
+ * own TextPool; the second reader's pool is appended to the first's at the
+ * end (its refs shifted by the first pool's size). */
+
+typedef struct TextPool {
+    char *bytes;
+    size_t size, capacity;
+} TextPool;
+
+typedef enum PoolStatus { POOL_OK, POOL_OUT_OF_MEMORY, POOL_TOO_LARGE } PoolStatus;
+
+static const char *pool_status_message(PoolStatus status)
+{
+    return status == POOL_TOO_LARGE ? "too much text (the sites' texts pass 4 GB)"
+                                    : "out of memory";
+}
+
+/* 1 when put_string_or_null()'s rules (api.c, json.h) escape no byte. */
+static int text_is_plain(const char *text, size_t length)
+{
+    int plain = 1;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        plain &= c >= 0x20 && c != '"' && c != '\\';
+    }
+    return plain;
+}
+
+static PoolStatus pool_reserve(TextPool *pool, size_t extra)
+{
+    if (extra > UINT32_MAX || pool->size > UINT32_MAX - extra)
+        return POOL_TOO_LARGE;
+    if (pool->size + extra <= pool->capacity)
+        return POOL_OK;
+    size_t capacity = pool->capacity ? pool->capacity : 65536;
+    while (capacity < pool->size + extra)
+        capacity *= 2;
+    char *grown = realloc(pool->bytes, capacity);
+    if (!grown)
+        return POOL_OUT_OF_MEMORY;
+    pool->bytes = grown;
+    pool->capacity = capacity;
+    return POOL_OK;
+}
+
+/* Appends `text` (header, bytes, NUL) and sets *ref; 0 for NULL or empty. */
+static PoolStatus pool_add(TextPool *pool, const char *text, size_t length, TextRef *ref)
+{
+    *ref = 0;
+    if (!text || length == 0)
+        return POOL_OK;
+    if (length > UINT32_MAX >> 1)
+        return POOL_TOO_LARGE;
+    PoolStatus status = pool_reserve(pool, TEXT_HEADER_SIZE + length + 1);
+    if (status != POOL_OK)
+        return status;
+    uint32_t header = (uint32_t)length << 1 | (uint32_t)text_is_plain(text, length);
+    char *at = pool->bytes + pool->size;
+    memcpy(at, &header, sizeof header);
+    memcpy(at + TEXT_HEADER_SIZE, text, length);
+    at[TEXT_HEADER_SIZE + length] = 0;
+    *ref = (TextRef)(pool->size + TEXT_HEADER_SIZE);
+    pool->size += TEXT_HEADER_SIZE + length + 1;
+    return POOL_OK;
+}
+
+static size_t pool_text_length(const TextPool *pool, TextRef ref)
+{
+    uint32_t header;
+    memcpy(&header, pool->bytes + ref - TEXT_HEADER_SIZE, sizeof header);
+    return header >> 1;
+}
+
+static int pool_text_equals(const TextPool *pool, TextRef ref, const char *text, size_t length)
+{
+    return pool_text_length(pool, ref) == length && memcmp(pool->bytes + ref, text, length) == 0;
+}
+
+/* Stores each distinct text of a pool once (open addressing over refs). */
+typedef struct PoolInterner {
+    TextPool *pool;
+    TextRef *slots; /* 0 = free */
+    uint32_t *hashes;
+    size_t count, capacity;
+} PoolInterner;
+
+static int pool_interner_grow(PoolInterner *interner)
+{
+    size_t capacity = interner->capacity ? interner->capacity * 2 : 1024;
+    TextRef *slots = calloc(capacity, sizeof *slots);
+    uint32_t *hashes = calloc(capacity, sizeof *hashes);
+    if (!slots || !hashes) {
+        free(slots);
+        free(hashes);
+        return -1;
+    }
+    for (size_t i = 0; i < interner->capacity; i++) {
+        if (!interner->slots[i])
+            continue;
+        size_t slot = interner->hashes[i] & (capacity - 1);
+        while (slots[slot])
+            slot = (slot + 1) & (capacity - 1);
+        slots[slot] = interner->slots[i];
+        hashes[slot] = interner->hashes[i];
+    }
+    free(interner->slots);
+    free(interner->hashes);
+    interner->slots = slots;
+    interner->hashes = hashes;
+    interner->capacity = capacity;
+    return 0;
+}
+
+static PoolStatus pool_intern(PoolInterner *interner, const char *text, size_t length, TextRef *ref)
+{
+    *ref = 0;
+    if (!text || length == 0)
+        return POOL_OK;
+    if ((interner->count + 1) * 2 > interner->capacity && pool_interner_grow(interner) != 0)
+        return POOL_OUT_OF_MEMORY;
+    uint32_t hash = (uint32_t)hash_fnv1a(HASH_FNV1A_SEED, text, length);
+    size_t slot = hash & (interner->capacity - 1);
+    for (; interner->slots[slot]; slot = (slot + 1) & (interner->capacity - 1)) {
+        if (interner->hashes[slot] == hash &&
+            pool_text_equals(interner->pool, interner->slots[slot], text, length)) {
+            *ref = interner->slots[slot];
+            return POOL_OK;
+        }
+    }
+    PoolStatus status = pool_add(interner->pool, text, length, ref);
+    if (status != POOL_OK)
+        return status;
+    interner->slots[slot] = *ref;
+    interner->hashes[slot] = hash;
+    interner->count++;
+    return POOL_OK;
+}
+
+static void pool_interner_free(PoolInterner *interner)
+{
+    free(interner->slots);
+    free(interner->hashes);
+    interner->slots = NULL;
+    interner->hashes = NULL;
+    interner->count = interner->capacity = 0;
+}
+
+int snapshot_text_add(Snapshot *snapshot, const char *text, size_t length, TextRef *ref)
+{
+    TextPool pool = {snapshot->text_pool, snapshot->text_pool_size, snapshot->text_pool_capacity};
+    PoolStatus status = pool_add(&pool, text, length, ref);
+    snapshot->text_pool = pool.bytes;
+    snapshot->text_pool_size = pool.size;
+    snapshot->text_pool_capacity = pool.capacity;
+    return status == POOL_OK ? 0 : -1;
+}
+
+/* --- Site details -------------------------------------------------------
+ *
+ * Each distinct SiteDetails record once. A reader's table compares records
+ * by their refs (its detail texts are interned, so equal texts have equal
+ * refs); merging two readers compares them by the texts themselves. */
+
+#define DETAIL_FIELD_COUNT (sizeof(SiteDetails) / sizeof(TextRef))
+
+typedef struct DetailsTable {
+    SiteDetails *items;
+    size_t count, capacity;
+    uint32_t *slots; /* item index + 1; 0 = free */
+    size_t slot_capacity;
+    const TextPool *by_content; /* compare texts in this pool; NULL: compare refs */
+} DetailsTable;
+
+static const TextRef *detail_fields(const SiteDetails *details)
+{
+    return (const TextRef *)details;
+}
+
+static uint32_t details_hash(const DetailsTable *table, const SiteDetails *details)
+{
+    if (!table->by_content)
+        return (uint32_t)hash_fnv1a(HASH_FNV1A_SEED, details, sizeof *details);
+    uint64_t hash = HASH_FNV1A_SEED;
+    for (size_t f = 0; f < DETAIL_FIELD_COUNT; f++) {
+        TextRef ref = detail_fields(details)[f];
+        const char *text = ref ? table->by_content->bytes + ref : "";
+        /* The NUL separates the fields. */
+        hash = hash_fnv1a(hash, text, (ref ? pool_text_length(table->by_content, ref) : 0) + 1);
+    }
+    return (uint32_t)hash;
+}
+
+static int details_equal(const DetailsTable *table, const SiteDetails *a, const SiteDetails *b)
+{
+    if (!table->by_content)
+        return memcmp(a, b, sizeof *a) == 0;
+    for (size_t f = 0; f < DETAIL_FIELD_COUNT; f++) {
+        TextRef x = detail_fields(a)[f], y = detail_fields(b)[f];
+        if ((x == 0) != (y == 0))
+            return 0;
+        if (x && x != y &&
+            !pool_text_equals(table->by_content, x, table->by_content->bytes + y,
+                              pool_text_length(table->by_content, y)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Rebuilds the slots with room for twice the records (at least 256). */
+static int details_table_grow(DetailsTable *table)
+{
+    size_t capacity = 256;
+    while (capacity < (table->count + 1) * 4)
+        capacity *= 2;
+    uint32_t *slots = calloc(capacity, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < table->count; i++) {
+        size_t slot = details_hash(table, &table->items[i]) & (capacity - 1);
+        while (slots[slot])
+            slot = (slot + 1) & (capacity - 1);
+        slots[slot] = (uint32_t)i + 1;
+    }
+    free(table->slots);
+    table->slots = slots;
+    table->slot_capacity = capacity;
+    return 0;
+}
+
+/* Sets *index to the stored copy of `details`, adding it when new. */
+static int details_store(DetailsTable *table, const SiteDetails *details, uint32_t *index)
+{
+    if ((table->count + 1) * 2 > table->slot_capacity && details_table_grow(table) != 0)
+        return -1;
+    size_t mask = table->slot_capacity - 1;
+    size_t slot = details_hash(table, details) & mask;
+    for (; table->slots[slot]; slot = (slot + 1) & mask) {
+        if (details_equal(table, &table->items[table->slots[slot] - 1], details)) {
+            *index = table->slots[slot] - 1;
+            return 0;
+        }
+    }
+    if (table->count == table->capacity) {
+        size_t capacity = table->capacity ? table->capacity * 2 : 64;
+        SiteDetails *grown = realloc(table->items, capacity * sizeof *grown);
+        if (!grown)
+            return -1;
+        table->items = grown;
+        table->capacity = capacity;
+    }
+    table->items[table->count] = *details;
+    table->slots[slot] = (uint32_t)table->count + 1;
+    *index = (uint32_t)table->count++;
+    return 0;
+}
+
+/* Rebuilds the slots of `table` for its current comparison mode. */
+static int details_table_rehash(DetailsTable *table)
+{
+    return details_table_grow(table);
+}
+
+static void details_table_free(DetailsTable *table)
+{
+    free(table->items);
+    free(table->slots);
+    memset(table, 0, sizeof *table);
+}
+
+int snapshot_details_add(Snapshot *snapshot, const SiteDetails *details, uint32_t *index)
+{
+    for (size_t i = 0; i < snapshot->details_count; i++) {
+        if (memcmp(&snapshot->details[i], details, sizeof *details) == 0) {
+            *index = (uint32_t)i;
+            return 0;
+        }
+    }
+    if (snapshot->details_count == snapshot->details_capacity) {
+        size_t capacity = snapshot->details_capacity ? snapshot->details_capacity * 2 : 16;
+        SiteDetails *grown = realloc(snapshot->details, capacity * sizeof *grown);
+        if (!grown)
+            return -1;
+        snapshot->details = grown;
+        snapshot->details_capacity = capacity;
+    }
+    snapshot->details[snapshot->details_count] = *details;
+    *index = (uint32_t)snapshot->details_count++;
+    return 0;
+}
+
 /* --- Lookups ------------------------------------------------------------ */
 
 const Condition *snapshot_condition(const Snapshot *snapshot, int32_t orpha)
@@ -236,7 +531,7 @@ const Site *snapshot_site(const Snapshot *snapshot, const char *site_id)
     size_t low = 0, high = snapshot->site_count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
-        int order = strcmp(snapshot->sites[middle].site_id, site_id);
+        int order = strcmp(site_id_text(snapshot, &snapshot->sites[middle]), site_id);
         if (order == 0)
             return &snapshot->sites[middle];
         if (order < 0)
@@ -354,19 +649,46 @@ int snapshot_finish(Snapshot *snapshot, char *error, size_t error_size)
 
 /* --- Loading ------------------------------------------------------------ */
 
-typedef struct Loader {
+typedef struct Loader Loader;
+
+typedef struct SiteReader {
+    Loader *loader;
+    sqlite3 *db;
+    sqlite3_int64 first_rowid, last_rowid;
+    int from_back; /* fill slots downwards from the end */
+    size_t count;  /* rows read */
+    TextPool pool;
+    PoolInterner interner;
+    DetailsTable details;
+    PoolStatus pool_status;
+    /* Distinct coordinator_site_ids: key -> id (in `key_arena`). */
+    Arena key_arena;
+    Interner key_interner;
+    const char **keys;
+    size_t key_count, key_capacity;
+    uint32_t *key_slots; /* key + 1 by pointer of the interned id */
+    size_t key_slot_capacity;
+    int32_t *codes;
+    size_t codes_length, codes_capacity;
+    int status;
+    char error[4096 + 512]; /* the path, then the reason */
+} SiteReader;
+
+struct Loader {
     Snapshot *snapshot;
     Store store;
     Interner interner; /* conditions' strings */
     char *error;
     size_t error_size;
     size_t claimed_slots; /* rows claimed by the site readers (atomic) */
-    /* Per slot of `sites`, while loading: the coordinator's site_id. */
-    const char **coordinator_ids;
+    SiteReader readers[2];
+    /* Coordinator key -> coordinator_site_id (in the readers' key arenas). */
+    const char **coordinator_keys;
+    size_t coordinator_key_count;
     /* site_id -> site index + 1 (open addressing), once sites are sorted. */
     uint32_t *site_table;
     size_t site_table_capacity;
-} Loader;
+};
 
 static int load_fail(Loader *loader, const char *what)
 {
@@ -419,20 +741,6 @@ static const char *column_copied(Interner *interner, sqlite3_stmt *statement, in
     size_t length = (size_t)sqlite3_column_bytes(statement, column);
     if (!text)
         text = "";
-    const char *copy = arena_copy(interner->arena, text, length);
-    if (!copy)
-        interner->failed = 1;
-    return copy;
-}
-
-/* Columns that are mostly distinct per site (names, labels): copied
- * without the cost of interning; NULL when empty. */
-static const char *column_unique(Interner *interner, sqlite3_stmt *statement, int column)
-{
-    const char *text = (const char *)sqlite3_column_text(statement, column);
-    size_t length = (size_t)sqlite3_column_bytes(statement, column);
-    if (!text || length == 0)
-        return NULL;
     const char *copy = arena_copy(interner->arena, text, length);
     if (!copy)
         interner->failed = 1;
@@ -610,22 +918,11 @@ static int load_ancestors(Loader *loader)
  * The sites table is the one large read. Two SiteReaders read it at once
  * on two connections, each over half of the rowids, into one array sized
  * by count(*): the first fills it from the front, the second from the back
- * (then its part is reversed). Each reader has its own arena, interner and
- * code list; they are merged at the end. */
-
-typedef struct SiteReader {
-    Loader *loader;
-    sqlite3 *db;
-    sqlite3_int64 first_rowid, last_rowid;
-    int from_back; /* fill slots downwards from the end */
-    size_t count;  /* rows read */
-    Arena arena;   /* second reader only; the first uses the snapshot's */
-    Interner interner;
-    int32_t *codes;
-    size_t codes_length, codes_capacity;
-    int status;
-    char error[4096 + 512]; /* the path, then the reason */
-} SiteReader;
+ * (then its part is reversed). Each reader has its own text pool, interner,
+ * details table, coordinator keys and code list; they are merged at the
+ * end. While loading, a site's `coordinator` holds the number of its
+ * coordinator_site_id among the distinct ones read (its "key"), resolved
+ * to a site index once the sites are sorted: one lookup per distinct id. */
 
 static int reader_fail(SiteReader *reader, const char *what)
 {
@@ -633,12 +930,104 @@ static int reader_fail(SiteReader *reader, const char *what)
     return -1;
 }
 
+static void reader_free(SiteReader *reader)
+{
+    free(reader->pool.bytes);
+    pool_interner_free(&reader->interner);
+    details_table_free(&reader->details);
+    ArenaBlock *block = reader->key_arena.head;
+    while (block) {
+        ArenaBlock *next = block->next;
+        free(block);
+        block = next;
+    }
+    reader->key_arena.head = NULL;
+    interner_free(&reader->key_interner);
+    free(reader->keys);
+    free(reader->key_slots);
+    free(reader->codes);
+    memset(&reader->pool, 0, sizeof reader->pool);
+    reader->keys = NULL;
+    reader->key_slots = NULL;
+    reader->codes = NULL;
+}
+
+/* A column copied into the reader's pool as it comes (mostly distinct). */
+static TextRef column_stored(SiteReader *reader, sqlite3_stmt *statement, int column)
+{
+    const char *text = (const char *)sqlite3_column_text(statement, column);
+    TextRef ref;
+    PoolStatus status =
+        pool_add(&reader->pool, text, (size_t)sqlite3_column_bytes(statement, column), &ref);
+    if (status != POOL_OK)
+        reader->pool_status = status;
+    return ref;
+}
+
+/* A column whose values repeat across sites: stored once per reader. */
+static TextRef column_pooled(SiteReader *reader, sqlite3_stmt *statement, int column)
+{
+    const char *text = (const char *)sqlite3_column_text(statement, column);
+    TextRef ref;
+    PoolStatus status =
+        pool_intern(&reader->interner, text, (size_t)sqlite3_column_bytes(statement, column), &ref);
+    if (status != POOL_OK)
+        reader->pool_status = status;
+    return ref;
+}
+
+/* The key of the coordinator_site_id column: SITE_NONE when empty,
+ * UINT32_MAX - 1 when out of memory. */
+#define KEY_FAILED (SITE_NONE - 1)
+
+static uint32_t column_coordinator_key(SiteReader *reader, sqlite3_stmt *statement, int column)
+{
+    const char *id = column_interned(&reader->key_interner, statement, column);
+    if (reader->key_interner.failed)
+        return KEY_FAILED;
+    if (!id)
+        return SITE_NONE;
+    /* Interned ids are equal pointers: find the key by pointer. */
+    if ((reader->key_count + 1) * 2 > reader->key_slot_capacity) {
+        size_t capacity = reader->key_slot_capacity ? reader->key_slot_capacity * 2 : 1024;
+        uint32_t *slots = calloc(capacity, sizeof *slots);
+        if (!slots)
+            return KEY_FAILED;
+        for (size_t k = 0; k < reader->key_count; k++) {
+            size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, &reader->keys[k], sizeof(char *)) &
+                          (capacity - 1);
+            while (slots[slot])
+                slot = (slot + 1) & (capacity - 1);
+            slots[slot] = (uint32_t)k + 1;
+        }
+        free(reader->key_slots);
+        reader->key_slots = slots;
+        reader->key_slot_capacity = capacity;
+    }
+    size_t mask = reader->key_slot_capacity - 1;
+    size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, &id, sizeof id) & mask;
+    for (; reader->key_slots[slot]; slot = (slot + 1) & mask)
+        if (reader->keys[reader->key_slots[slot] - 1] == id)
+            return reader->key_slots[slot] - 1;
+    if (reader->key_count == reader->key_capacity) {
+        size_t capacity = reader->key_capacity ? reader->key_capacity * 2 : 1024;
+        const char **keys = realloc(reader->keys, capacity * sizeof *keys);
+        if (!keys)
+            return KEY_FAILED;
+        reader->keys = keys;
+        reader->key_capacity = capacity;
+    }
+    reader->keys[reader->key_count] = id;
+    reader->key_slots[slot] = (uint32_t)reader->key_count + 1;
+    return (uint32_t)reader->key_count++;
+}
+
 /* Appends the codes of an orpha_codes field to the reader's code list. */
 static int parse_site_codes(SiteReader *reader, Site *site, const char *text)
 {
     const Snapshot *snapshot = reader->loader->snapshot;
     site->codes_start = (uint32_t)reader->codes_length;
-    site->code_count = 0;
+    uint32_t count = 0;
     const char *cursor = text ? text : "";
     while (*cursor) {
         while (*cursor == '|' || isspace((unsigned char)*cursor))
@@ -664,11 +1053,11 @@ static int parse_site_codes(SiteReader *reader, Site *site, const char *text)
             reader->codes_capacity = capacity;
         }
         reader->codes[reader->codes_length++] = (int32_t)code;
-        site->code_count++;
+        count++;
     }
     /* Sort (insertion: a site lists few codes) and drop duplicates. */
     int32_t *codes = reader->codes + site->codes_start;
-    for (uint32_t i = 1; i < site->code_count; i++) {
+    for (uint32_t i = 1; i < count; i++) {
         int32_t code = codes[i];
         uint32_t j = i;
         while (j > 0 && codes[j - 1] > code) {
@@ -678,11 +1067,13 @@ static int parse_site_codes(SiteReader *reader, Site *site, const char *text)
         codes[j] = code;
     }
     uint32_t unique = 0;
-    for (uint32_t i = 0; i < site->code_count; i++)
+    for (uint32_t i = 0; i < count; i++)
         if (unique == 0 || codes[i] != codes[unique - 1])
             codes[unique++] = codes[i];
-    reader->codes_length -= site->code_count - unique;
-    site->code_count = unique;
+    reader->codes_length -= count - unique;
+    if (unique > UINT16_MAX)
+        return reader_fail(reader, "a site lists more than 65535 distinct ORPHAcodes");
+    site->code_count = (uint16_t)unique;
     return 0;
 }
 
@@ -712,39 +1103,42 @@ enum {
 static int read_site(SiteReader *reader, sqlite3_stmt *statement, size_t slot)
 {
     Site *site = &reader->loader->snapshot->sites[slot];
-    Interner *interner = &reader->interner;
     memset(site, 0, sizeof *site);
     const char *role = (const char *)sqlite3_column_text(statement, COLUMN_ROLE);
     int role_value = role ? role_from_name(role) : -1;
-    const char *site_id = column_copied(interner, statement, COLUMN_SITE_ID);
     if (role_value < 0) {
+        const char *site_id = (const char *)sqlite3_column_text(statement, COLUMN_SITE_ID);
         char message[256];
         snprintf(message, sizeof message, "site %.64s has an unknown role '%.64s'",
                  site_id ? site_id : "?", role ? role : "");
         return reader_fail(reader, message);
     }
-    site->site_id = site_id;
-    site->finess = column_interned(interner, statement, COLUMN_FINESS);
-    site->name = column_unique(interner, statement, COLUMN_NAME);
-    site->centre_label = column_unique(interner, statement, COLUMN_CENTRE_LABEL);
-    site->filiere = column_interned(interner, statement, COLUMN_FILIERE);
-    site->responsable = column_unique(interner, statement, COLUMN_RESPONSABLE);
-    site->service = column_interned(interner, statement, COLUMN_SERVICE);
-    site->platform = column_interned(interner, statement, COLUMN_PLATFORM);
-    site->source = column_interned(interner, statement, COLUMN_SOURCE);
-    site->phone = column_interned(interner, statement, COLUMN_PHONE);
-    site->address = column_interned(interner, statement, COLUMN_ADDRESS);
-    site->postcode = column_interned(interner, statement, COLUMN_POSTCODE);
-    site->city = column_interned(interner, statement, COLUMN_CITY);
+    site->site_id = column_stored(reader, statement, COLUMN_SITE_ID);
+    site->name = column_pooled(reader, statement, COLUMN_NAME);
+    site->centre_label = column_stored(reader, statement, COLUMN_CENTRE_LABEL);
+    site->filiere = column_pooled(reader, statement, COLUMN_FILIERE);
+    SiteDetails details = {
+        .finess = column_pooled(reader, statement, COLUMN_FINESS),
+        .responsable = column_pooled(reader, statement, COLUMN_RESPONSABLE),
+        .service = column_pooled(reader, statement, COLUMN_SERVICE),
+        .platform = column_pooled(reader, statement, COLUMN_PLATFORM),
+        .source = column_pooled(reader, statement, COLUMN_SOURCE),
+        .phone = column_pooled(reader, statement, COLUMN_PHONE),
+        .address = column_pooled(reader, statement, COLUMN_ADDRESS),
+        .postcode = column_pooled(reader, statement, COLUMN_POSTCODE),
+        .city = column_pooled(reader, statement, COLUMN_CITY),
+    };
+    if (reader->pool_status != POOL_OK)
+        return reader_fail(reader, pool_status_message(reader->pool_status));
+    if (details_store(&reader->details, &details, &site->details) != 0)
+        return reader_fail(reader, "out of memory");
     site->lat = sqlite3_column_double(statement, COLUMN_LAT);
     site->lon = sqlite3_column_double(statement, COLUMN_LON);
     site->role = (uint8_t)role_value;
     site->audience =
         (uint8_t)audience_from_name((const char *)sqlite3_column_text(statement, COLUMN_PUBLIC));
-    reader->loader->coordinator_ids[slot] =
-        column_interned(interner, statement, COLUMN_COORDINATOR);
-    site->coordinator = (uint32_t)slot; /* its slot, until sites are sorted */
-    if (interner->failed)
+    site->coordinator = column_coordinator_key(reader, statement, COLUMN_COORDINATOR);
+    if (site->coordinator == KEY_FAILED)
         return reader_fail(reader, "out of memory");
     return parse_site_codes(reader, site,
                             (const char *)sqlite3_column_text(statement, COLUMN_ORPHA_CODES));
@@ -757,6 +1151,14 @@ static void *read_sites(void *argument)
     size_t capacity = loader->snapshot->site_count;
     sqlite3_stmt *statement;
     reader->status = -1;
+    reader->interner.pool = &reader->pool;
+    reader->key_interner.arena = &reader->key_arena;
+    uint32_t unused;
+    const SiteDetails none = {0};
+    if (details_store(&reader->details, &none, &unused) != 0) { /* index 0: all absent */
+        reader_fail(reader, "out of memory");
+        return NULL;
+    }
     if (sqlite3_prepare_v2(reader->db,
                            "SELECT site_id, finess, structure_name, role, centre_label, filiere, "
                            "orpha_codes, public, responsable, service, platform, source, "
@@ -811,12 +1213,51 @@ static int sites_extent(Loader *loader, size_t *count, sqlite3_int64 *first, sql
     return 0;
 }
 
-/* Moves the second reader's codes after the first's, its sites' slots into
- * order, and its arena blocks into the snapshot's arena. */
+static TextRef shifted(TextRef ref, uint32_t shift)
+{
+    return ref ? ref + shift : 0;
+}
+
+/* Appends the second reader's pool to the first's and its details to the
+ * first's table (by content: the two pools interned separately), writing
+ * each second-reader detail's merged index into `merged`. */
+static int merge_texts(Loader *loader, SiteReader *first, SiteReader *second, uint32_t *merged)
+{
+    if (second->pool.size > 0) {
+        PoolStatus status = pool_reserve(&first->pool, second->pool.size);
+        if (status != POOL_OK)
+            return load_fail(loader, pool_status_message(status));
+        memcpy(first->pool.bytes + first->pool.size, second->pool.bytes, second->pool.size);
+    }
+    uint32_t shift = (uint32_t)first->pool.size;
+    first->pool.size += second->pool.size;
+    free(second->pool.bytes);
+    memset(&second->pool, 0, sizeof second->pool);
+    if (second->details.count == 0) /* one reader: nothing to merge */
+        return 0;
+    first->details.by_content = &first->pool;
+    if (details_table_rehash(&first->details) != 0)
+        return load_fail(loader, "out of memory");
+    for (size_t d = 0; d < second->details.count; d++) {
+        SiteDetails details = second->details.items[d];
+        TextRef *fields = (TextRef *)&details;
+        for (size_t f = 0; f < DETAIL_FIELD_COUNT; f++)
+            fields[f] = shifted(fields[f], shift);
+        if (details_store(&first->details, &details, &merged[d]) != 0)
+            return load_fail(loader, "out of memory");
+    }
+    return 0;
+}
+
+/* Moves the second reader's codes after the first's, its texts and details
+ * into the first's, its keys after the first's, and its sites' slots into
+ * rowid order. */
 static int merge_readers(Loader *loader, SiteReader *first, SiteReader *second)
 {
     Snapshot *snapshot = loader->snapshot;
     size_t total = first->codes_length + second->codes_length;
+    if (total > UINT32_MAX)
+        return load_fail(loader, "too many ORPHAcodes listed by the sites");
     int32_t *codes = realloc(first->codes, (total + 1) * sizeof *codes);
     if (!codes)
         return load_fail(loader, "out of memory");
@@ -824,37 +1265,78 @@ static int merge_readers(Loader *loader, SiteReader *first, SiteReader *second)
     snapshot->site_codes = codes;
     if (second->codes_length)
         memcpy(codes + first->codes_length, second->codes, second->codes_length * sizeof *codes);
+    uint32_t *merged = malloc((second->details.count + 1) * sizeof *merged);
+    if (!merged)
+        return load_fail(loader, "out of memory");
+    uint32_t shift = (uint32_t)first->pool.size;
+    if (merge_texts(loader, first, second, merged) != 0) {
+        free(merged);
+        return -1;
+    }
     size_t begin = snapshot->site_count - second->count;
-    for (size_t i = 0; i < second->count; i++)
-        snapshot->sites[begin + i].codes_start += (uint32_t)first->codes_length;
+    for (size_t i = begin; i < snapshot->site_count; i++) {
+        Site *site = &snapshot->sites[i];
+        site->codes_start += (uint32_t)first->codes_length;
+        site->site_id = shifted(site->site_id, shift);
+        site->name = shifted(site->name, shift);
+        site->centre_label = shifted(site->centre_label, shift);
+        site->filiere = shifted(site->filiere, shift);
+        site->details = merged[site->details];
+        if (site->coordinator != SITE_NONE)
+            site->coordinator += (uint32_t)first->key_count;
+    }
+    free(merged);
     /* The second reader filled slots from the end: put its rows back in
      * rowid order (keeps the nearly-sorted fast path of sort_sites). */
     for (size_t i = begin, j = snapshot->site_count - 1; second->count > 1 && i < j; i++, j--) {
         Site held = snapshot->sites[i];
         snapshot->sites[i] = snapshot->sites[j];
         snapshot->sites[j] = held;
-        const char *id = loader->coordinator_ids[i];
-        loader->coordinator_ids[i] = loader->coordinator_ids[j];
-        loader->coordinator_ids[j] = id;
-        snapshot->sites[i].coordinator = (uint32_t)i;
-        snapshot->sites[j].coordinator = (uint32_t)j;
     }
-    /* Splice the second arena's blocks in after the snapshot's current one
-     * (arena_copy only fills the first block). */
-    Arena *arena = snapshot->arena;
-    ArenaBlock *block = second->arena.head;
-    while (block) {
-        ArenaBlock *next = block->next;
-        if (arena->head) {
-            block->next = arena->head->next;
-            arena->head->next = block;
-        } else {
-            block->next = NULL;
-            arena->head = block;
+    return 0;
+}
+
+/* Hands the (merged) first reader's texts, details and keys to the
+ * snapshot and the loader. */
+static int adopt_reader(Loader *loader, SiteReader *first, SiteReader *second)
+{
+    Snapshot *snapshot = loader->snapshot;
+    size_t key_count = first->key_count + second->key_count;
+    loader->coordinator_keys = malloc((key_count + 1) * sizeof *loader->coordinator_keys);
+    if (!loader->coordinator_keys)
+        return load_fail(loader, "out of memory");
+    if (first->key_count)
+        memcpy(loader->coordinator_keys, first->keys, first->key_count * sizeof(char *));
+    if (second->key_count)
+        memcpy(loader->coordinator_keys + first->key_count, second->keys,
+               second->key_count * sizeof(char *));
+    loader->coordinator_key_count = key_count;
+    /* Trim the pool and details to their size (realloc to smaller keeps
+     * the data; a failure keeps the larger block). */
+    if (first->pool.size > 0 && first->pool.size < first->pool.capacity) {
+        char *trimmed = realloc(first->pool.bytes, first->pool.size);
+        if (trimmed) {
+            first->pool.bytes = trimmed;
+            first->pool.capacity = first->pool.size;
         }
-        block = next;
     }
-    second->arena.head = NULL;
+    snapshot->text_pool = first->pool.bytes;
+    snapshot->text_pool_size = first->pool.size;
+    snapshot->text_pool_capacity = first->pool.capacity;
+    memset(&first->pool, 0, sizeof first->pool);
+    if (first->details.count > 0 && first->details.count < first->details.capacity) {
+        SiteDetails *trimmed =
+            realloc(first->details.items, first->details.count * sizeof *trimmed);
+        if (trimmed) {
+            first->details.items = trimmed;
+            first->details.capacity = first->details.count;
+        }
+    }
+    snapshot->details = first->details.items;
+    snapshot->details_count = first->details.count;
+    snapshot->details_capacity = first->details.capacity;
+    first->details.items = NULL;
+    first->details.count = first->details.capacity = 0;
     return 0;
 }
 
@@ -867,17 +1349,17 @@ static int read_all_sites(Loader *loader)
     sqlite3_int64 first_rowid = 0, last_rowid = -1;
     if (sites_extent(loader, &count, &first_rowid, &last_rowid) != 0)
         return -1;
+    if (count >= SITE_NONE - 1)
+        return load_fail(loader, "too many sites");
     snapshot->site_count = count;
     snapshot->sites = malloc((count + 1) * sizeof *snapshot->sites);
-    loader->coordinator_ids = malloc((count + 1) * sizeof *loader->coordinator_ids);
-    if (!snapshot->sites || !loader->coordinator_ids)
+    if (!snapshot->sites)
         return load_fail(loader, "out of memory");
     int parallel = count >= snapshot_parallel_minimum_sites && count >= 2;
     sqlite3_int64 split = parallel ? first_rowid + (last_rowid - first_rowid) / 2 : last_rowid;
-    SiteReader readers[2] = {{loader, loader->store.db, first_rowid, split, 0},
-                             {loader, NULL, split + 1, last_rowid, 1}};
-    readers[0].interner.arena = snapshot->arena;
-    readers[1].interner.arena = &readers[1].arena;
+    SiteReader *readers = loader->readers;
+    readers[0] = (SiteReader){loader, loader->store.db, first_rowid, split, 0};
+    readers[1] = (SiteReader){loader, NULL, split + 1, last_rowid, 1};
     pthread_t thread;
     int threaded = 0;
     if (parallel && sqlite3_open_v2(snapshot->path, &readers[1].db,
@@ -888,36 +1370,34 @@ static int read_all_sites(Loader *loader)
     read_sites(&readers[0]);
     if (threaded)
         pthread_join(thread, NULL);
-    int status = 0;
-    for (int r = 0; r < 2 && status == 0; r++)
-        if (readers[r].status != 0 && (r == 0 || threaded)) {
-            snprintf(loader->error, loader->error_size, "%s", readers[r].error);
-            status = -1;
-        }
-    if (status == 0 && readers[0].count + (threaded ? readers[1].count : 0) != count)
-        status = load_fail(loader, "the sites table changed while being read");
-    if (status == 0)
-        status = merge_readers(loader, &readers[0], &readers[1]);
     if (readers[1].db)
         sqlite3_close(readers[1].db);
+    readers[1].db = NULL;
+    for (int r = 0; r < 2; r++)
+        if (readers[r].status != 0 && (r == 0 || threaded)) {
+            snprintf(loader->error, loader->error_size, "%s", readers[r].error);
+            return -1;
+        }
+    if (readers[0].count + (threaded ? readers[1].count : 0) != count)
+        return load_fail(loader, "the sites table changed while being read");
+    if (merge_readers(loader, &readers[0], &readers[1]) != 0)
+        return -1;
+    int status = adopt_reader(loader, &readers[0], &readers[1]);
+    /* The loader keeps the keys' arenas until the coordinators are resolved. */
     for (int r = 0; r < 2; r++) {
+        pool_interner_free(&readers[r].interner);
+        details_table_free(&readers[r].details);
         free(readers[r].codes);
-        interner_free(&readers[r].interner);
-    }
-    /* The second arena's blocks moved to the snapshot unless it failed. */
-    ArenaBlock *block = readers[1].arena.head;
-    while (block) {
-        ArenaBlock *next = block->next;
-        free(block);
-        block = next;
+        readers[r].codes = NULL;
     }
     return status;
 }
 
 static int compare_site_ids(const void *a, const void *b, void *context)
 {
-    const Site *sites = context;
-    return strcmp(sites[*(const uint32_t *)a].site_id, sites[*(const uint32_t *)b].site_id);
+    const Snapshot *snapshot = context;
+    return strcmp(site_id_text(snapshot, &snapshot->sites[*(const uint32_t *)a]),
+                  site_id_text(snapshot, &snapshot->sites[*(const uint32_t *)b]));
 }
 
 /* Sorts the sites by site_id. Databases usually hold them nearly sorted
@@ -940,17 +1420,19 @@ static int sort_sites(Snapshot *snapshot)
     }
     Site *sites = snapshot->sites;
     for (size_t s = 0; s < count; s++) {
-        if (kept > 0 && strcmp(sites[s].site_id, sites[order[kept - 1]].site_id) < 0)
+        if (kept > 0 && strcmp(site_id_text(snapshot, &sites[s]),
+                               site_id_text(snapshot, &sites[order[kept - 1]])) < 0)
             misplaced[aside++] = (uint32_t)s;
         else
             order[kept++] = (uint32_t)s;
     }
     if (aside > 0) {
-        qsort_r(misplaced, aside, sizeof *misplaced, compare_site_ids, sites);
+        qsort_r(misplaced, aside, sizeof *misplaced, compare_site_ids, snapshot);
         size_t a = 0, b = 0;
         for (size_t out = 0; out < count; out++) {
-            int take_aside = b == kept || (a < aside && strcmp(sites[misplaced[a]].site_id,
-                                                               sites[order[b]].site_id) < 0);
+            int take_aside =
+                b == kept || (a < aside && strcmp(site_id_text(snapshot, &sites[misplaced[a]]),
+                                                  site_id_text(snapshot, &sites[order[b]])) < 0);
             permutation[out] = take_aside ? misplaced[a++] : order[b++];
         }
         /* sites[i] must become the old sites[permutation[i]]: follow cycles. */
@@ -989,13 +1471,22 @@ static int build_site_table(Loader *loader)
         return load_fail(loader, "out of memory");
     loader->site_table_capacity = capacity;
     for (size_t s = 0; s < snapshot->site_count; s++) {
-        const char *id = snapshot->sites[s].site_id;
-        size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, id, strlen(id)) & (capacity - 1);
+        const Site *site = &snapshot->sites[s];
+        size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, site_id_text(snapshot, site),
+                                         snapshot_text_length(snapshot, site->site_id)) &
+                      (capacity - 1);
         while (loader->site_table[slot])
             slot = (slot + 1) & (capacity - 1);
         loader->site_table[slot] = (uint32_t)s + 1;
     }
     return 0;
+}
+
+static int site_has_id(const Snapshot *snapshot, const Site *site, const char *site_id,
+                       size_t length)
+{
+    return snapshot_text_length(snapshot, site->site_id) == length &&
+           memcmp(site_id_text(snapshot, site), site_id, length) == 0;
 }
 
 static const Site *find_site(const Loader *loader, const char *site_id, size_t length)
@@ -1005,7 +1496,7 @@ static const Site *find_site(const Loader *loader, const char *site_id, size_t l
     size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, site_id, length) & mask;
     for (; loader->site_table[slot]; slot = (slot + 1) & mask) {
         const Site *site = &snapshot->sites[loader->site_table[slot] - 1];
-        if (strncmp(site->site_id, site_id, length) == 0 && site->site_id[length] == 0)
+        if (site_has_id(snapshot, site, site_id, length))
             return site;
     }
     return NULL;
@@ -1020,10 +1511,32 @@ static const Site *find_site_after(const Loader *loader, const Site *previous, c
     for (int step = 0; previous && step < 2; step++, previous++) {
         if (previous == snapshot->sites + snapshot->site_count)
             break;
-        if (strncmp(previous->site_id, site_id, length) == 0 && previous->site_id[length] == 0)
+        if (site_has_id(snapshot, previous, site_id, length))
             return previous;
     }
     return find_site(loader, site_id, length);
+}
+
+/* Turns each site's coordinator key into the coordinator's index: one
+ * lookup per distinct coordinator_site_id. */
+static int resolve_coordinators(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    uint32_t *resolved = malloc((loader->coordinator_key_count + 1) * sizeof *resolved);
+    if (!resolved)
+        return load_fail(loader, "out of memory");
+    for (size_t k = 0; k < loader->coordinator_key_count; k++) {
+        const char *id = loader->coordinator_keys[k];
+        const Site *coordinator = find_site(loader, id, strlen(id));
+        resolved[k] = coordinator ? snapshot_site_index(snapshot, coordinator) : SITE_NONE;
+    }
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        Site *site = &snapshot->sites[s];
+        if (site->coordinator != SITE_NONE)
+            site->coordinator = resolved[site->coordinator];
+    }
+    free(resolved);
+    return 0;
 }
 
 static int load_sites(Loader *loader)
@@ -1034,7 +1547,8 @@ static int load_sites(Loader *loader)
     if (sort_sites(snapshot) != 0)
         return load_fail(loader, "out of memory");
     for (size_t s = 1; s < snapshot->site_count; s++) {
-        int order = strcmp(snapshot->sites[s - 1].site_id, snapshot->sites[s].site_id);
+        int order = strcmp(site_id_text(snapshot, &snapshot->sites[s - 1]),
+                           site_id_text(snapshot, &snapshot->sites[s]));
         if (order == 0)
             return load_fail(loader, "two sites share one site_id");
         if (order > 0)
@@ -1042,14 +1556,7 @@ static int load_sites(Loader *loader)
     }
     if (build_site_table(loader) != 0)
         return -1;
-    for (size_t s = 0; s < snapshot->site_count; s++) {
-        Site *site = &snapshot->sites[s];
-        const char *coordinator_id = loader->coordinator_ids[site->coordinator];
-        const Site *coordinator =
-            coordinator_id ? find_site(loader, coordinator_id, strlen(coordinator_id)) : NULL;
-        site->coordinator = coordinator ? snapshot_site_index(snapshot, coordinator) : SITE_NONE;
-    }
-    return 0;
+    return resolve_coordinators(loader);
 }
 
 static int load_links(Loader *loader)
@@ -1167,7 +1674,9 @@ Snapshot *snapshot_load(const char *path, char *error, size_t error_size)
     int status = load_all(&loader);
     store_close(&loader.store);
     interner_free(&loader.interner);
-    free(loader.coordinator_ids);
+    for (int r = 0; r < 2; r++)
+        reader_free(&loader.readers[r]);
+    free(loader.coordinator_keys);
     free(loader.site_table);
     if (status != 0) {
         snapshot_free(snapshot);
@@ -1196,5 +1705,7 @@ void snapshot_free(Snapshot *snapshot)
     free(snapshot->links);
     free(snapshot->condition_by_code);
     arena_free(snapshot->arena);
+    free(snapshot->text_pool);
+    free(snapshot->details);
     free(snapshot);
 }

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum Role {
     ROLE_CRMR_COORDONNATEUR,
@@ -48,17 +49,53 @@ const char *audience_name(Audience audience); /* NULL for AUDIENCE_UNSTATED */
 
 #define SITE_NONE UINT32_MAX
 
+/* --- The text pool -------------------------------------------------------
+ *
+ * Every text of the sites lives in one contiguous char array owned by the
+ * snapshot (`text_pool`, `text_pool_size` bytes). A stored text is:
+ *
+ *     [uint32 header][bytes...][NUL]        header = length << 1 | plain
+ *
+ * and a TextRef is the offset of its first byte (just after the header),
+ * so the C string is text_pool + ref. Invariants:
+ *  - ref 0 means absent: the loader stores an empty source field as 0 (the
+ *    API writes null for both), and no text starts at offset 0 because a
+ *    header precedes every text;
+ *  - `plain` is 1 when no byte of the text needs a JSON escape (no '"',
+ *    '\\' nor byte < 0x20): the API then copies it with one memcpy;
+ *  - the header is read with memcpy (texts are not aligned);
+ *  - the pool is at most UINT32_MAX bytes: a larger load fails with "too
+ *    much text" rather than wrapping an offset;
+ *  - texts that repeat across sites (structure names, filière, the detail
+ *    columns) are stored once per loader thread; site ids and centre
+ *    labels, mostly distinct, are stored as they come. */
+typedef uint32_t TextRef;
+
+#define TEXT_HEADER_SIZE 4
+
+/* The texts a site rarely fills, deduplicated: Snapshot.details holds each
+ * distinct combination once, and most sites share a few records (index 0
+ * is the all-absent record in loaded snapshots). Every site's `details`
+ * indexes Snapshot.details, hand-made snapshots included (they store their
+ * records with snapshot_details_add()). */
+typedef struct SiteDetails {
+    TextRef finess, responsable, service, platform, source, phone, address, postcode, city;
+} SiteDetails;
+
+/* One site in 48 bytes (1M sites = 48 MB): position first (the spatial
+ * index reads it), then the texts the tiles and the API read most. */
 typedef struct Site {
-    /* Text fields are NULL when empty in the source. */
-    const char *site_id, *finess, *name, *centre_label, *filiere, *responsable, *service, *platform,
-        *source, *phone, *address, *postcode, *city;
     double lat, lon;
-    uint32_t codes_start; /* into Snapshot.site_codes */
-    uint32_t code_count;
-    uint32_t coordinator; /* index of the coordinating site, or SITE_NONE */
-    uint8_t role;         /* Role */
-    uint8_t audience;     /* Audience */
+    TextRef site_id, name, centre_label, filiere; /* into the text pool; 0 = absent */
+    uint32_t details;                             /* into Snapshot.details */
+    uint32_t codes_start;                         /* into Snapshot.site_codes */
+    uint32_t coordinator;                         /* index of the coordinating site, or SITE_NONE */
+    uint16_t code_count; /* distinct known codes: at most condition_count */
+    uint8_t role;        /* Role */
+    uint8_t audience;    /* Audience */
 } Site;
+
+_Static_assert(sizeof(Site) <= 48, "Site must stay within 48 bytes");
 
 typedef struct AncestorEntry {
     uint32_t condition; /* index into Snapshot.conditions */
@@ -100,7 +137,11 @@ typedef struct Snapshot {
     struct ConditionSearch *condition_search;
     struct Places *places;
     struct TileSet *tiles;
-    void *arena; /* owns every string above */
+    void *arena;     /* owns the conditions' strings */
+    char *text_pool; /* the sites' texts (see TextRef) */
+    size_t text_pool_size, text_pool_capacity;
+    SiteDetails *details; /* see SiteDetails */
+    size_t details_count, details_capacity;
     double load_seconds;
     /* Extension: condition index per ORPHAcode (UINT32_MAX when absent) for
      * codes below condition_by_code_size; NULL in hand-made snapshots, then
@@ -129,8 +170,10 @@ int snapshot_site_covers(const Snapshot *snapshot, const Site *site, const Condi
  * conditions, ancestors and links are filled: computes each condition's
  * covering_sites and builds the spatial index. Used by snapshot_load() and
  * by tests that make a synthetic snapshot in memory.
- * Arrays must be malloc'd (snapshot_free() frees them); strings may be
- * static when `arena` is NULL. Returns 0, or -1 with a message. */
+ * Arrays must be malloc'd (snapshot_free() frees them, the text pool and
+ * the details too); the sites' texts are stored with snapshot_text_add(),
+ * the conditions' strings may be static when `arena` is NULL. Returns 0,
+ * or -1 with a message. */
 int snapshot_finish(Snapshot *snapshot, char *error, size_t error_size);
 /* Tables with at least this many sites are read by two threads at once
  * (default 20000); tests lower it to exercise that path on small files. */
@@ -151,5 +194,50 @@ static inline const int32_t *site_codes(const Snapshot *snapshot, const Site *si
 {
     return snapshot->site_codes + site->codes_start;
 }
+
+/* --- Texts ---------------------------------------------------------------- */
+
+/* The C string of `ref`, NULL when absent. */
+static inline const char *snapshot_text(const Snapshot *snapshot, TextRef ref)
+{
+    return ref ? snapshot->text_pool + ref : NULL;
+}
+static inline uint32_t snapshot_text_header(const Snapshot *snapshot, TextRef ref)
+{
+    uint32_t header = 0;
+    if (ref)
+        memcpy(&header, snapshot->text_pool + ref - TEXT_HEADER_SIZE, sizeof header);
+    return header;
+}
+/* Its length in bytes, 0 when absent. */
+static inline size_t snapshot_text_length(const Snapshot *snapshot, TextRef ref)
+{
+    return snapshot_text_header(snapshot, ref) >> 1;
+}
+/* 1 when no byte needs a JSON escape (also for absent texts). */
+static inline int snapshot_text_plain(const Snapshot *snapshot, TextRef ref)
+{
+    return ref ? (int)(snapshot_text_header(snapshot, ref) & 1) : 1;
+}
+/* The site's rarely-filled texts. */
+static inline const SiteDetails *site_details(const Snapshot *snapshot, const Site *site)
+{
+    return &snapshot->details[site->details];
+}
+/* The site's id, "" when absent (an empty site_id in the database). */
+static inline const char *site_id_text(const Snapshot *snapshot, const Site *site)
+{
+    return site->site_id ? snapshot->text_pool + site->site_id : "";
+}
+
+/* For hand-made snapshots (tests): stores `length` bytes of
+ * `text` at the end of the snapshot's pool (no deduplication) and sets *ref
+ * (0 for NULL or empty text). Returns 0, or -1 when out of memory or when
+ * the pool would pass UINT32_MAX bytes. */
+int snapshot_text_add(Snapshot *snapshot, const char *text, size_t length, TextRef *ref);
+/* Stores `details` once (an identical record already stored is reused;
+ * linear search, for small hand-made snapshots) and sets *index. Returns 0,
+ * or -1 when out of memory. */
+int snapshot_details_add(Snapshot *snapshot, const SiteDetails *details, uint32_t *index);
 
 #endif

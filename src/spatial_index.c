@@ -21,8 +21,10 @@
  * strict lower bound of the true chord (hence of the geodesic distance). */
 #define POINT_SLACK_M 1.0
 
-/* 40 bytes. Boxes are floats rounded outwards, so they still contain every
- * point of the node and distances to them stay lower bounds. */
+/* 40 bytes. An ECEF node's box is the float extent of its float points
+ * (so a distance to it, minus POINT_SLACK_M, is a lower bound for the true
+ * positions); a (lon, lat) node's box is rounded outwards from the sites'
+ * double coordinates, so it contains them. */
 typedef struct KdNode {
     float low[3], high[3];
     uint32_t begin, end; /* range of the tree's point array */
@@ -58,23 +60,27 @@ void site_filter_init(SiteFilter *filter)
     filter->audience_mask = SITE_FILTER_ALL_AUDIENCES;
 }
 
-/* --- Building ---------------------------------------------------------- */
+/* --- Building ----------------------------------------------------------
+ *
+ * ECEF trees are built in place on their TreePoint arrays (16 bytes a
+ * point, so median selection moves little memory); a node's box is the
+ * exact float extent of its points, which the search widens by
+ * POINT_SLACK_M like the points themselves. The (lon, lat) tree is built
+ * on KdItems holding the sites' double coordinates; its float boxes are
+ * rounded outwards. Role and audience bits are read from two small arrays
+ * in site order rather than from the scattered Site records. */
 
-typedef struct KdItem {
-    double coordinate[3];
-    uint32_t site;
-} KdItem;
+typedef struct SiteBits {
+    uint16_t *role;    /* per site: 1 << role */
+    uint8_t *audience; /* per site: 1 << audience */
+} SiteBits;
 
-typedef struct Builder {
-    const Site *sites;
-    const double (*ecef)[3]; /* per site; NULL for the (lon, lat) tree */
-    KdItem *items;
-    TreePoint *tree_points; /* where an ECEF tree's points go, or NULL */
-    uint32_t *points;       /* where the (lon, lat) tree's points go, or NULL */
+typedef struct PointBuilder {
+    TreePoint *points; /* the index's whole point array */
+    SiteBits bits;
     KdNode *nodes;
     uint32_t next_node;
-    int dimensions;
-} Builder;
+} PointBuilder;
 
 static size_t node_count_for(size_t count)
 {
@@ -83,38 +89,170 @@ static size_t node_count_for(size_t count)
     return 1 + node_count_for(count / 2) + node_count_for(count - count / 2);
 }
 
-static int item_less(const KdItem *a, const KdItem *b, int dimension)
+static void point_swap(TreePoint *a, TreePoint *b)
 {
-    if (a->coordinate[dimension] != b->coordinate[dimension])
-        return a->coordinate[dimension] < b->coordinate[dimension];
-    return a->site < b->site;
-}
-
-static void item_swap(KdItem *a, KdItem *b)
-{
-    KdItem swap = *a;
+    TreePoint swap = *a;
     *a = *b;
     *b = swap;
 }
 
-/* Partially orders items so that items[nth] is where a full sort puts it. */
-static void select_nth(KdItem *items, ptrdiff_t count, ptrdiff_t nth, int dimension)
+/* Partially orders points so that points[nth] is where a full sort by the
+ * coordinate `dimension` puts it (quickselect, median of three). */
+static void select_nth_point(TreePoint *points, ptrdiff_t count, ptrdiff_t nth, int dimension)
 {
     ptrdiff_t left = 0, right = count - 1;
     while (right > left) {
         ptrdiff_t middle = left + (right - left) / 2;
-        if (item_less(&items[middle], &items[left], dimension))
-            item_swap(&items[middle], &items[left]);
-        if (item_less(&items[right], &items[left], dimension))
-            item_swap(&items[right], &items[left]);
-        if (item_less(&items[right], &items[middle], dimension))
-            item_swap(&items[right], &items[middle]);
-        KdItem pivot = items[middle];
+        if (points[middle].position[dimension] < points[left].position[dimension])
+            point_swap(&points[middle], &points[left]);
+        if (points[right].position[dimension] < points[left].position[dimension])
+            point_swap(&points[right], &points[left]);
+        if (points[right].position[dimension] < points[middle].position[dimension])
+            point_swap(&points[right], &points[middle]);
+        float pivot = points[middle].position[dimension];
         ptrdiff_t i = left, j = right;
         while (i <= j) {
-            while (item_less(&items[i], &pivot, dimension))
+            while (points[i].position[dimension] < pivot)
                 i++;
-            while (item_less(&pivot, &items[j], dimension))
+            while (pivot < points[j].position[dimension])
+                j--;
+            if (i <= j) {
+                point_swap(&points[i], &points[j]);
+                i++;
+                j--;
+            }
+        }
+        if (nth <= j)
+            right = j;
+        else if (nth >= i)
+            left = i;
+        else
+            return;
+    }
+}
+
+static void point_leaf(PointBuilder *builder, KdNode *node)
+{
+    float low[3] = {INFINITY, INFINITY, INFINITY}, high[3] = {-INFINITY, -INFINITY, -INFINITY};
+    uint16_t roles = 0;
+    uint8_t audiences = 0;
+    for (uint32_t i = node->begin; i < node->end; i++) {
+        const TreePoint *point = &builder->points[i];
+        for (int d = 0; d < 3; d++) {
+            low[d] = fminf(low[d], point->position[d]);
+            high[d] = fmaxf(high[d], point->position[d]);
+        }
+        roles |= builder->bits.role[point->site];
+        audiences |= builder->bits.audience[point->site];
+    }
+    memcpy(node->low, low, sizeof low);
+    memcpy(node->high, high, sizeof high);
+    node->role_mask = roles;
+    node->audience_mask = audiences;
+}
+
+/* Builds the subtree of points[begin, end) in preorder. `low`/`high`
+ * bound the points (loosely: the parent's box cut at the split); they
+ * choose the split axis. The node's stored box is the union of its
+ * children's, so building costs O(n log n) for the median splits and O(n)
+ * for boxes. */
+static uint32_t build_point_node(PointBuilder *builder, uint32_t begin, uint32_t end,
+                                 const float low[3], const float high[3])
+{
+    uint32_t id = builder->next_node++;
+    KdNode *node = &builder->nodes[id];
+    node->begin = begin;
+    node->end = end;
+    node->right = 0;
+    if (end - begin <= LEAF_SIZE) {
+        point_leaf(builder, node);
+        return id;
+    }
+    int widest = 0;
+    for (int d = 1; d < 3; d++)
+        if (high[d] - low[d] > high[widest] - low[widest])
+            widest = d;
+    uint32_t middle = begin + (end - begin) / 2;
+    select_nth_point(builder->points + begin, (ptrdiff_t)(end - begin), (ptrdiff_t)(middle - begin),
+                     widest);
+    float split = builder->points[middle].position[widest];
+    float left_high[3], right_low[3];
+    memcpy(left_high, high, sizeof left_high);
+    memcpy(right_low, low, sizeof right_low);
+    left_high[widest] = split;
+    right_low[widest] = split;
+    build_point_node(builder, begin, middle, low, left_high);
+    uint32_t right = build_point_node(builder, middle, end, right_low, high);
+    node = &builder->nodes[id];
+    const KdNode *left_child = &builder->nodes[id + 1], *right_child = &builder->nodes[right];
+    for (int d = 0; d < 3; d++) {
+        node->low[d] = fminf(left_child->low[d], right_child->low[d]);
+        node->high[d] = fmaxf(left_child->high[d], right_child->high[d]);
+    }
+    node->role_mask = left_child->role_mask | right_child->role_mask;
+    node->audience_mask = left_child->audience_mask | right_child->audience_mask;
+    node->right = right;
+    return id;
+}
+
+/* Builds the tree of points[begin, begin + count); returns its root or
+ * NO_NODE. */
+static uint32_t build_point_tree(PointBuilder *builder, uint32_t begin, uint32_t count)
+{
+    if (count == 0)
+        return NO_NODE;
+    float low[3] = {INFINITY, INFINITY, INFINITY}, high[3] = {-INFINITY, -INFINITY, -INFINITY};
+    for (uint32_t i = begin; i < begin + count; i++)
+        for (int d = 0; d < 3; d++) {
+            low[d] = fminf(low[d], builder->points[i].position[d]);
+            high[d] = fmaxf(high[d], builder->points[i].position[d]);
+        }
+    return build_point_node(builder, begin, begin + count, low, high);
+}
+
+/* The (lon, lat) tree, built on 12-byte items holding the coordinates
+ * rounded to the nearest float; a float is within half a unit in the last
+ * place of the double it rounds, so widening a leaf's float extent by one
+ * unit (nextafterf) on each side contains the sites' true coordinates. */
+
+typedef struct BoxItem {
+    float coordinate[2]; /* lon, lat */
+    uint32_t site;
+} BoxItem;
+
+typedef struct BoxBuilder {
+    BoxItem *items;
+    SiteBits bits;
+    uint32_t *points; /* where the tree's site indexes go */
+    KdNode *nodes;
+    uint32_t next_node;
+} BoxBuilder;
+
+static void item_swap(BoxItem *a, BoxItem *b)
+{
+    BoxItem swap = *a;
+    *a = *b;
+    *b = swap;
+}
+
+/* As select_nth_point(), for BoxItems. */
+static void select_nth_item(BoxItem *items, ptrdiff_t count, ptrdiff_t nth, int dimension)
+{
+    ptrdiff_t left = 0, right = count - 1;
+    while (right > left) {
+        ptrdiff_t middle = left + (right - left) / 2;
+        if (items[middle].coordinate[dimension] < items[left].coordinate[dimension])
+            item_swap(&items[middle], &items[left]);
+        if (items[right].coordinate[dimension] < items[left].coordinate[dimension])
+            item_swap(&items[right], &items[left]);
+        if (items[right].coordinate[dimension] < items[middle].coordinate[dimension])
+            item_swap(&items[right], &items[middle]);
+        float pivot = items[middle].coordinate[dimension];
+        ptrdiff_t i = left, j = right;
+        while (i <= j) {
+            while (items[i].coordinate[dimension] < pivot)
+                i++;
+            while (pivot < items[j].coordinate[dimension])
                 j--;
             if (i <= j) {
                 item_swap(&items[i], &items[j]);
@@ -131,83 +269,52 @@ static void select_nth(KdItem *items, ptrdiff_t count, ptrdiff_t nth, int dimens
     }
 }
 
-static float float_below(double value)
+static void item_leaf(BoxBuilder *builder, KdNode *node)
 {
-    float rounded = (float)value;
-    return (double)rounded > value ? nextafterf(rounded, -INFINITY) : rounded;
-}
-
-static float float_above(double value)
-{
-    float rounded = (float)value;
-    return (double)rounded < value ? nextafterf(rounded, INFINITY) : rounded;
-}
-
-static void leaf_box(Builder *builder, KdNode *node, size_t begin, size_t end)
-{
-    double low[3] = {INFINITY, INFINITY, INFINITY}, high[3] = {-INFINITY, -INFINITY, -INFINITY};
-    node->role_mask = 0;
-    node->audience_mask = 0;
-    for (size_t i = begin; i < end; i++) {
-        const KdItem *item = &builder->items[i];
-        for (int d = 0; d < builder->dimensions; d++) {
-            if (item->coordinate[d] < low[d])
-                low[d] = item->coordinate[d];
-            if (item->coordinate[d] > high[d])
-                high[d] = item->coordinate[d];
+    float low[2] = {INFINITY, INFINITY}, high[2] = {-INFINITY, -INFINITY};
+    uint16_t roles = 0;
+    uint8_t audiences = 0;
+    for (uint32_t i = node->begin; i < node->end; i++) {
+        const BoxItem *item = &builder->items[i];
+        for (int d = 0; d < 2; d++) {
+            low[d] = fminf(low[d], item->coordinate[d]);
+            high[d] = fmaxf(high[d], item->coordinate[d]);
         }
-        const Site *site = &builder->sites[item->site];
-        node->role_mask |= (uint16_t)(1u << site->role);
-        node->audience_mask |= (uint8_t)(1u << site->audience);
+        roles |= builder->bits.role[item->site];
+        audiences |= builder->bits.audience[item->site];
+        builder->points[i] = item->site;
     }
     for (int d = 0; d < 3; d++) {
-        node->low[d] = d < builder->dimensions ? float_below(low[d]) : 0;
-        node->high[d] = d < builder->dimensions ? float_above(high[d]) : 0;
+        node->low[d] = d < 2 ? nextafterf(low[d], -INFINITY) : 0;
+        node->high[d] = d < 2 ? nextafterf(high[d], INFINITY) : 0;
     }
+    node->role_mask = roles;
+    node->audience_mask = audiences;
 }
 
-/* Builds the subtree of items[begin, end) in preorder. `low`/`high` bound
- * the items (loosely: the parent's box cut at the split); they choose the
- * split axis. The node's stored box is the union of its children's, so
- * building costs O(n log n) for the median splits and O(n) for boxes. */
-static uint32_t build_node(Builder *builder, size_t begin, size_t end, uint32_t offset,
-                           const double low[3], const double high[3])
+/* As build_point_node(), over items[begin, end). */
+static uint32_t build_item_node(BoxBuilder *builder, uint32_t begin, uint32_t end,
+                                const float low[2], const float high[2])
 {
     uint32_t id = builder->next_node++;
     KdNode *node = &builder->nodes[id];
-    node->begin = offset + (uint32_t)begin;
-    node->end = offset + (uint32_t)end;
+    node->begin = begin;
+    node->end = end;
     node->right = 0;
     if (end - begin <= LEAF_SIZE) {
-        leaf_box(builder, node, begin, end);
-        for (size_t i = begin; i < end; i++) {
-            const KdItem *item = &builder->items[i];
-            if (builder->tree_points) {
-                TreePoint *point = &builder->tree_points[offset + i];
-                for (int d = 0; d < 3; d++)
-                    point->position[d] = (float)item->coordinate[d];
-                point->site = item->site;
-            } else {
-                builder->points[offset + i] = item->site;
-            }
-        }
+        item_leaf(builder, node);
         return id;
     }
-    int widest = 0;
-    for (int d = 1; d < builder->dimensions; d++)
-        if (high[d] - low[d] > high[widest] - low[widest])
-            widest = d;
-    size_t middle = begin + (end - begin) / 2;
-    select_nth(builder->items + begin, (ptrdiff_t)(end - begin), (ptrdiff_t)(middle - begin),
-               widest);
-    double split = builder->items[middle].coordinate[widest];
-    double left_high[3], right_low[3];
-    memcpy(left_high, high, sizeof left_high);
-    memcpy(right_low, low, sizeof right_low);
+    int widest = high[1] - low[1] > high[0] - low[0];
+    uint32_t middle = begin + (end - begin) / 2;
+    select_nth_item(builder->items + begin, (ptrdiff_t)(end - begin), (ptrdiff_t)(middle - begin),
+                    widest);
+    float split = builder->items[middle].coordinate[widest];
+    float left_high[2] = {high[0], high[1]}, right_low[2] = {low[0], low[1]};
     left_high[widest] = split;
     right_low[widest] = split;
-    build_node(builder, begin, middle, offset, low, left_high);
-    uint32_t right = build_node(builder, middle, end, offset, right_low, high);
+    build_item_node(builder, begin, middle, low, left_high);
+    uint32_t right = build_item_node(builder, middle, end, right_low, high);
     node = &builder->nodes[id];
     const KdNode *left_child = &builder->nodes[id + 1], *right_child = &builder->nodes[right];
     for (int d = 0; d < 3; d++) {
@@ -220,38 +327,30 @@ static uint32_t build_node(Builder *builder, size_t begin, size_t end, uint32_t 
     return id;
 }
 
-static void item_set(const Builder *builder, KdItem *item, uint32_t index)
+/* Builds the (lon, lat) tree over every site; returns 0, or -1 when out of
+ * memory. */
+static int build_box_tree(struct SpatialIndex *index, const Snapshot *snapshot, SiteBits bits)
 {
-    const Site *site = &builder->sites[index];
-    item->site = index;
-    if (builder->dimensions == 3) {
-        memcpy(item->coordinate, builder->ecef[index], sizeof item->coordinate);
-    } else {
-        item->coordinate[0] = site->lon;
-        item->coordinate[1] = site->lat;
-        item->coordinate[2] = 0;
-    }
-}
-
-/* Builds a tree over `sites_in_tree` (count of them) whose points are
- * written at builder->points[offset...]; returns its root or NO_NODE. */
-static uint32_t build_tree(Builder *builder, const uint32_t *sites_in_tree, size_t count,
-                           uint32_t offset)
-{
+    size_t count = snapshot->site_count;
+    index->box_root = NO_NODE;
     if (count == 0)
-        return NO_NODE;
-    double low[3] = {INFINITY, INFINITY, INFINITY}, high[3] = {-INFINITY, -INFINITY, -INFINITY};
-    for (size_t i = 0; i < count; i++) {
-        KdItem *item = &builder->items[i];
-        item_set(builder, item, sites_in_tree[i]);
-        for (int d = 0; d < 3; d++) {
-            if (item->coordinate[d] < low[d])
-                low[d] = item->coordinate[d];
-            if (item->coordinate[d] > high[d])
-                high[d] = item->coordinate[d];
+        return 0;
+    BoxItem *items = malloc(count * sizeof *items);
+    if (!items)
+        return -1;
+    float low[2] = {INFINITY, INFINITY}, high[2] = {-INFINITY, -INFINITY};
+    for (size_t s = 0; s < count; s++) {
+        const Site *site = &snapshot->sites[s];
+        items[s] = (BoxItem){{(float)site->lon, (float)site->lat}, (uint32_t)s};
+        for (int d = 0; d < 2; d++) {
+            low[d] = fminf(low[d], items[s].coordinate[d]);
+            high[d] = fmaxf(high[d], items[s].coordinate[d]);
         }
     }
-    return build_node(builder, 0, count, offset, low, high);
+    BoxBuilder builder = {items, bits, index->box_points, index->box_nodes, 0};
+    index->box_root = build_item_node(&builder, 0, (uint32_t)count, low, high);
+    free(items);
+    return 0;
 }
 
 static int fail(char *error, size_t error_size, const char *message)
@@ -260,15 +359,9 @@ static int fail(char *error, size_t error_size, const char *message)
     return -1;
 }
 
-/* Fills code_offsets and the listing-site lists (points after the first
- * site_count entries), in site order. */
-static int list_sites_per_code(struct SpatialIndex *index, const Snapshot *snapshot,
-                               uint32_t *lists)
+/* Counts each condition's listing sites into code_offsets (prefix sums). */
+static void count_sites_per_code(struct SpatialIndex *index, const Snapshot *snapshot)
 {
-    size_t condition_count = snapshot->condition_count;
-    uint32_t *fill = calloc(condition_count + 1, sizeof *fill);
-    if (!fill)
-        return -1;
     for (size_t s = 0; s < snapshot->site_count; s++) {
         const Site *site = &snapshot->sites[s];
         for (uint32_t i = 0; i < site->code_count; i++) {
@@ -278,9 +371,29 @@ static int list_sites_per_code(struct SpatialIndex *index, const Snapshot *snaps
                 index->code_offsets[snapshot_condition_index(snapshot, condition) + 1]++;
         }
     }
-    for (size_t c = 0; c < condition_count; c++)
+    for (size_t c = 0; c < snapshot->condition_count; c++)
         index->code_offsets[c + 1] += index->code_offsets[c];
-    for (size_t s = 0; s < snapshot->site_count; s++) {
+}
+
+/* Writes every site's point in site order at points[0, site_count), then
+ * copies each listing site's point to its condition's range (in site
+ * order), before any tree permutes them. Returns 0 or -1. */
+static int fill_points(struct SpatialIndex *index, const Snapshot *snapshot)
+{
+    size_t site_count = snapshot->site_count;
+    uint32_t *fill = calloc(snapshot->condition_count + 1, sizeof *fill);
+    if (!fill)
+        return -1;
+    for (size_t s = 0; s < site_count; s++) {
+        double ecef[3];
+        geodesy_to_ecef(snapshot->sites[s].lat, snapshot->sites[s].lon, ecef);
+        TreePoint *point = &index->points[s];
+        for (int d = 0; d < 3; d++)
+            point->position[d] = (float)ecef[d];
+        point->site = (uint32_t)s;
+    }
+    TreePoint *listed = index->points + site_count;
+    for (size_t s = 0; s < site_count; s++) {
         const Site *site = &snapshot->sites[s];
         for (uint32_t i = 0; i < site->code_count; i++) {
             const Condition *condition =
@@ -288,50 +401,38 @@ static int list_sites_per_code(struct SpatialIndex *index, const Snapshot *snaps
             if (!condition)
                 continue;
             uint32_t c = snapshot_condition_index(snapshot, condition);
-            lists[index->code_offsets[c] + fill[c]++] = (uint32_t)s;
+            listed[index->code_offsets[c] + fill[c]++] = index->points[s];
         }
     }
     free(fill);
     return 0;
 }
 
-typedef struct WholeTreesJob {
-    struct SpatialIndex *index;
-    const Snapshot *snapshot;
-    const uint32_t *all;
-    const double (*ecef)[3];
-    KdItem *items;
-} WholeTreesJob;
-
-/* Builds the ECEF tree and the (lon, lat) tree over all sites. */
-static void *build_whole_trees(void *argument)
+static int site_bits_make(SiteBits *bits, const Snapshot *snapshot)
 {
-    WholeTreesJob *job = argument;
-    struct SpatialIndex *index = job->index;
-    size_t site_count = job->snapshot->site_count;
-    Builder builder = {job->snapshot->sites, job->ecef, job->items, index->points, NULL,
-                       index->nodes,         0,         3};
-    index->all_root = build_tree(&builder, job->all, site_count, 0);
-    Builder box_builder = {job->snapshot->sites, NULL, job->items, NULL, index->box_points,
-                           index->box_nodes,     0,    2};
-    index->box_root = build_tree(&box_builder, job->all, site_count, 0);
-    return NULL;
+    bits->role = malloc((snapshot->site_count + 1) * sizeof *bits->role);
+    bits->audience = malloc(snapshot->site_count + 1);
+    if (!bits->role || !bits->audience)
+        return -1;
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        bits->role[s] = (uint16_t)(1u << snapshot->sites[s].role);
+        bits->audience[s] = (uint8_t)(1u << snapshot->sites[s].audience);
+    }
+    return 0;
 }
 
-/* Allocates the index's arrays once the per-code lists are known; sets
- * *largest to the longest list. Returns 0, or -1 when out of memory. */
+/* Allocates the index's arrays once the per-code counts are known; sets
+ * *whole_nodes to the node count of a tree over all sites. Returns 0, or
+ * -1 when out of memory. */
 static int allocate_trees(struct SpatialIndex *index, size_t site_count, size_t condition_count,
-                          size_t *whole_nodes, size_t *largest)
+                          size_t *whole_nodes)
 {
     size_t listed = index->code_offsets[condition_count];
     *whole_nodes = site_count ? node_count_for(site_count) : 0;
     size_t node_total = *whole_nodes;
-    *largest = 0;
     for (size_t c = 0; c < condition_count; c++) {
         size_t count = index->code_offsets[c + 1] - index->code_offsets[c];
         node_total += count ? node_count_for(count) : 0;
-        if (count > *largest)
-            *largest = count;
     }
     index->points = malloc((site_count + listed + 1) * sizeof *index->points);
     index->nodes = malloc((node_total + 1) * sizeof *index->nodes);
@@ -340,77 +441,76 @@ static int allocate_trees(struct SpatialIndex *index, size_t site_count, size_t 
     return index->points && index->nodes && index->box_points && index->box_nodes ? 0 : -1;
 }
 
-/* Builds every tree: the two whole-set trees in a second thread, the
- * per-code trees in this one (their nodes and points occupy disjoint
- * ranges). `lists` holds the per-code lists; returns 0 or -1. */
-static int build_trees(struct SpatialIndex *index, const Snapshot *snapshot, uint32_t *lists,
-                       size_t whole_nodes, size_t largest)
+typedef struct WholeTreeJob {
+    struct SpatialIndex *index;
+    const Snapshot *snapshot;
+    SiteBits bits;
+} WholeTreeJob;
+
+/* Builds the ECEF tree over all sites. */
+static void *build_whole_tree(void *argument)
+{
+    WholeTreeJob *job = argument;
+    struct SpatialIndex *index = job->index;
+    PointBuilder builder = {index->points, job->bits, index->nodes, 0};
+    index->all_root = build_point_tree(&builder, 0, (uint32_t)job->snapshot->site_count);
+    return NULL;
+}
+
+/* Builds every tree: the ECEF tree over all sites in a second thread, the
+ * per-code trees and the (lon, lat) tree in this one (about as much work;
+ * their nodes and points occupy disjoint ranges). Returns 0 or -1. */
+static int build_trees(struct SpatialIndex *index, const Snapshot *snapshot, SiteBits bits,
+                       size_t whole_nodes)
 {
     size_t site_count = snapshot->site_count;
-    uint32_t *all = malloc((site_count + 1) * sizeof *all);
-    KdItem *items = malloc((largest + 1) * sizeof *items);
-    KdItem *whole_items = malloc((site_count + 1) * sizeof *whole_items);
-    double(*ecef)[3] = malloc((site_count + 1) * sizeof *ecef);
-    if (!all || !items || !whole_items || !ecef) {
-        free(all);
-        free(items);
-        free(whole_items);
-        free(ecef);
-        return -1;
-    }
-    for (size_t s = 0; s < site_count; s++) {
-        all[s] = (uint32_t)s;
-        geodesy_to_ecef(snapshot->sites[s].lat, snapshot->sites[s].lon, ecef[s]);
-    }
-    WholeTreesJob job = {index, snapshot, all, (const double(*)[3])ecef, whole_items};
+    WholeTreeJob job = {index, snapshot, bits};
     pthread_t thread;
-    int threaded = pthread_create(&thread, NULL, build_whole_trees, &job) == 0;
+    int threaded = pthread_create(&thread, NULL, build_whole_tree, &job) == 0;
     if (!threaded)
-        build_whole_trees(&job);
-    Builder builder = {snapshot->sites, (const double(*)[3])ecef, items, index->points, NULL,
-                       index->nodes,    (uint32_t)whole_nodes,    3};
+        build_whole_tree(&job);
+    PointBuilder builder = {index->points, bits, index->nodes, (uint32_t)whole_nodes};
     for (size_t c = 0; c < snapshot->condition_count; c++) {
         uint32_t begin = index->code_offsets[c];
-        index->code_root[c] =
-            build_tree(&builder, lists + begin, index->code_offsets[c + 1] - begin,
-                       (uint32_t)site_count + begin);
+        index->code_root[c] = build_point_tree(&builder, (uint32_t)site_count + begin,
+                                               index->code_offsets[c + 1] - begin);
     }
+    int status = build_box_tree(index, snapshot, bits);
     if (threaded)
         pthread_join(thread, NULL);
-    free(whole_items);
-    free(items);
-    free(all);
-    free(ecef);
-    return 0;
+    return status;
 }
 
 struct SpatialIndex *spatial_index_build(const Snapshot *snapshot, char *error, size_t error_size)
 {
     size_t site_count = snapshot->site_count, condition_count = snapshot->condition_count;
-    size_t listed = 0, whole_nodes = 0, largest = 0;
+    size_t listed = 0, whole_nodes = 0;
     for (size_t s = 0; s < site_count; s++)
         listed += snapshot->sites[s].code_count;
     if (site_count + listed >= UINT32_MAX) {
         fail(error, error_size, "too many sites or site codes");
         return NULL;
     }
+    SiteBits bits = {NULL, NULL};
     struct SpatialIndex *index = calloc(1, sizeof *index);
-    uint32_t *lists = malloc((listed + 1) * sizeof *lists);
-    if (!index || !lists)
+    if (!index || site_bits_make(&bits, snapshot) != 0)
         goto out_of_memory;
     index->code_offsets = calloc(condition_count + 1, sizeof *index->code_offsets);
     index->code_root = malloc((condition_count + 1) * sizeof *index->code_root);
-    if (!index->code_offsets || !index->code_root ||
-        list_sites_per_code(index, snapshot, lists) != 0 ||
-        allocate_trees(index, site_count, condition_count, &whole_nodes, &largest) != 0 ||
-        build_trees(index, snapshot, lists, whole_nodes, largest) != 0)
+    if (!index->code_offsets || !index->code_root)
         goto out_of_memory;
-    free(lists);
+    count_sites_per_code(index, snapshot);
+    if (allocate_trees(index, site_count, condition_count, &whole_nodes) != 0 ||
+        fill_points(index, snapshot) != 0 || build_trees(index, snapshot, bits, whole_nodes) != 0)
+        goto out_of_memory;
+    free(bits.role);
+    free(bits.audience);
     return index;
 
 out_of_memory:
     fail(error, error_size, "out of memory");
-    free(lists);
+    free(bits.role);
+    free(bits.audience);
     spatial_index_free(index);
     return NULL;
 }
@@ -441,93 +541,168 @@ static const TreePoint *listing_points(const Snapshot *snapshot, const Condition
     return index->points + snapshot->site_count + begin;
 }
 
-/* --- Nearest ------------------------------------------------------------ */
+/* --- Nearest ------------------------------------------------------------
+ *
+ * Two bounds per site, both from the float chord c~ of its tree point:
+ * lower = c~ - POINT_SLACK_M <= chord <= geodesic, and an upper bound of the
+ * geodesic, geodesic_upper_bound(c~ + POINT_SLACK_M). The search keeps the k
+ * smallest upper chords of distinct sites (`chord_best`); the geodesic
+ * bound of the largest of them, `radius`, bounds the k-th geodesic distance
+ * from above, so nodes and sites whose lower bound exceeds `radius` cannot
+ * be in the answer. Sites within `radius` are kept as candidates; once the
+ * trees are exhausted, the candidates are sorted by lower bound and PROJ's
+ * geodesic is computed in that order until the next lower bound exceeds
+ * the k-th exact distance: about k geodesics a query, and no site enters
+ * the node queue. The geodesic bound rests on a theorem (below); the search
+ * checks its answer against it and, if ever violated, searches again
+ * without pruning, so exactness never depends on it. */
 
-/* Per-query scratch starts on the stack (about 8 KB) and moves to the heap
- * only when a query outgrows it. */
-#define LOCAL_QUEUE_CAPACITY 384
+/* The smallest radius of curvature of the WGS84 ellipsoid, b^2/a (the
+ * meridian's, at the equator; 6,335,439.33 m), rounded down. */
+#define SMALLEST_CURVATURE_RADIUS_M 6335439.0
+/* Longer than any geodesic on WGS84 (half a meridian: 20,003,931.46 m). */
+#define LONGEST_GEODESIC_M 20004000.0
+
+/* An upper bound of the geodesic distance between two points of the
+ * ellipsoid whose chord is at most `chord`. A geodesic's curvature in space
+ * is the ellipsoid's normal curvature along it, at most 1/rho with rho =
+ * SMALLEST_CURVATURE_RADIUS_M; by Schur's comparison theorem a curve of
+ * length g <= pi rho whose curvature is at most 1/rho has a chord of at
+ * least 2 rho sin(g / 2 rho), hence g <= 2 rho asin(chord / 2 rho). Near
+ * the antipode (chord over 1.9 rho) the bound is the longest geodesic. */
+static double geodesic_upper_bound(double chord)
+{
+    const double rho = SMALLEST_CURVATURE_RADIUS_M;
+    if (chord >= 1.9 * rho)
+        return LONGEST_GEODESIC_M;
+    return 2 * rho * asin(chord / (2 * rho)) * (1 + 1e-9) + BOUND_SLACK_M;
+}
+
+double spatial_index_radius_factor = 1.0;
+
+/* Per-query scratch starts on the stack (about 10 KB) and moves to the
+ * heap only when a query outgrows it. */
+#define LOCAL_QUEUE_CAPACITY 256
 #define LOCAL_SEEN_CAPACITY 256
+#define LOCAL_CANDIDATE_CAPACITY 256
+#define LOCAL_CHORD_BEST_CAPACITY 16
 
 typedef struct QueueEntry {
     double bound;
-    uint32_t id; /* node index, or site index when is_site */
-    uint32_t is_site;
+    uint32_t node;
 } QueueEntry;
+
+typedef struct Candidate {
+    double lower; /* lower bound of its geodesic distance */
+    uint32_t site;
+} Candidate;
+
+typedef struct ChordEntry {
+    double upper; /* upper bound of its chord */
+    uint32_t site;
+} ChordEntry;
+
+/* A growable array that starts in the caller's stack memory. */
+typedef struct Scratch {
+    void *items;
+    size_t length, capacity, item_size;
+    void *local;
+} Scratch;
+
+static void scratch_init(Scratch *scratch, void *local, size_t capacity, size_t item_size)
+{
+    scratch->items = scratch->local = local;
+    scratch->length = 0;
+    scratch->capacity = capacity;
+    scratch->item_size = item_size;
+}
+
+/* Makes room for `extra` more items; returns 0, or -1 when out of memory. */
+static int scratch_reserve(Scratch *scratch, size_t extra)
+{
+    if (scratch->length + extra <= scratch->capacity)
+        return 0;
+    size_t capacity = scratch->capacity * 2;
+    while (capacity < scratch->length + extra)
+        capacity *= 2;
+    void *grown;
+    if (scratch->items == scratch->local) {
+        grown = malloc(capacity * scratch->item_size);
+        if (grown)
+            memcpy(grown, scratch->items, scratch->length * scratch->item_size);
+    } else {
+        grown = realloc(scratch->items, capacity * scratch->item_size);
+    }
+    if (!grown)
+        return -1;
+    scratch->items = grown;
+    scratch->capacity = capacity;
+    return 0;
+}
+
+static void scratch_free(Scratch *scratch)
+{
+    if (scratch->items != scratch->local)
+        free(scratch->items);
+}
 
 typedef struct NearestSearch {
     const Snapshot *snapshot;
     const struct SpatialIndex *index;
     const SiteFilter *filter;
     double lat, lon, query[3];
-    QueueEntry *queue; /* local_queue until it grows, then malloc'd */
-    size_t queue_length, queue_capacity;
-    uint32_t *seen; /* open addressing set of site index + 1; NULL for one tree;
-                     * local_seen until it grows, then malloc'd */
+    size_t k;
+    int prune;          /* 0 in the fallback search: every covering site is a candidate */
+    double radius;      /* upper bound of the k-th geodesic distance (INFINITY at first) */
+    Scratch queue;      /* QueueEntry, a min-heap of nodes by lower bound */
+    Scratch chord_best; /* ChordEntry, a max-heap by upper chord, distinct sites */
+    Scratch candidates; /* Candidate, every site seen with lower <= radius */
+    uint32_t *seen;     /* open addressing set of site index + 1 of the sites that
+                         * entered chord_best; NULL when one tree is searched */
     size_t seen_count, seen_capacity;
-    QueueEntry *local_queue; /* the caller's stack arrays */
     uint32_t *local_seen;
-    NearestResult *best; /* max-heap by (distance, site) */
-    size_t best_count, k;
     int failed;
 } NearestSearch;
 
-static int result_worse(const NearestResult *a, const NearestResult *b)
+static void queue_push(NearestSearch *search, double bound, uint32_t node)
 {
-    if (a->distance_m != b->distance_m)
-        return a->distance_m > b->distance_m;
-    return a->site > b->site;
-}
-
-static void queue_push(NearestSearch *search, double bound, uint32_t id, uint32_t is_site)
-{
-    if (search->best_count == search->k && bound > search->best[0].distance_m + BOUND_SLACK_M)
+    if (bound == INFINITY || bound > search->radius)
         return;
-    if (search->queue_length == search->queue_capacity) {
-        size_t capacity = search->queue_capacity * 2;
-        QueueEntry *grown;
-        if (search->queue == search->local_queue) {
-            grown = malloc(capacity * sizeof *grown);
-            if (grown)
-                memcpy(grown, search->queue, search->queue_length * sizeof *grown);
-        } else {
-            grown = realloc(search->queue, capacity * sizeof *grown);
-        }
-        if (!grown) {
-            search->failed = 1;
-            return;
-        }
-        search->queue = grown;
-        search->queue_capacity = capacity;
+    if (scratch_reserve(&search->queue, 1) != 0) {
+        search->failed = 1;
+        return;
     }
-    size_t at = search->queue_length++;
+    QueueEntry *queue = search->queue.items;
+    size_t at = search->queue.length++;
     while (at > 0) {
         size_t parent = (at - 1) / 2;
-        if (search->queue[parent].bound <= bound)
+        if (queue[parent].bound <= bound)
             break;
-        search->queue[at] = search->queue[parent];
+        queue[at] = queue[parent];
         at = parent;
     }
-    search->queue[at] = (QueueEntry){bound, id, is_site};
+    queue[at] = (QueueEntry){bound, node};
 }
 
 static QueueEntry queue_pop(NearestSearch *search)
 {
-    QueueEntry top = search->queue[0];
-    QueueEntry last = search->queue[--search->queue_length];
-    size_t at = 0, length = search->queue_length;
+    QueueEntry *queue = search->queue.items;
+    QueueEntry top = queue[0];
+    QueueEntry last = queue[--search->queue.length];
+    size_t at = 0, length = search->queue.length;
     for (;;) {
         size_t child = 2 * at + 1;
         if (child >= length)
             break;
-        if (child + 1 < length && search->queue[child + 1].bound < search->queue[child].bound)
+        if (child + 1 < length && queue[child + 1].bound < queue[child].bound)
             child++;
-        if (search->queue[child].bound >= last.bound)
+        if (queue[child].bound >= last.bound)
             break;
-        search->queue[at] = search->queue[child];
+        queue[at] = queue[child];
         at = child;
     }
     if (length > 0)
-        search->queue[at] = last;
+        queue[at] = last;
     return top;
 }
 
@@ -569,38 +744,67 @@ static int seen_insert(NearestSearch *search, uint32_t site)
     return 1;
 }
 
-static void best_offer(NearestSearch *search, uint32_t site, double distance)
+/* Offers a site's upper chord to chord_best (a max-heap of at most k
+ * distinct sites) and tightens the radius once it holds k. A site leaves
+ * the heap only for a smaller chord, so one that entered it once never
+ * needs to enter again: `seen` records entries when several trees may hold
+ * the same site. */
+static void chord_offer(NearestSearch *search, uint32_t site, double upper)
 {
-    NearestResult candidate = {site, distance};
-    NearestResult *best = search->best;
+    ChordEntry *heap = search->chord_best.items;
+    size_t count = search->chord_best.length, k = search->k;
+    if (count == k && upper >= heap[0].upper)
+        return;
+    if (!seen_insert(search, site))
+        return;
     size_t at;
-    if (search->best_count < search->k) {
-        at = search->best_count++;
-        while (at > 0) {
-            size_t parent = (at - 1) / 2;
-            if (!result_worse(&candidate, &best[parent]))
-                break;
-            best[at] = best[parent];
-            at = parent;
+    if (count < k) {
+        at = search->chord_best.length++;
+        while (at > 0 && heap[(at - 1) / 2].upper < upper) {
+            heap[at] = heap[(at - 1) / 2];
+            at = (at - 1) / 2;
         }
-        best[at] = candidate;
-        return;
+    } else {
+        at = 0;
+        for (;;) {
+            size_t child = 2 * at + 1;
+            if (child >= k)
+                break;
+            if (child + 1 < k && heap[child + 1].upper > heap[child].upper)
+                child++;
+            if (heap[child].upper <= upper)
+                break;
+            heap[at] = heap[child];
+            at = child;
+        }
     }
-    if (!result_worse(&best[0], &candidate))
-        return;
-    at = 0;
-    for (;;) {
-        size_t child = 2 * at + 1;
-        if (child >= search->k)
-            break;
-        if (child + 1 < search->k && result_worse(&best[child + 1], &best[child]))
-            child++;
-        if (!result_worse(&best[child], &candidate))
-            break;
-        best[at] = best[child];
-        at = child;
+    heap[at] = (ChordEntry){upper, site};
+    if (search->prune && search->chord_best.length == k)
+        search->radius = geodesic_upper_bound(heap[0].upper) * spatial_index_radius_factor;
+}
+
+/* Drops the candidates now beyond the radius. */
+static void candidates_compact(NearestSearch *search)
+{
+    Candidate *items = search->candidates.items;
+    size_t kept = 0;
+    for (size_t i = 0; i < search->candidates.length; i++)
+        if (items[i].lower <= search->radius)
+            items[kept++] = items[i];
+    search->candidates.length = kept;
+}
+
+static void candidate_add(NearestSearch *search, uint32_t site, double lower)
+{
+    if (search->candidates.length == search->candidates.capacity) {
+        candidates_compact(search);
+        if (scratch_reserve(&search->candidates, 1) != 0) {
+            search->failed = 1;
+            return;
+        }
     }
-    best[at] = candidate;
+    Candidate *items = search->candidates.items;
+    items[search->candidates.length++] = (Candidate){lower, site};
 }
 
 static double box_distance(const KdNode *node, const double point[3])
@@ -629,43 +833,22 @@ static int node_may_match(const KdNode *node, const SiteFilter *filter)
     return (node->role_mask & filter->role_mask) && (node->audience_mask & filter->audience_mask);
 }
 
-/* Can something at `bound` still enter the k best? */
-static int may_compete(const NearestSearch *search, double bound)
-{
-    return search->best_count < search->k || bound <= search->best[0].distance_m + BOUND_SLACK_M;
-}
-
-/* Computes the exact geodesic distance of `site` (once) and offers it. */
-static void measure_site(NearestSearch *search, uint32_t site_index)
-{
-    if (!seen_insert(search, site_index))
-        return;
-    const Site *site = &search->snapshot->sites[site_index];
-    best_offer(search, site_index,
-               geodesy_distance_m(search->lat, search->lon, site->lat, site->lon));
-}
-
 /* The lower bound of the node's sites' distances, or INFINITY when no site
  * under it passes the filter. */
 static double node_bound(const NearestSearch *search, uint32_t id)
 {
     const KdNode *node = &search->index->nodes[id];
-    return node_may_match(node, search->filter) ? box_distance(node, search->query) : INFINITY;
-}
-
-static void push_node(NearestSearch *search, uint32_t id)
-{
-    double bound = node_bound(search, id);
-    if (bound != INFINITY)
-        queue_push(search, bound, id, 0);
+    if (!node_may_match(node, search->filter))
+        return INFINITY;
+    double bound = box_distance(node, search->query) - POINT_SLACK_M;
+    return bound > 0 ? bound : 0;
 }
 
 static void scan_leaf(NearestSearch *search, const KdNode *node)
 {
-    /* The leaf's points are contiguous; the sites themselves (scattered,
-     * in site_id order) are read only when the filter needs their role or
-     * audience, or for the geodesic of a candidate when it is popped (the
-     * geodesic costs far more than a queue entry). */
+    /* The leaf's points are contiguous; a site itself (scattered, in
+     * site_id order) is read only when the filter needs its role or
+     * audience. */
     int all_pass = node_all_pass(node, search->filter);
     const TreePoint *points = search->index->points;
     for (uint32_t p = node->begin; p < node->end; p++) {
@@ -675,13 +858,15 @@ static void scan_leaf(NearestSearch *search, const KdNode *node)
             double delta = (double)point->position[d] - search->query[d];
             sum += delta * delta;
         }
-        double bound = sqrt(sum) - POINT_SLACK_M;
-        if (!may_compete(search, bound))
+        double chord = sqrt(sum);
+        double lower = chord - POINT_SLACK_M;
+        if (lower > search->radius)
             continue;
         if (!all_pass &&
             !site_filter_accepts(search->filter, &search->snapshot->sites[point->site]))
             continue;
-        queue_push(search, bound > 0 ? bound : 0, point->site, 1);
+        candidate_add(search, point->site, lower > 0 ? lower : 0);
+        chord_offer(search, point->site, chord + POINT_SLACK_M);
     }
 }
 
@@ -701,14 +886,51 @@ static void expand_node(NearestSearch *search, uint32_t id)
             near_bound = far_bound;
             far_bound = swap_bound;
         }
-        if (far_bound != INFINITY)
-            queue_push(search, far_bound, far, 0);
-        if (near_bound == INFINITY || !may_compete(search, near_bound))
+        queue_push(search, far_bound, far);
+        if (near_bound == INFINITY || near_bound > search->radius)
             return;
         id = near;
         node = &search->index->nodes[id];
     }
     scan_leaf(search, node);
+}
+
+static int result_worse(const NearestResult *a, const NearestResult *b)
+{
+    if (a->distance_m != b->distance_m)
+        return a->distance_m > b->distance_m;
+    return a->site > b->site;
+}
+
+/* Keeps the k best results in a max-heap by (distance, site). */
+static void best_offer(NearestResult *best, size_t *count, size_t k, uint32_t site, double distance)
+{
+    NearestResult candidate = {site, distance};
+    size_t at;
+    if (*count < k) {
+        at = (*count)++;
+        while (at > 0 && result_worse(&candidate, &best[(at - 1) / 2])) {
+            best[at] = best[(at - 1) / 2];
+            at = (at - 1) / 2;
+        }
+        best[at] = candidate;
+        return;
+    }
+    if (!result_worse(&best[0], &candidate))
+        return;
+    at = 0;
+    for (;;) {
+        size_t child = 2 * at + 1;
+        if (child >= k)
+            break;
+        if (child + 1 < k && result_worse(&best[child + 1], &best[child]))
+            child++;
+        if (!result_worse(&best[child], &candidate))
+            break;
+        best[at] = best[child];
+        at = child;
+    }
+    best[at] = candidate;
 }
 
 static int compare_results(const void *a, const void *b)
@@ -717,59 +939,137 @@ static int compare_results(const void *a, const void *b)
     return result_worse(x, y) ? 1 : result_worse(y, x) ? -1 : 0;
 }
 
+static int compare_candidates(const void *a, const void *b)
+{
+    const Candidate *x = a, *y = b;
+    if (x->lower != y->lower)
+        return x->lower < y->lower ? -1 : 1;
+    return (x->site > y->site) - (x->site < y->site);
+}
+
+static void sort_candidates(Candidate *items, size_t count)
+{
+    if (count > 24) {
+        qsort(items, count, sizeof *items, compare_candidates);
+        return;
+    }
+    for (size_t i = 1; i < count; i++) {
+        Candidate item = items[i];
+        size_t j = i;
+        while (j > 0 && compare_candidates(&items[j - 1], &item) > 0) {
+            items[j] = items[j - 1];
+            j--;
+        }
+        items[j] = item;
+    }
+}
+
+/* Computes exact distances for the candidates in lower-bound order until
+ * none can compete; returns the number of results in `results`. */
+static size_t measure_candidates(NearestSearch *search, NearestResult *results)
+{
+    candidates_compact(search);
+    Candidate *items = search->candidates.items;
+    size_t count = search->candidates.length, found = 0;
+    sort_candidates(items, count);
+    const Site *sites = search->snapshot->sites;
+    /* The sites are scattered: fetch the likely ones' positions together
+     * rather than one cache miss per geodesic. */
+    for (size_t i = 0; i < count && i < search->k + 4; i++)
+        __builtin_prefetch(&sites[items[i].site].lat);
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0 && items[i].site == items[i - 1].site && items[i].lower == items[i - 1].lower)
+            continue; /* the same site from another tree */
+        if (found == search->k && items[i].lower > results[0].distance_m + BOUND_SLACK_M)
+            break;
+        const Site *site = &sites[items[i].site];
+        best_offer(results, &found, search->k, items[i].site,
+                   geodesy_distance_m(search->lat, search->lon, site->lat, site->lon));
+    }
+    return found;
+}
+
+/* Queues the roots of the trees that hold the covering sites; returns how
+ * many trees. */
+static size_t push_roots(NearestSearch *search, const Condition *condition)
+{
+    const struct SpatialIndex *index = search->index;
+    if (!condition) {
+        queue_push(search, node_bound(search, index->all_root), index->all_root);
+        return 1;
+    }
+    const AncestorEntry *ancestors = search->snapshot->ancestors + condition->ancestors_start;
+    size_t trees = 0;
+    for (uint32_t a = 0; a < condition->ancestor_count; a++) {
+        uint32_t root = index->code_root[ancestors[a].condition];
+        if (root != NO_NODE) {
+            queue_push(search, node_bound(search, root), root);
+            trees++;
+        }
+    }
+    return trees;
+}
+
+/* One search; `prune` 0 turns the radius off. Returns the number of
+ * results, or -1 when out of memory. */
+static int nearest_search(NearestSearch *search, const Condition *condition, NearestResult *results)
+{
+    QueueEntry local_queue[LOCAL_QUEUE_CAPACITY];
+    Candidate local_candidates[LOCAL_CANDIDATE_CAPACITY];
+    ChordEntry local_chord_best[LOCAL_CHORD_BEST_CAPACITY];
+    uint32_t local_seen[LOCAL_SEEN_CAPACITY];
+    scratch_init(&search->queue, local_queue, LOCAL_QUEUE_CAPACITY, sizeof *local_queue);
+    scratch_init(&search->candidates, local_candidates, LOCAL_CANDIDATE_CAPACITY,
+                 sizeof *local_candidates);
+    scratch_init(&search->chord_best, local_chord_best, LOCAL_CHORD_BEST_CAPACITY,
+                 sizeof *local_chord_best);
+    search->radius = INFINITY;
+    search->seen = NULL;
+    search->seen_count = 0;
+    search->local_seen = local_seen;
+    search->failed = scratch_reserve(&search->chord_best, search->k) != 0;
+    if (!search->failed && push_roots(search, condition) > 1) {
+        search->seen_capacity = LOCAL_SEEN_CAPACITY;
+        search->seen = local_seen;
+        memset(local_seen, 0, sizeof local_seen);
+    }
+    while (search->queue.length > 0 && !search->failed) {
+        QueueEntry top = queue_pop(search);
+        if (top.bound > search->radius)
+            break;
+        expand_node(search, top.node);
+    }
+    size_t found = search->failed ? 0 : measure_candidates(search, results);
+    scratch_free(&search->queue);
+    scratch_free(&search->candidates);
+    scratch_free(&search->chord_best);
+    if (search->seen && search->seen != local_seen)
+        free(search->seen);
+    return search->failed ? -1 : (int)found;
+}
+
 int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
                           const Condition *condition, const SiteFilter *filter, size_t k,
                           NearestResult *results)
 {
-    const struct SpatialIndex *index = snapshot->index;
     if (k == 0 || snapshot->site_count == 0)
         return 0;
-    QueueEntry local_queue[LOCAL_QUEUE_CAPACITY];
-    uint32_t local_seen[LOCAL_SEEN_CAPACITY];
-    NearestSearch search = {snapshot, index, filter, lat, lon, {0, 0, 0}};
-    search.local_queue = local_queue;
-    search.local_seen = local_seen;
+    NearestSearch search = {snapshot, snapshot->index, filter, lat, lon, {0, 0, 0}, k, 1};
     geodesy_to_ecef(lat, lon, search.query);
-    search.k = k;
-    search.best = results;
-    search.queue_capacity = LOCAL_QUEUE_CAPACITY;
-    search.queue = search.local_queue;
-    if (!condition) {
-        push_node(&search, index->all_root);
-    } else {
-        const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
-        size_t trees = 0;
-        for (uint32_t a = 0; a < condition->ancestor_count; a++) {
-            uint32_t root = index->code_root[ancestors[a].condition];
-            if (root != NO_NODE) {
-                push_node(&search, root);
-                trees++;
-            }
-        }
-        if (trees > 1) {
-            search.seen_capacity = LOCAL_SEEN_CAPACITY;
-            search.seen = search.local_seen;
-            memset(local_seen, 0, sizeof local_seen);
-        }
+    int found = nearest_search(&search, condition, results);
+    /* Everything pruned had a lower bound above some radius >= the final
+     * one. A finite radius means k distinct sites were seen: if k results
+     * came out and the k-th exact distance is below the final radius,
+     * nothing pruned could beat or tie it. Otherwise (the curvature bound
+     * failed, which the theorem says never happens) search again unpruned. */
+    if (found >= 0 && search.radius != INFINITY &&
+        !(found == (int)k && results[0].distance_m < search.radius)) {
+        search.prune = 0;
+        found = nearest_search(&search, condition, results);
     }
-    while (search.queue_length > 0 && !search.failed) {
-        QueueEntry top = queue_pop(&search);
-        if (search.best_count == k && top.bound > search.best[0].distance_m + BOUND_SLACK_M)
-            break;
-        if (!top.is_site) {
-            expand_node(&search, top.id);
-            continue;
-        }
-        measure_site(&search, top.id);
-    }
-    if (search.queue != search.local_queue)
-        free(search.queue);
-    if (search.seen != search.local_seen)
-        free(search.seen);
-    if (search.failed)
-        return -1;
-    qsort(results, search.best_count, sizeof *results, compare_results);
-    return (int)search.best_count;
+    if (found > 0)
+        qsort(results, (size_t)found, sizeof *results, compare_results);
+    return found;
 }
 
 /* --- Boxes -------------------------------------------------------------- */

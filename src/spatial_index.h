@@ -6,34 +6,37 @@
  *    the sites' Earth-centred (ECEF) xyz positions; the straight-line chord
  *    between two points of the ellipsoid is never longer than the geodesic
  *    between them (geodesy.h), so the Euclidean distance to a tree node's
- *    box, or to a point, is a lower bound of the geodesic distance. A
- *    best-first search (one priority queue keyed by that bound) computes the
- *    geodesic distance (PROJ, geodesy_distance_m) only for points it pops,
- *    and stops when the next bound exceeds the k-th best geodesic distance:
- *    nothing unseen can beat or tie it. ECEF has no antimeridian or pole
- *    seams, unlike a lon/lat tree.
+ *    box, or to a point, is a lower bound of the geodesic distance. ECEF
+ *    has no antimeridian or pole seams, unlike a lon/lat tree.
+ *  - The search is best-first over nodes (one priority queue keyed by that
+ *    bound). It keeps the k smallest chords of distinct sites seen so far;
+ *    from the largest, a curvature argument (spatial_index.c) gives an
+ *    upper bound of the k-th geodesic distance, the `radius`: nodes and
+ *    sites beyond it are skipped, sites within it become candidates. At the
+ *    end the candidates are sorted by lower bound and PROJ's geodesic
+ *    (geodesy_distance_m) is computed in that order until the next lower
+ *    bound exceeds the k-th exact distance: about k geodesics a query, and
+ *    no site ever enters the queue. If the exact answer ever contradicted
+ *    the radius, the search would run again without it.
  *  - One tree over all sites, and one tree per ORPHAcode over the sites that
  *    LIST that code. A query for condition D searches, in the same queue,
  *    the trees of every ancestor of D (depth 0 included): a site covers D
- *    iff it lists one of them. A site found through two trees is measured
- *    once.
- *  - Trees are implicit: one array of site indexes permuted in place by
- *    median splits (largest extent), nodes stored in preorder in one array
- *    (left child follows its parent), leaves of up to 32 sites (16 measured
- *    no faster and cost 14 MB more on 1M sites), no per-node allocation.
- *    A node is 40 bytes: its box in floats rounded outwards (still a
- *    superset, so distances to it stay lower bounds) and the union of its
- *    sites' roles and audiences, so filtered queries prune subtrees that
- *    cannot match. The ECEF trees' points hold the site index and its
- *    position in floats (16 bytes; their chord minus 1 m of slack is still
- *    a lower bound), in tree order, so a leaf scan reads memory
- *    sequentially; a Site is read only for the exact geodesic of a popped
- *    candidate (from its double lat/lon) or when a role/audience filter
- *    must look at it. A popped node is descended towards the query at
- *    once, queueing only the farther child at each level. Per-query
- *    scratch lives on the stack unless a query outgrows it. Building:
- *    O(n log n), the whole-set trees in a second thread while the per-code
- *    trees are built.
+ *    iff it lists one of them. A site found through two trees counts once.
+ *  - Trees are implicit, nodes stored in preorder in one array (left child
+ *    follows its parent), median splits on the largest extent, leaves of up
+ *    to 32 sites (16 measured no faster and cost 14 MB more on 1M sites),
+ *    no per-node allocation. A node is 40 bytes: its box in floats and the
+ *    union of its sites' roles and audiences, so filtered queries prune
+ *    subtrees that cannot match. The ECEF trees' points hold the site index
+ *    and its position in floats (16 bytes; rounding moves a point by less
+ *    than 0.44 m, and every chord bound allows 1 m for it), in tree order,
+ *    so a leaf scan reads memory sequentially; they are built in place on
+ *    that array (median selection moves 16-byte points). A Site is read
+ *    only for the exact geodesic of a candidate (from its double lat/lon)
+ *    or when a role/audience filter must look at it. Per-query scratch
+ *    lives on the stack unless a query outgrows it. Building: O(n log n),
+ *    the whole-set ECEF tree in a second thread while the per-code trees
+ *    and the (lon, lat) tree are built.
  *  - Ties in distance go to the smaller site index, which is site_id byte
  *    order (snapshot.h). Results equal a brute-force scan exactly.
  *  - Bounding boxes use a second tree over (lon, lat) of all sites;
@@ -88,6 +91,12 @@ void spatial_index_free(struct SpatialIndex *index);
 int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
                           const Condition *condition, const SiteFilter *filter, size_t k,
                           NearestResult *results);
+
+/* Tests only: scales the search radius (default 1). Below 1 the radius is
+ * no longer an upper bound of the k-th distance, which exercises the
+ * search's own check and its unpruned second search: answers must stay
+ * exact whatever the factor. Not for concurrent use with queries. */
+extern double spatial_index_radius_factor;
 
 /* Sites with west <= lon <= east (or, when west > east, lon >= west or
  * lon <= east) and south <= lat <= north, covering `condition` (NULL: every

@@ -29,6 +29,7 @@
 #include "tile_layers.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,19 @@ const char *tile_keep_string(TileSet *tiles, const char *text, int *failed)
     return copy;
 }
 
+typedef struct SitesJob {
+    TileSet *tiles;
+    int status;
+    char error[512];
+} SitesJob;
+
+static void *load_sites_in_thread(void *argument)
+{
+    SitesJob *job = argument;
+    job->status = tile_sites_load(job->tiles, job->error, sizeof job->error);
+    return NULL;
+}
+
 struct TileSet *tiles_load(const Snapshot *snapshot, Store *store, char *error, size_t error_size)
 {
     TileSet *tiles = calloc(1, sizeof *tiles);
@@ -130,9 +144,24 @@ struct TileSet *tiles_load(const Snapshot *snapshot, Store *store, char *error, 
         tiles_free(tiles);
         return NULL;
     }
-    if (tile_sites_load(tiles, error, error_size) != 0 ||
-        tile_areas_load(tiles, store, error, error_size) != 0 ||
-        tile_etablissements_load(tiles, store, error, error_size) != 0) {
+    /* The sites' layers need only the snapshot, the others only the
+     * database: the first load in a second thread. */
+    SitesJob job = {tiles, 0, ""};
+    pthread_t thread;
+    int threaded = pthread_create(&thread, NULL, load_sites_in_thread, &job) == 0;
+    if (!threaded)
+        load_sites_in_thread(&job);
+    int status = tile_areas_load(tiles, store, error, error_size) == 0 &&
+                         tile_etablissements_load(tiles, store, error, error_size) == 0
+                     ? 0
+                     : -1;
+    if (threaded)
+        pthread_join(thread, NULL);
+    if (status == 0 && job.status != 0) {
+        snprintf(error, error_size, "%s", job.error);
+        status = -1;
+    }
+    if (status != 0) {
         tiles_free(tiles);
         return NULL;
     }

@@ -2,8 +2,10 @@
  * here: sites stored out of site_id order come back sorted, orpha_codes
  * parsing (blanks, "ORPHA:" prefix, duplicates, unknown codes), the ancestor
  * closure order, coordinators and links by site_id, covering counts,
- * communes without a point skipped, and a clear error for a bad role or a
- * file that is not a database. */
+ * communes without a point skipped, the text pool and site details (plain
+ * and escaped texts written as json.h writes them, empty as absent,
+ * identical details stored once across both readers), and a clear error
+ * for a bad role or a file that is not a database. */
 #include "api.h"
 #include "check.h"
 #include "conditions.h"
@@ -83,6 +85,17 @@ static int write_database(const char *bad_role)
     status |= exec(&store, "UPDATE sites SET structure_name = 'Nom \"synthétique\" \\ ' ||"
                            " char(9) || char(10) || char(13) || char(1) || 'fin'"
                            " WHERE site_id = 'SYN-B'");
+    /* Details: SYN-C and SYN-B share one record (read by different readers
+     * when two read), SYN-A has one with an address that needs escapes,
+     * SYN-10's empty texts are absent. */
+    status |= exec(&store, "UPDATE sites SET city = 'Ville-Synthétique', source = 'synthetic',"
+                           " phone = '01 00 00 00 00', finess = '990000001'"
+                           " WHERE site_id IN ('SYN-C', 'SYN-B')");
+    status |= exec(&store, "UPDATE sites SET source = 'synthetic', address = '1 rue "
+                           "\"synthétique\"' || char(31) || ' \\', postcode = '99100'"
+                           " WHERE site_id = 'SYN-A'");
+    status |= exec(&store, "UPDATE sites SET city = '', source = '', responsable = ''"
+                           " WHERE site_id = 'SYN-10'");
     status |= exec(&store, "COMMIT");
     store_close(&store);
     return status;
@@ -99,7 +112,7 @@ TEST(loads_and_sorts)
     CHECK(snapshot->site_count == 4, "%zu sites", snapshot->site_count);
     static const char *const sorted[] = {"SYN-10", "SYN-A", "SYN-B", "SYN-C"};
     for (size_t i = 0; i < 4 && i < snapshot->site_count; i++)
-        CHECK_STRING(snapshot->sites[i].site_id, sorted[i]);
+        CHECK_STRING(site_id_text(snapshot, &snapshot->sites[i]), sorted[i]);
     /* " 30 | ORPHA:20|30|999": 20 and 30, once each; 999 is unknown. */
     const Site *c = snapshot_site(snapshot, "SYN-C");
     CHECK(c && c->code_count == 2 && site_codes(snapshot, c)[0] == 20 &&
@@ -180,8 +193,9 @@ TEST(loads_and_sorts)
     Buffer expected;
     buffer_init(&expected);
     buffer_append_string(&expected, "\"name\":");
-    if (b && b->name)
-        json_escape_string(&expected, b->name, strlen(b->name));
+    const char *b_name = b ? snapshot_text(snapshot, b->name) : NULL;
+    if (b_name)
+        json_escape_string(&expected, b_name, strlen(b_name));
     CHECK(b && response.body.data && strstr(response.body.data, expected.data), "%s not in %s",
           expected.data, response.body.data ? response.body.data : "");
     CHECK(strstr(expected.data, "\\\"synth") && strstr(expected.data, "\\u0001"), "escapes: %s",
@@ -189,6 +203,12 @@ TEST(loads_and_sorts)
     buffer_free(&expected);
     response_free(&response);
     snapshot_free(snapshot);
+}
+
+static int same_text(const Snapshot *one, TextRef a, const Snapshot *two, TextRef b)
+{
+    const char *x = snapshot_text(one, a), *y = snapshot_text(two, b);
+    return x && y ? strcmp(x, y) == 0 : x == y;
 }
 
 /* The same file read by one reader and by two (forced on 4 rows) gives the
@@ -205,19 +225,180 @@ TEST(two_readers_read_the_same)
           "loads");
     for (size_t s = 0; one && two && s < one->site_count && s < two->site_count; s++) {
         const Site *a = &one->sites[s], *b = &two->sites[s];
-        int same = strcmp(a->site_id, b->site_id) == 0 && a->code_count == b->code_count &&
-                   a->coordinator == b->coordinator && a->lat == b->lat && a->lon == b->lon &&
-                   a->role == b->role && a->audience == b->audience &&
-                   strcmp(a->name, b->name) == 0;
+        int same = strcmp(site_id_text(one, a), site_id_text(two, b)) == 0 &&
+                   a->code_count == b->code_count && a->coordinator == b->coordinator &&
+                   a->lat == b->lat && a->lon == b->lon && a->role == b->role &&
+                   a->audience == b->audience && a->details == b->details &&
+                   same_text(one, a->name, two, b->name) &&
+                   same_text(one, a->centre_label, two, b->centre_label) &&
+                   same_text(one, a->filiere, two, b->filiere);
+        const TextRef *x = (const TextRef *)site_details(one, a);
+        const TextRef *y = (const TextRef *)site_details(two, b);
+        for (size_t f = 0; same && f < sizeof(SiteDetails) / sizeof(TextRef); f++)
+            same = same_text(one, x[f], two, y[f]);
         for (uint32_t i = 0; same && i < a->code_count; i++)
             same = site_codes(one, a)[i] == site_codes(two, b)[i];
         CHECK(same, "site %zu differs", s);
     }
+    CHECK(one && two && one->details_count == 3 && two->details_count == 3,
+          "details stored once: %zu and %zu", one ? one->details_count : 0,
+          two ? two->details_count : 0);
     for (size_t c = 0; one && two && c < one->condition_count; c++)
         CHECK(one->conditions[c].covering_sites == two->conditions[c].covering_sites,
               "covering of condition %zu", c);
     snapshot_free(one);
     snapshot_free(two);
+}
+
+/* The feature json.h would write for `site` (the API writes its own). */
+static void expected_feature(const Snapshot *snapshot, const Site *site, Buffer *out)
+{
+    const SiteDetails *details = site_details(snapshot, site);
+    JsonWriter json;
+    json_init(&json, out);
+    json_begin_object(&json);
+    json_key(&json, "type");
+    json_string(&json, "Feature");
+    json_key(&json, "id");
+    json_string_or_null(&json, snapshot_text(snapshot, site->site_id));
+    json_key(&json, "geometry");
+    json_begin_object(&json);
+    json_key(&json, "type");
+    json_string(&json, "Point");
+    json_key(&json, "coordinates");
+    json_begin_array(&json);
+    json_double(&json, site->lon, 7);
+    json_double(&json, site->lat, 7);
+    json_end_array(&json);
+    json_end_object(&json);
+    json_key(&json, "properties");
+    json_begin_object(&json);
+    const char *coordinator =
+        site->coordinator == SITE_NONE
+            ? NULL
+            : snapshot_text(snapshot, snapshot->sites[site->coordinator].site_id);
+    const struct {
+        const char *key, *value;
+    } members[] = {
+        {"site_id", snapshot_text(snapshot, site->site_id)},
+        {"name", snapshot_text(snapshot, site->name)},
+        {"role", role_name((Role)site->role)},
+        {"centre_label", snapshot_text(snapshot, site->centre_label)},
+        {"filiere", snapshot_text(snapshot, site->filiere)},
+        {"finess", snapshot_text(snapshot, details->finess)},
+        {"public", audience_name((Audience)site->audience)},
+        {"phone", snapshot_text(snapshot, details->phone)},
+        {"address", snapshot_text(snapshot, details->address)},
+        {"postcode", snapshot_text(snapshot, details->postcode)},
+        {"city", snapshot_text(snapshot, details->city)},
+        {"coordinator_site_id", coordinator},
+        {"platform", snapshot_text(snapshot, details->platform)},
+        {"responsable", snapshot_text(snapshot, details->responsable)},
+        {"service", snapshot_text(snapshot, details->service)},
+        {"source", snapshot_text(snapshot, details->source)},
+    };
+    for (size_t m = 0; m < sizeof members / sizeof members[0]; m++) {
+        json_key(&json, members[m].key);
+        json_string_or_null(&json, members[m].value);
+    }
+    json_key(&json, "orpha_codes");
+    json_begin_array(&json);
+    for (uint32_t i = 0; i < site->code_count; i++)
+        json_integer(&json, site_codes(snapshot, site)[i]);
+    json_end_array(&json);
+    json_end_object(&json);
+    json_end_object(&json);
+}
+
+TEST(text_pool_and_details)
+{
+    char error[512];
+    snapshot_parallel_minimum_sites = 2;
+    Snapshot *snapshot = snapshot_load(database_path, error, sizeof error);
+    snapshot_parallel_minimum_sites = 20000;
+    CHECK(snapshot != NULL, "%s", error);
+    if (!snapshot)
+        return;
+    const Site *a = snapshot_site(snapshot, "SYN-A"), *b = snapshot_site(snapshot, "SYN-B");
+    const Site *c = snapshot_site(snapshot, "SYN-C"), *ten = snapshot_site(snapshot, "SYN-10");
+    CHECK(a && b && c && ten, "sites");
+    if (!a || !b || !c || !ten) {
+        snapshot_free(snapshot);
+        return;
+    }
+    /* Identical details once, even across the two readers; empty = absent. */
+    CHECK(b->details == c->details && a->details != b->details && ten->details == 0,
+          "details %u %u %u %u", a->details, b->details, c->details, ten->details);
+    const SiteDetails *none = site_details(snapshot, ten);
+    CHECK(none->city == 0 && none->source == 0 && none->responsable == 0 &&
+              snapshot_text(snapshot, none->city) == NULL &&
+              snapshot_text_length(snapshot, none->city) == 0 &&
+              snapshot_text_plain(snapshot, none->city),
+          "empty texts are absent");
+    /* Lengths and the JSON-plain flag. */
+    const SiteDetails *details = site_details(snapshot, c);
+    CHECK(snapshot_text_length(snapshot, details->city) == strlen("Ville-Synthétique") &&
+              snapshot_text_plain(snapshot, details->city),
+          "plain city");
+    const char *address = snapshot_text(snapshot, site_details(snapshot, a)->address);
+    CHECK(address &&
+              snapshot_text_length(snapshot, site_details(snapshot, a)->address) ==
+                  strlen(address) &&
+              !snapshot_text_plain(snapshot, site_details(snapshot, a)->address),
+          "escaped address");
+    CHECK(!snapshot_text_plain(snapshot, b->name) && snapshot_text_plain(snapshot, a->name),
+          "names");
+    /* Every feature is byte for byte what json.h writes. */
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        const Site *site = &snapshot->sites[s];
+        char path[128];
+        snprintf(path, sizeof path, "/api/structures/%s", site_id_text(snapshot, site));
+        Request request;
+        memset(&request, 0, sizeof request);
+        request.method = "GET";
+        request.path = path;
+        request.snapshot = snapshot;
+        Response response;
+        response_init(&response);
+        api_handle(&request, &response);
+        Buffer expected;
+        buffer_init(&expected);
+        expected_feature(snapshot, site, &expected);
+        CHECK(response.body.data && expected.data && strcmp(response.body.data, expected.data) == 0,
+              "%s:\n%s\nexpected\n%s", path, response.body.data ? response.body.data : "",
+              expected.data ? expected.data : "");
+        buffer_free(&expected);
+        response_free(&response);
+    }
+    /* A hand-made pool: snapshot_text_add() and snapshot_details_add(). */
+    Snapshot made;
+    memset(&made, 0, sizeof made);
+    TextRef plain = 0, escaped = 0, empty = 1;
+    uint32_t first = 9, second = 9, third = 9;
+    CHECK(snapshot_text_add(&made, "plain text", 10, &plain) == 0 &&
+              snapshot_text_add(&made, "tab\there", 8, &escaped) == 0 &&
+              snapshot_text_add(&made, "", 0, &empty) == 0 &&
+              snapshot_details_add(&made, &(SiteDetails){.city = plain}, &first) == 0 &&
+              snapshot_details_add(&made, &(SiteDetails){.city = escaped}, &second) == 0 &&
+              snapshot_details_add(&made, &(SiteDetails){.city = plain}, &third) == 0,
+          "hand-made pool");
+    CHECK(plain && escaped && empty == 0 &&
+              strcmp(snapshot_text(&made, plain), "plain text") == 0 &&
+              snapshot_text_plain(&made, plain) && !snapshot_text_plain(&made, escaped) &&
+              snapshot_text_length(&made, escaped) == 8 && first == 0 && second == 1 &&
+              third == 0 && made.details_count == 2,
+          "hand-made texts and details");
+    free(made.text_pool);
+    free(made.details);
+    /* Offsets are 32-bit: a pool that would pass 4 GB is refused. */
+    Snapshot full;
+    memset(&full, 0, sizeof full);
+    full.text_pool_size = UINT32_MAX - 8;
+    TextRef beyond = 1;
+    CHECK(snapshot_text_add(&full, "0123456789", 10, &beyond) == -1 && beyond == 0 &&
+              full.text_pool == NULL,
+          "a pool past 4 GB is an error");
+    snapshot_free(snapshot);
 }
 
 TEST(bad_role_is_a_clear_error)
@@ -263,6 +444,7 @@ int main(void)
     }
     RUN(loads_and_sorts);
     RUN(two_readers_read_the_same);
+    RUN(text_pool_and_details);
     RUN(bad_role_is_a_clear_error);
     RUN(not_a_database);
     unlink(database_path);

@@ -42,7 +42,6 @@ static int parents[SYNTHETIC_CONDITIONS][MAX_PARENTS];
 static int ancestor_depth[SYNTHETIC_CONDITIONS][SYNTHETIC_CONDITIONS];
 
 static Snapshot *snapshot;
-static char *site_id_text;
 
 static void make_classification(void)
 {
@@ -110,14 +109,24 @@ static void fill_sites(void)
     snapshot->site_count = SYNTHETIC_SITES;
     snapshot->sites = calloc(SYNTHETIC_SITES, sizeof *snapshot->sites);
     snapshot->site_codes = calloc(SYNTHETIC_SITES * 3 + 1, sizeof *snapshot->site_codes);
-    site_id_text = malloc(SYNTHETIC_SITES * 16);
+    /* Texts live in the snapshot's pool; every site shares the all-absent
+     * details record (index 0). */
+    static const char structure_name[] = "Synthetic structure";
+    TextRef name = 0;
+    uint32_t no_details = 0;
+    CHECK(snapshot_text_add(snapshot, structure_name, sizeof structure_name - 1, &name) == 0 &&
+              snapshot_details_add(snapshot, &(SiteDetails){0}, &no_details) == 0 &&
+              no_details == 0,
+          "texts stored");
     uint32_t code_cursor = 0;
     for (size_t s = 0; s < SYNTHETIC_SITES; s++) {
         Site *site = &snapshot->sites[s];
-        char *id = site_id_text + s * 16;
-        snprintf(id, 16, "SYN-%05zu", s);
-        site->site_id = id;
-        site->name = "Synthetic structure";
+        char id[16];
+        int length = snprintf(id, sizeof id, "SYN-%05zu", s);
+        CHECK(snapshot_text_add(snapshot, id, (size_t)length, &site->site_id) == 0,
+              "site_id stored");
+        site->name = name;
+        site->details = no_details;
         size_t kind = random_below(10);
         if (kind < 3) {
             const double *position = shared[random_below(sizeof shared / sizeof shared[0])];
@@ -243,11 +252,14 @@ static void random_filter(SiteFilter *filter)
 
 /* --- Tests -------------------------------------------------------------- */
 
-TEST(nearest_matches_brute_force)
+/* Runs `queries` random nearest queries (points near sites, over France and
+ * anywhere on Earth; with and without a condition, a filter, k from 1 to
+ * 100) against brute force; returns how many differ. */
+static int nearest_mismatches(int queries)
 {
     static NearestResult expected[100], got[100];
     int mismatches = 0;
-    for (int query = 0; query < 1000; query++) {
+    for (int query = 0; query < queries; query++) {
         double lat, lon;
         if (random_below(5) == 0) { /* exactly on a site */
             const Site *site = &snapshot->sites[random_below(SYNTHETIC_SITES)];
@@ -281,11 +293,35 @@ TEST(nearest_matches_brute_force)
             int depth = snapshot_site_covers(snapshot, site, condition, &matched);
             int expected_depth = brute_covers(site, c, &via);
             CHECK(depth == expected_depth && matched && matched->orpha == via,
-                  "site %s covers through %d at %d, expected %d at %d", site->site_id,
-                  matched ? matched->orpha : 0, depth, via, expected_depth);
+                  "site %s covers through %d at %d, expected %d at %d",
+                  site_id_text(snapshot, site), matched ? matched->orpha : 0, depth, via,
+                  expected_depth);
         }
     }
+    return mismatches;
+}
+
+TEST(nearest_matches_brute_force)
+{
+    int mismatches = nearest_mismatches(1000);
     CHECK(mismatches == 0, "%d of 1000 queries differ from brute force", mismatches);
+}
+
+/* The search prunes with a radius derived from a curvature bound, then
+ * checks its answer against it and searches again unpruned if the check
+ * fails. Shrinking the radius breaks the bound on purpose: half of it
+ * prunes true answers in most queries, 0.99999 only near the edge. The
+ * answers must stay exact either way. */
+TEST(nearest_exact_when_the_radius_is_wrong)
+{
+    const double factors[] = {0.5, 0.99999};
+    for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++) {
+        spatial_index_radius_factor = factors[i];
+        int mismatches = nearest_mismatches(300);
+        spatial_index_radius_factor = 1.0;
+        CHECK(mismatches == 0, "radius factor %g: %d of 300 queries differ from brute force",
+              factors[i], mismatches);
+    }
 }
 
 TEST(nearest_with_k_above_candidates)
@@ -481,6 +517,7 @@ int main(void)
     if (build_snapshot() != 0)
         return 1;
     RUN(nearest_matches_brute_force);
+    RUN(nearest_exact_when_the_radius_is_wrong);
     RUN(nearest_with_k_above_candidates);
     RUN(ties_go_to_smaller_site_id);
     RUN(covering_sites_match_brute_force);
@@ -488,6 +525,5 @@ int main(void)
     RUN(box_edges_are_inclusive);
     RUN(distances_agree_with_geod);
     snapshot_free(snapshot);
-    free(site_id_text);
     return CHECK_SUMMARY("test_index");
 }

@@ -316,25 +316,30 @@ TEST(cache_is_lru_and_bounded)
 typedef struct Synthetic {
     Snapshot snapshot;
     Site *sites;
-    char (*ids)[32];
 } Synthetic;
-
-static int compare_ids(const void *a, const void *b)
-{
-    return strcmp(((const Site *)a)->site_id, ((const Site *)b)->site_id);
-}
 
 static void synthetic_network(Synthetic *synthetic, size_t count)
 {
     memset(synthetic, 0, sizeof *synthetic);
     synthetic->sites = calloc(count, sizeof *synthetic->sites);
-    synthetic->ids = calloc(count, sizeof *synthetic->ids);
+    Snapshot *snapshot = &synthetic->snapshot;
+    static const char structure_name[] = "synthetic structure";
+    TextRef name = 0;
+    uint32_t no_details = 0;
+    CHECK(synthetic->sites &&
+              snapshot_text_add(snapshot, structure_name, sizeof structure_name - 1, &name) == 0 &&
+              snapshot_details_add(snapshot, &(SiteDetails){0}, &no_details) == 0,
+          "synthetic texts stored");
     srand(11);
-    for (size_t i = 0; i < count; i++) {
+    /* Ids are made in byte order: the sites are sorted by site_id. */
+    for (size_t i = 0; synthetic->sites && i < count; i++) {
         Site *site = &synthetic->sites[i];
-        snprintf(synthetic->ids[i], sizeof synthetic->ids[i], "syn-%06zu", i);
-        site->site_id = synthetic->ids[i];
-        site->name = "synthetic structure";
+        char id[32];
+        int length = snprintf(id, sizeof id, "syn-%06zu", i);
+        CHECK(snapshot_text_add(snapshot, id, (size_t)length, &site->site_id) == 0,
+              "site_id stored");
+        site->name = name;
+        site->details = no_details;
         site->role = (uint8_t)(i % ROLE_COUNT);
         site->audience = (uint8_t)(i % 4);
         site->coordinator = SITE_NONE;
@@ -351,7 +356,6 @@ static void synthetic_network(Synthetic *synthetic, size_t count)
                 i % 11 == 0 ? -61.2 + (rand() % 1000) / 4000.0 : -1 + (rand() % 10000) / 1400.0;
         }
     }
-    qsort(synthetic->sites, count, sizeof *synthetic->sites, compare_ids);
     synthetic->snapshot.sites = synthetic->sites;
     synthetic->snapshot.site_count = count;
 }
@@ -359,7 +363,8 @@ static void synthetic_network(Synthetic *synthetic, size_t count)
 static void synthetic_free(Synthetic *synthetic)
 {
     free(synthetic->sites);
-    free(synthetic->ids);
+    free(synthetic->snapshot.text_pool);
+    free(synthetic->snapshot.details);
 }
 
 /* Sites of `snapshot` in tile (z, x, y) accepted by `filter`, by brute force. */
