@@ -1630,13 +1630,19 @@ static int load_all(Loader *loader)
     if (load_conditions(loader) != 0 || load_ancestors(loader) != 0 || load_sites(loader) != 0)
         return -1;
     /* The indexes need only the sites and conditions: build them in a
-     * second thread while this one reads the rest of the database. */
+     * second thread while this one reads the rest of the database and
+     * loads the tiles (which need the sites, the links and the database,
+     * not the indexes nor the conditions' coverage counts). */
     FinishJob job = {snapshot, 0, ""};
     pthread_t thread;
     int threaded = pthread_create(&thread, NULL, finish_in_thread, &job) == 0;
     if (!threaded)
         finish_in_thread(&job);
     int status = load_the_rest(loader);
+    if (status == 0) {
+        snapshot->tiles = tiles_load(snapshot, &loader->store, loader->error, loader->error_size);
+        status = snapshot->tiles ? 0 : -1;
+    }
     if (threaded)
         pthread_join(thread, NULL);
     if (status != 0)
@@ -1645,9 +1651,7 @@ static int load_all(Loader *loader)
         snprintf(loader->error, loader->error_size, "%s", job.error);
         return -1;
     }
-    /* Tiles may query the finished indexes. */
-    snapshot->tiles = tiles_load(snapshot, &loader->store, loader->error, loader->error_size);
-    return snapshot->tiles ? 0 : -1;
+    return 0;
 }
 
 Snapshot *snapshot_load(const char *path, char *error, size_t error_size)

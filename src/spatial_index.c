@@ -23,8 +23,8 @@
 
 /* 40 bytes. An ECEF node's box is the float extent of its float points
  * (so a distance to it, minus POINT_SLACK_M, is a lower bound for the true
- * positions); a (lon, lat) node's box is rounded outwards from the sites'
- * double coordinates, so it contains them. */
+ * positions); a (lon, lat) node's box is its float extent widened by one
+ * unit in the last place, so it contains the sites' double coordinates. */
 typedef struct KdNode {
     float low[3], high[3];
     uint32_t begin, end; /* range of the tree's point array */
@@ -62,13 +62,17 @@ void site_filter_init(SiteFilter *filter)
 
 /* --- Building ----------------------------------------------------------
  *
- * ECEF trees are built in place on their TreePoint arrays (16 bytes a
- * point, so median selection moves little memory); a node's box is the
- * exact float extent of its points, which the search widens by
- * POINT_SLACK_M like the points themselves. The (lon, lat) tree is built
- * on KdItems holding the sites' double coordinates; its float boxes are
- * rounded outwards. Role and audience bits are read from two small arrays
- * in site order rather than from the scattered Site records. */
+ * Every tree is built in place on an array of 16-byte TreePoints (median
+ * selection moves little memory). ECEF trees keep that array as their
+ * points; a node's box is the exact float extent of its float points,
+ * which the search widens by POINT_SLACK_M like the points themselves.
+ * The (lon, lat) tree is built on a temporary TreePoint array holding the
+ * coordinates rounded to the nearest float; a float is within half a unit
+ * in the last place of the double it rounds, so a leaf's float extent
+ * widened by one unit (nextafterf) on each side contains the sites' true
+ * coordinates; its leaves copy their site indexes to box_points. Role and
+ * audience bits are read from two small arrays in site order rather than
+ * from the scattered Site records. */
 
 typedef struct SiteBits {
     uint16_t *role;    /* per site: 1 << role */
@@ -76,10 +80,12 @@ typedef struct SiteBits {
 } SiteBits;
 
 typedef struct PointBuilder {
-    TreePoint *points; /* the index's whole point array */
+    TreePoint *points;
     SiteBits bits;
     KdNode *nodes;
     uint32_t next_node;
+    int dimensions;     /* 3 (ECEF) or 2 (lon, lat) */
+    uint32_t *site_out; /* the (lon, lat) tree's box_points; NULL for ECEF */
 } PointBuilder;
 
 static size_t node_count_for(size_t count)
@@ -133,17 +139,27 @@ static void select_nth_point(TreePoint *points, ptrdiff_t count, ptrdiff_t nth, 
 
 static void point_leaf(PointBuilder *builder, KdNode *node)
 {
-    float low[3] = {INFINITY, INFINITY, INFINITY}, high[3] = {-INFINITY, -INFINITY, -INFINITY};
+    float low[3] = {0, 0, 0}, high[3] = {0, 0, 0};
+    for (int d = 0; d < builder->dimensions; d++) {
+        low[d] = INFINITY;
+        high[d] = -INFINITY;
+    }
     uint16_t roles = 0;
     uint8_t audiences = 0;
     for (uint32_t i = node->begin; i < node->end; i++) {
         const TreePoint *point = &builder->points[i];
-        for (int d = 0; d < 3; d++) {
+        for (int d = 0; d < builder->dimensions; d++) {
             low[d] = fminf(low[d], point->position[d]);
             high[d] = fmaxf(high[d], point->position[d]);
         }
         roles |= builder->bits.role[point->site];
         audiences |= builder->bits.audience[point->site];
+        if (builder->site_out)
+            builder->site_out[i] = point->site;
+    }
+    for (int d = 0; builder->site_out && d < builder->dimensions; d++) {
+        low[d] = nextafterf(low[d], -INFINITY);
+        high[d] = nextafterf(high[d], INFINITY);
     }
     memcpy(node->low, low, sizeof low);
     memcpy(node->high, high, sizeof high);
@@ -169,7 +185,7 @@ static uint32_t build_point_node(PointBuilder *builder, uint32_t begin, uint32_t
         return id;
     }
     int widest = 0;
-    for (int d = 1; d < 3; d++)
+    for (int d = 1; d < builder->dimensions && d < 3; d++)
         if (high[d] - low[d] > high[widest] - low[widest])
             widest = d;
     uint32_t middle = begin + (end - begin) / 2;
@@ -210,123 +226,6 @@ static uint32_t build_point_tree(PointBuilder *builder, uint32_t begin, uint32_t
     return build_point_node(builder, begin, begin + count, low, high);
 }
 
-/* The (lon, lat) tree, built on 12-byte items holding the coordinates
- * rounded to the nearest float; a float is within half a unit in the last
- * place of the double it rounds, so widening a leaf's float extent by one
- * unit (nextafterf) on each side contains the sites' true coordinates. */
-
-typedef struct BoxItem {
-    float coordinate[2]; /* lon, lat */
-    uint32_t site;
-} BoxItem;
-
-typedef struct BoxBuilder {
-    BoxItem *items;
-    SiteBits bits;
-    uint32_t *points; /* where the tree's site indexes go */
-    KdNode *nodes;
-    uint32_t next_node;
-} BoxBuilder;
-
-static void item_swap(BoxItem *a, BoxItem *b)
-{
-    BoxItem swap = *a;
-    *a = *b;
-    *b = swap;
-}
-
-/* As select_nth_point(), for BoxItems. */
-static void select_nth_item(BoxItem *items, ptrdiff_t count, ptrdiff_t nth, int dimension)
-{
-    ptrdiff_t left = 0, right = count - 1;
-    while (right > left) {
-        ptrdiff_t middle = left + (right - left) / 2;
-        if (items[middle].coordinate[dimension] < items[left].coordinate[dimension])
-            item_swap(&items[middle], &items[left]);
-        if (items[right].coordinate[dimension] < items[left].coordinate[dimension])
-            item_swap(&items[right], &items[left]);
-        if (items[right].coordinate[dimension] < items[middle].coordinate[dimension])
-            item_swap(&items[right], &items[middle]);
-        float pivot = items[middle].coordinate[dimension];
-        ptrdiff_t i = left, j = right;
-        while (i <= j) {
-            while (items[i].coordinate[dimension] < pivot)
-                i++;
-            while (pivot < items[j].coordinate[dimension])
-                j--;
-            if (i <= j) {
-                item_swap(&items[i], &items[j]);
-                i++;
-                j--;
-            }
-        }
-        if (nth <= j)
-            right = j;
-        else if (nth >= i)
-            left = i;
-        else
-            return;
-    }
-}
-
-static void item_leaf(BoxBuilder *builder, KdNode *node)
-{
-    float low[2] = {INFINITY, INFINITY}, high[2] = {-INFINITY, -INFINITY};
-    uint16_t roles = 0;
-    uint8_t audiences = 0;
-    for (uint32_t i = node->begin; i < node->end; i++) {
-        const BoxItem *item = &builder->items[i];
-        for (int d = 0; d < 2; d++) {
-            low[d] = fminf(low[d], item->coordinate[d]);
-            high[d] = fmaxf(high[d], item->coordinate[d]);
-        }
-        roles |= builder->bits.role[item->site];
-        audiences |= builder->bits.audience[item->site];
-        builder->points[i] = item->site;
-    }
-    for (int d = 0; d < 3; d++) {
-        node->low[d] = d < 2 ? nextafterf(low[d], -INFINITY) : 0;
-        node->high[d] = d < 2 ? nextafterf(high[d], INFINITY) : 0;
-    }
-    node->role_mask = roles;
-    node->audience_mask = audiences;
-}
-
-/* As build_point_node(), over items[begin, end). */
-static uint32_t build_item_node(BoxBuilder *builder, uint32_t begin, uint32_t end,
-                                const float low[2], const float high[2])
-{
-    uint32_t id = builder->next_node++;
-    KdNode *node = &builder->nodes[id];
-    node->begin = begin;
-    node->end = end;
-    node->right = 0;
-    if (end - begin <= LEAF_SIZE) {
-        item_leaf(builder, node);
-        return id;
-    }
-    int widest = high[1] - low[1] > high[0] - low[0];
-    uint32_t middle = begin + (end - begin) / 2;
-    select_nth_item(builder->items + begin, (ptrdiff_t)(end - begin), (ptrdiff_t)(middle - begin),
-                    widest);
-    float split = builder->items[middle].coordinate[widest];
-    float left_high[2] = {high[0], high[1]}, right_low[2] = {low[0], low[1]};
-    left_high[widest] = split;
-    right_low[widest] = split;
-    build_item_node(builder, begin, middle, low, left_high);
-    uint32_t right = build_item_node(builder, middle, end, right_low, high);
-    node = &builder->nodes[id];
-    const KdNode *left_child = &builder->nodes[id + 1], *right_child = &builder->nodes[right];
-    for (int d = 0; d < 3; d++) {
-        node->low[d] = fminf(left_child->low[d], right_child->low[d]);
-        node->high[d] = fmaxf(left_child->high[d], right_child->high[d]);
-    }
-    node->role_mask = left_child->role_mask | right_child->role_mask;
-    node->audience_mask = left_child->audience_mask | right_child->audience_mask;
-    node->right = right;
-    return id;
-}
-
 /* Builds the (lon, lat) tree over every site; returns 0, or -1 when out of
  * memory. */
 static int build_box_tree(struct SpatialIndex *index, const Snapshot *snapshot, SiteBits bits)
@@ -335,20 +234,15 @@ static int build_box_tree(struct SpatialIndex *index, const Snapshot *snapshot, 
     index->box_root = NO_NODE;
     if (count == 0)
         return 0;
-    BoxItem *items = malloc(count * sizeof *items);
+    TreePoint *items = malloc(count * sizeof *items);
     if (!items)
         return -1;
-    float low[2] = {INFINITY, INFINITY}, high[2] = {-INFINITY, -INFINITY};
     for (size_t s = 0; s < count; s++) {
         const Site *site = &snapshot->sites[s];
-        items[s] = (BoxItem){{(float)site->lon, (float)site->lat}, (uint32_t)s};
-        for (int d = 0; d < 2; d++) {
-            low[d] = fminf(low[d], items[s].coordinate[d]);
-            high[d] = fmaxf(high[d], items[s].coordinate[d]);
-        }
+        items[s] = (TreePoint){{(float)site->lon, (float)site->lat, 0}, (uint32_t)s};
     }
-    BoxBuilder builder = {items, bits, index->box_points, index->box_nodes, 0};
-    index->box_root = build_item_node(&builder, 0, (uint32_t)count, low, high);
+    PointBuilder builder = {items, bits, index->box_nodes, 0, 2, index->box_points};
+    index->box_root = build_point_tree(&builder, 0, (uint32_t)count);
     free(items);
     return 0;
 }
@@ -452,7 +346,7 @@ static void *build_whole_tree(void *argument)
 {
     WholeTreeJob *job = argument;
     struct SpatialIndex *index = job->index;
-    PointBuilder builder = {index->points, job->bits, index->nodes, 0};
+    PointBuilder builder = {index->points, job->bits, index->nodes, 0, 3, NULL};
     index->all_root = build_point_tree(&builder, 0, (uint32_t)job->snapshot->site_count);
     return NULL;
 }
@@ -469,7 +363,7 @@ static int build_trees(struct SpatialIndex *index, const Snapshot *snapshot, Sit
     int threaded = pthread_create(&thread, NULL, build_whole_tree, &job) == 0;
     if (!threaded)
         build_whole_tree(&job);
-    PointBuilder builder = {index->points, bits, index->nodes, (uint32_t)whole_nodes};
+    PointBuilder builder = {index->points, bits, index->nodes, (uint32_t)whole_nodes, 3, NULL};
     for (size_t c = 0; c < snapshot->condition_count; c++) {
         uint32_t begin = index->code_offsets[c];
         index->code_root[c] = build_point_tree(&builder, (uint32_t)site_count + begin,
@@ -640,10 +534,13 @@ static int scratch_reserve(Scratch *scratch, size_t extra)
     return 0;
 }
 
+/* Frees heap storage and forgets the stack storage (whose frame ends). */
 static void scratch_free(Scratch *scratch)
 {
     if (scratch->items != scratch->local)
         free(scratch->items);
+    scratch->items = scratch->local = NULL;
+    scratch->length = scratch->capacity = 0;
 }
 
 typedef struct NearestSearch {
@@ -1045,6 +942,7 @@ static int nearest_search(NearestSearch *search, const Condition *condition, Nea
     scratch_free(&search->chord_best);
     if (search->seen && search->seen != local_seen)
         free(search->seen);
+    search->seen = search->local_seen = NULL;
     return search->failed ? -1 : (int)found;
 }
 
