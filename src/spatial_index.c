@@ -456,6 +456,12 @@ static const TreePoint *listing_points(const Snapshot *snapshot, const Condition
 #define SMALLEST_CURVATURE_RADIUS_M 6335439.0
 /* Longer than any geodesic on WGS84 (half a meridian: 20,003,931.46 m). */
 #define LONGEST_GEODESIC_M 20004000.0
+/* WGS84's semi-axes: b (6,356,752.314 m) rounded down, a. */
+#define POLAR_RADIUS_M 6356752.0
+#define EQUATORIAL_RADIUS_M 6378137.0
+/* Beyond this straight-line distance the lower bounds also use the angle
+ * at the Earth's centre (below it the chord is the tighter bound). */
+#define FAR_CHORD_M 1.0e6
 
 /* An upper bound of the geodesic distance between two points of the
  * ellipsoid whose chord is at most `chord`. A geodesic's curvature in space
@@ -548,6 +554,7 @@ typedef struct NearestSearch {
     const struct SpatialIndex *index;
     const SiteFilter *filter;
     double lat, lon, query[3];
+    double query_radius; /* |query|, the query's distance from the Earth's centre */
     size_t k;
     int prune;          /* 0 in the fallback search: every covering site is a candidate */
     double radius;      /* upper bound of the k-th geodesic distance (INFINITY at first) */
@@ -737,8 +744,48 @@ static double node_bound(const NearestSearch *search, uint32_t id)
     const KdNode *node = &search->index->nodes[id];
     if (!node_may_match(node, search->filter))
         return INFINITY;
-    double bound = box_distance(node, search->query) - POINT_SLACK_M;
-    return bound > 0 ? bound : 0;
+    double gap = box_distance(node, search->query) - POINT_SLACK_M;
+    if (gap <= 0)
+        return 0;
+    if (gap <= FAR_CHORD_M)
+        return gap;
+    /* A site X of the node lies on the ellipsoid (b <= |X| <= a) at least
+     * `gap` from the query Q: by the law of cosines the angle between them
+     * has cos <= (|Q|^2 + |X|^2 - gap^2) / (2 |Q| |X|), whose largest value
+     * over |X| in [b, a] is at an end (the function of |X| is convex or
+     * increasing there). */
+    double q = search->query_radius, largest_cosine = -1;
+    const double radii[2] = {POLAR_RADIUS_M - 1, EQUATORIAL_RADIUS_M + 1};
+    for (int i = 0; i < 2; i++) {
+        double cosine = (q * q + radii[i] * radii[i] - gap * gap) / (2 * q * radii[i]);
+        largest_cosine = fmax(largest_cosine, cosine);
+    }
+    if (largest_cosine >= 1)
+        return gap;
+    return fmax(gap, POLAR_RADIUS_M * acos(largest_cosine) - POINT_SLACK_M);
+}
+
+/* A lower bound of the geodesic distance from the query to a tree point
+ * `chord` away (straight line, from its float position). Far away, the
+ * chord is much shorter than the geodesic; there the bound is b times the
+ * angle at the Earth's centre: a geodesic never enters the ball of radius
+ * b (the polar semi-axis), and projecting a curve outside a ball onto its
+ * sphere shortens it, so the geodesic is at least the great-circle arc
+ * between the projections. The float position moves the angle by less
+ * than 0.44 m / b, hence the slack. */
+static double point_lower_bound(const NearestSearch *search, const float position[3], double chord)
+{
+    double lower = chord - POINT_SLACK_M;
+    if (chord > FAR_CHORD_M) {
+        const double *q = search->query;
+        double p[3] = {position[0], position[1], position[2]};
+        double cross[3] = {p[1] * q[2] - p[2] * q[1], p[2] * q[0] - p[0] * q[2],
+                           p[0] * q[1] - p[1] * q[0]};
+        double angle = atan2(sqrt(cross[0] * cross[0] + cross[1] * cross[1] + cross[2] * cross[2]),
+                             p[0] * q[0] + p[1] * q[1] + p[2] * q[2]);
+        lower = fmax(lower, POLAR_RADIUS_M * angle - POINT_SLACK_M);
+    }
+    return lower > 0 ? lower : 0;
 }
 
 static void scan_leaf(NearestSearch *search, const KdNode *node)
@@ -756,13 +803,15 @@ static void scan_leaf(NearestSearch *search, const KdNode *node)
             sum += delta * delta;
         }
         double chord = sqrt(sum);
-        double lower = chord - POINT_SLACK_M;
+        if (chord - POINT_SLACK_M > search->radius)
+            continue;
+        double lower = point_lower_bound(search, point->position, chord);
         if (lower > search->radius)
             continue;
         if (!all_pass &&
             !site_filter_accepts(search->filter, &search->snapshot->sites[point->site]))
             continue;
-        candidate_add(search, point->site, lower > 0 ? lower : 0);
+        candidate_add(search, point->site, lower);
         chord_offer(search, point->site, chord + POINT_SLACK_M);
     }
 }
@@ -952,8 +1001,11 @@ int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
 {
     if (k == 0 || snapshot->site_count == 0)
         return 0;
-    NearestSearch search = {snapshot, snapshot->index, filter, lat, lon, {0, 0, 0}, k, 1};
+    NearestSearch search = {snapshot, snapshot->index, filter, lat, lon, {0, 0, 0}, 0, k, 1};
     geodesy_to_ecef(lat, lon, search.query);
+    search.query_radius =
+        sqrt(search.query[0] * search.query[0] + search.query[1] * search.query[1] +
+             search.query[2] * search.query[2]);
     int found = nearest_search(&search, condition, results);
     /* Everything pruned had a lower bound above some radius >= the final
      * one. A finite radius means k distinct sites were seen: if k results

@@ -17,7 +17,12 @@
  *    (geodesy_distance_m) is computed in that order until the next lower
  *    bound exceeds the k-th exact distance: about k geodesics a query, and
  *    no site ever enters the queue. If the exact answer ever contradicted
- *    the radius, the search would run again without it.
+ *    the radius, the search would run again without it. Beyond 1,000 km
+ *    the chord is a poor lower bound (at 7,000 km it is 6% short), so
+ *    there bounds also use b times the angle at the Earth's centre (b the
+ *    polar semi-axis: a geodesic never enters that ball): a query from
+ *    Alaska or the antipode measures a few hundred candidates, not the
+ *    whole of metropolitan France.
  *  - One tree over all sites, and one tree per ORPHAcode over the sites that
  *    LIST that code. A query for condition D searches, in the same queue,
  *    the trees of every ancestor of D (depth 0 included): a site covers D

@@ -324,6 +324,36 @@ TEST(nearest_exact_when_the_radius_is_wrong)
     }
 }
 
+/* Far from every site (the antipode of a site, the Pacific), where the
+ * search bounds distances by the angle at the Earth's centre rather than
+ * the chord: still exactly brute force. */
+TEST(nearest_far_away_matches_brute_force)
+{
+    static NearestResult expected[100], got[100];
+    for (int query = 0; query < 200; query++) {
+        const Site *site = &snapshot->sites[random_below(SYNTHETIC_SITES)];
+        double lat = -site->lat, lon = site->lon > 0 ? site->lon - 180 : site->lon + 180;
+        if (query % 4 == 0) {
+            lat = random_uniform(-60, 60);
+            lon = random_uniform(-180, -120);
+        }
+        int c = query % 3 == 0 ? -1 : (int)random_below(SYNTHETIC_CONDITIONS);
+        SiteFilter filter;
+        random_filter(&filter);
+        size_t k = 1 + random_below(20);
+        const Condition *condition = c < 0 ? NULL : &snapshot->conditions[c];
+        size_t expected_count = brute_nearest(lat, lon, c, &filter, k, expected);
+        int count = spatial_index_nearest(snapshot, lat, lon, condition, &filter, k, got);
+        int same = count == (int)expected_count;
+        for (size_t i = 0; same && i < expected_count; i++)
+            same = got[i].site == expected[i].site && got[i].distance_m == expected[i].distance_m;
+        CHECK(same, "far query %d (%.6f, %.6f) orpha index %d k %zu: %d results, expected %zu",
+              query, lat, lon, c, k, count, expected_count);
+        if (!same)
+            break;
+    }
+}
+
 TEST(nearest_with_k_above_candidates)
 {
     /* A condition with few covering sites: every one of them, in order. */
@@ -518,6 +548,7 @@ int main(void)
         return 1;
     RUN(nearest_matches_brute_force);
     RUN(nearest_exact_when_the_radius_is_wrong);
+    RUN(nearest_far_away_matches_brute_force);
     RUN(nearest_with_k_above_candidates);
     RUN(ties_go_to_smaller_site_id);
     RUN(covering_sites_match_brute_force);
