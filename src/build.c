@@ -9,6 +9,9 @@
  *    version; `built_at` is stored but never hashed;
  *  - every input is opened and hashed before anything is written, so a
  *    missing file fails fast with one line naming it;
+ *  - once filled and closed, the temporary database gets its packed sites
+ *    (snapshot_pack(): the sites as the server loads them, for a fast
+ *    start); a failure to pack fails the build;
  *  - the database is written to FILE.tmp-PID next to FILE and renamed over
  *    FILE only when complete; on any fatal error (or SIGINT/SIGTERM) the
  *    temporary file is removed and FILE is untouched; the report is
@@ -20,6 +23,7 @@
 #include "import_finess.h"
 #include "import_network.h"
 #include "import_orphanet.h"
+#include "snapshot.h"
 #include "store.h"
 #include "text.h"
 
@@ -571,6 +575,11 @@ static int run_build(const BuildOptions *options)
         goto done;
     store_close(&store);
     context.db = NULL;
+    if (snapshot_pack(temporary_database, message, sizeof message) != 0) {
+        snprintf(context.error, sizeof context.error, "%s: cannot pack the sites (%s)",
+                 options->out, message);
+        goto done;
+    }
     if (sync_file(temporary_database) != 0 || rename(temporary_database, options->out) != 0) {
         snprintf(context.error, sizeof context.error, "%s: cannot replace: %s", options->out,
                  strerror(errno));

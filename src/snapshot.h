@@ -64,6 +64,8 @@ const char *audience_name(Audience audience); /* NULL for AUDIENCE_UNSTATED */
  *  - `plain` is 1 when no byte of the text needs a JSON escape (no '"',
  *    '\\' nor byte < 0x20): the API then copies it with one memcpy;
  *  - the header is read with memcpy (texts are not aligned);
+ *  - the pool holds nothing but these records, end to end from offset 0
+ *    (the packed-sites check walks it that way);
  *  - the pool is at most UINT32_MAX bytes: a larger load fails with "too
  *    much text" rather than wrapping an offset;
  *  - texts that repeat across sites (structure names, filière, the detail
@@ -96,6 +98,12 @@ typedef struct Site {
 } Site;
 
 _Static_assert(sizeof(Site) <= 48, "Site must stay within 48 bytes");
+
+/* The layout of the packed sites `maillage build` stores (snapshot_pack()):
+ * bump it whenever Site, SiteDetails, TextRef or the text pool's record
+ * layout changes, so that older packed parts are ignored (their sites are
+ * then read from the table). */
+#define SNAPSHOT_PACKED_FORMAT 1
 
 typedef struct AncestorEntry {
     uint32_t condition; /* index into Snapshot.conditions */
@@ -143,6 +151,7 @@ typedef struct Snapshot {
     SiteDetails *details; /* see SiteDetails */
     size_t details_count, details_capacity;
     double load_seconds;
+    int sites_packed; /* 1 when the sites came from packed_sites, not the table */
     /* Extension: condition index per ORPHAcode (UINT32_MAX when absent) for
      * codes below condition_by_code_size; NULL in hand-made snapshots, then
      * snapshot_condition() searches `conditions` by bisection. */
@@ -175,6 +184,19 @@ int snapshot_site_covers(const Snapshot *snapshot, const Site *site, const Condi
  * the conditions' strings may be static when `arena` is NULL. Returns 0,
  * or -1 with a message. */
 int snapshot_finish(Snapshot *snapshot, char *error, size_t error_size);
+/* Packs the sites of the database at `path` (read-write, not in use by a
+ * server) for fast loading: reads them through the table path exactly as
+ * snapshot_load() does, then replaces the packed_sites parts and their
+ * metadata rows in one transaction (parts past SQLite's blob limit, some
+ * 20 million sites, are not written: such files load from the table).
+ * Used by `maillage build` before it renames the file into place.
+ * Returns 0, or -1 with a message. */
+int snapshot_pack(const char *path, char *error, size_t error_size);
+/* snapshot_load() reads the packed sites when they exist, match the file
+ * (format, sizes, site count, dataset version) and pass every check;
+ * otherwise (one warning line on stderr when they exist but do not pass)
+ * it reads the sites table. Default 1; tests set 0 to force the table. */
+extern int snapshot_use_packed;
 /* Tables with at least this many sites are read by two threads at once
  * (default 20000); tests lower it to exercise that path on small files. */
 extern size_t snapshot_parallel_minimum_sites;

@@ -70,7 +70,14 @@ static const char STORE_SCHEMA_SQL[] =
     "CREATE TABLE inputs(file TEXT NOT NULL, kind TEXT NOT NULL, rows INTEGER NOT NULL,\n"
     "  loaded INTEGER NOT NULL, rejected INTEGER NOT NULL);\n"
     "CREATE TABLE rejected_rows(file TEXT NOT NULL, line INTEGER NOT NULL,\n"
-    "  reason TEXT NOT NULL);\n";
+    "  reason TEXT NOT NULL);\n"
+    /* The loaded sites in the server's memory layout, written by the build
+     * after everything else (snapshot_pack(), snapshot.c): parts 'sites',
+     * 'site_codes', 'text_pool' and 'details', described by the metadata
+     * rows packed_format, packed_site_size, packed_details_size,
+     * packed_site_count and packed_version. A derived copy of `sites`: the
+     * server checks it and falls back to the table when it does not match. */
+    "CREATE TABLE packed_sites(part TEXT PRIMARY KEY, bytes BLOB NOT NULL);\n";
 
 static const char STORE_GEOMETRY_SQL[] =
     "SELECT AddGeometryColumn('sites', 'geom', 4326, 'POINT', 'XY', 1);\n"

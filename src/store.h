@@ -11,6 +11,9 @@
  *    classification: (code, ancestor, depth) with (code, code, 0) for every
  *    code, depth the fewest edges, so "site S covers disorder D" is
  *    EXISTS site_codes(S, c) JOIN ancestors(D, c);
+ *  - `packed_sites` holds the sites as the server lays them out in memory
+ *    (written by `maillage build` through snapshot_pack()); it is derived
+ *    from `sites` and never trusted without checks (snapshot.c);
  *  - a server opens the file read-only and never writes to it. */
 #ifndef MAILLAGE_STORE_H
 #define MAILLAGE_STORE_H
@@ -18,7 +21,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2 /* 2: packed_sites */
 
 typedef struct Store {
     sqlite3 *db;

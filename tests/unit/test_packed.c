@@ -1,0 +1,601 @@
+/* test_packed.c — the packed sites (snapshot_pack(), snapshot.c): a
+ * database written by `maillage build` (the shipped geodata plus a small
+ * synthetic network with texts that need JSON escapes, coordinators and
+ * codes) loads through the packed parts with the same Site array, codes,
+ * texts and details as through the sites table, and the same API answers
+ * byte for byte; packed parts that are tampered with (truncated, a text
+ * reference past the pool or inside a text, codes past site_codes, a '"'
+ * in a text marked plain, a wrong format or version...) are refused with
+ * one warning and the answers are the table's; a file without packed parts
+ * loads silently from the table; packing again repairs a tampered file. */
+#include "api.h"
+#include "check.h"
+#include "commands.h"
+#include "snapshot.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char directory[512];
+static char database[600];
+static char tampered[600];
+static char warnings[600];
+
+static const char synthetic_network[] =
+    "site_id,structure_name,role,centre_label,filiere,orpha_codes,public,responsable,"
+    "service,coordinator_site_id,platform,source,lat,lon\n"
+    "SYN-PACK-A,\"Hôpital \"\"synthétique\"\" \\ A\",crmr_coordonnateur,Centre synthétique A,"
+    "OSCAR,68415|3002,enfants,Pr Synthétique,pédiatrie,,,synthetic,48.85,2.35\n"
+    "SYN-PACK-B,Hôpital synthétique B,crmr_constitutif,Centre synthétique A,OSCAR,"
+    "ORPHA:98375| 1959 |1959,adultes,,,SYN-PACK-A,plateforme synthétique,synthetic,45.75,4.85\n"
+    "SYN-PACK-C,Hôpital synthétique C,ccmr,\"Centre \"\"C\"\"\",MARIH,3002,tous,,,SYN-PACK-A,,"
+    "synthetic,43.3,5.4\n"
+    "SYN-PACK-D,Association synthétique,association,,,,,,,,,synthetic,-21.1,55.5\n";
+
+static int write_file(const char *path, const char *text, size_t length)
+{
+    FILE *file = fopen(path, "wb");
+    if (!file)
+        return -1;
+    int ok = fwrite(text, 1, length, file) == length;
+    return fclose(file) == 0 && ok ? 0 : -1;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    int ok = in && out;
+    char buffer[65536];
+    size_t got;
+    while (ok && (got = fread(buffer, 1, sizeof buffer, in)) > 0)
+        ok = fwrite(buffer, 1, got, out) == got;
+    ok = ok && !ferror(in);
+    if (in)
+        fclose(in);
+    if (out)
+        ok = fclose(out) == 0 && ok;
+    return ok ? 0 : -1;
+}
+
+static int build_database(void)
+{
+    char network[600];
+    snprintf(network, sizeof network, "%s/synthetic-packed-network.csv", directory);
+    if (write_file(network, synthetic_network, sizeof synthetic_network - 1) != 0)
+        return -1;
+    char *argv[] = {(char *)"--quiet", (char *)"--geodata", (char *)"geodata", (char *)"--network",
+                    network,           (char *)"--out",     database,          NULL};
+    return command_build(7, argv);
+}
+
+static Snapshot *load(const char *path, int packed)
+{
+    char error[512];
+    snapshot_use_packed = packed;
+    Snapshot *snapshot = snapshot_load(path, error, sizeof error);
+    snapshot_use_packed = 1;
+    CHECK(snapshot != NULL, "%s", error);
+    return snapshot;
+}
+
+/* Loads `path` with stderr going to a file; *warning gets what was written
+ * there (the caller frees it). */
+static Snapshot *load_capturing(const char *path, char **warning)
+{
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int file = open(warnings, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (saved >= 0 && file >= 0)
+        dup2(file, STDERR_FILENO);
+    if (file >= 0)
+        close(file);
+    Snapshot *snapshot = load(path, 1);
+    fflush(stderr);
+    if (saved >= 0) {
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+    }
+    *warning = calloc(4096, 1);
+    FILE *in = fopen(warnings, "rb");
+    if (in && *warning)
+        (void)!fread(*warning, 1, 4095, in);
+    if (in)
+        fclose(in);
+    return snapshot;
+}
+
+static size_t code_total(const Snapshot *snapshot)
+{
+    size_t total = 0;
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        size_t end = (size_t)snapshot->sites[s].codes_start + snapshot->sites[s].code_count;
+        total = end > total ? end : total;
+    }
+    return total;
+}
+
+/* Every API answer this test compares, status and body, one after the
+ * other. */
+static void add_answer(const Snapshot *snapshot, const char *path, const char *const *parameters,
+                       Buffer *out)
+{
+    Request request;
+    memset(&request, 0, sizeof request);
+    request.method = "GET";
+    request.path = path;
+    request.snapshot = snapshot;
+    for (size_t p = 0; parameters && parameters[p]; p += 2)
+        request.parameters[request.parameter_count++] =
+            (QueryParameter){parameters[p], parameters[p + 1]};
+    Response response;
+    response_init(&response);
+    api_handle(&request, &response);
+    char status[64];
+    snprintf(status, sizeof status, "\n%s %d ", path, response.status);
+    buffer_append_string(out, status);
+    if (response.body.data)
+        buffer_append(out, response.body.data, response.body.length);
+    response_free(&response);
+}
+
+static void all_answers(const Snapshot *snapshot, Buffer *out)
+{
+    buffer_init(out);
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        char path[256];
+        snprintf(path, sizeof path, "/api/structures/%s",
+                 site_id_text(snapshot, &snapshot->sites[s]));
+        add_answer(snapshot, path, NULL, out);
+    }
+    static const char *const points[][2] = {
+        {"48.85", "2.35"}, {"45.75", "4.85"}, {"43.3", "5.4"}, {"-21.1", "55.5"}, {"50", "3"}};
+    static const char *const codes[] = {NULL, "68415", "3002", "98375", "1959"};
+    for (size_t p = 0; p < sizeof points / sizeof points[0]; p++) {
+        for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+            const char *parameters[] = {
+                "lat",    points[p][0], "lon", points[p][1], "k", "100", codes[c] ? "orpha" : NULL,
+                codes[c], NULL};
+            add_answer(snapshot, "/api/nearest", parameters, out);
+        }
+    }
+    static const char *const bboxes[] = {"-180,-90,180,90", "-5,41,10,52", "170,-90,-170,90"};
+    for (size_t b = 0; b < sizeof bboxes / sizeof bboxes[0]; b++) {
+        const char *parameters[] = {"bbox", bboxes[b], "limit", "10000", NULL};
+        add_answer(snapshot, "/api/structures", parameters, out);
+        const char *with_code[] = {"bbox", bboxes[b], "orpha", "3002", NULL};
+        add_answer(snapshot, "/api/structures", with_code, out);
+    }
+    const char *conditions[] = {"q", "3002", NULL};
+    add_answer(snapshot, "/api/conditions", conditions, out);
+}
+
+/* The table path's snapshot and answers, the reference of every test. */
+static Snapshot *table;
+static Buffer table_answers;
+
+static void check_same_answers(const Snapshot *snapshot, const char *what)
+{
+    Buffer answers;
+    all_answers(snapshot, &answers);
+    CHECK(!answers.failed && answers.length == table_answers.length &&
+              memcmp(answers.data, table_answers.data, answers.length) == 0,
+          "%s: answers differ from the table path's", what);
+    buffer_free(&answers);
+}
+
+TEST(build_and_load_through_the_table)
+{
+    CHECK(build_database() == 0, "maillage build failed");
+    table = load(database, 0);
+    if (table)
+        all_answers(table, &table_answers);
+    CHECK(table && !table_answers.failed, "the table path's answers");
+}
+
+TEST(the_build_packs_and_both_paths_agree)
+{
+    CHECK(table != NULL, "no reference");
+    Snapshot *packed = load(database, 1);
+    if (!packed || !table) {
+        snapshot_free(packed);
+        return;
+    }
+    CHECK(packed->sites_packed == 1 && table->sites_packed == 0, "paths: %d %d",
+          packed->sites_packed, table->sites_packed);
+    CHECK(packed->site_count == table->site_count && packed->site_count >= 27, "%zu and %zu sites",
+          packed->site_count, table->site_count);
+    CHECK(memcmp(packed->sites, table->sites, table->site_count * sizeof(Site)) == 0,
+          "Site arrays differ");
+    size_t codes = code_total(table);
+    CHECK(codes > 0 && code_total(packed) == codes &&
+              memcmp(packed->site_codes, table->site_codes, codes * sizeof(int32_t)) == 0,
+          "codes differ");
+    CHECK(packed->text_pool_size == table->text_pool_size &&
+              memcmp(packed->text_pool, table->text_pool, table->text_pool_size) == 0,
+          "text pools differ");
+    CHECK(packed->details_count == table->details_count && table->details_count > 1 &&
+              memcmp(packed->details, table->details, table->details_count * sizeof(SiteDetails)) ==
+                  0,
+          "details differ");
+    CHECK(packed->link_count == table->link_count && table->link_count >= 2, "%zu and %zu links",
+          packed->link_count, table->link_count);
+    for (size_t c = 0; c < table->condition_count; c++)
+        CHECK(packed->conditions[c].covering_sites == table->conditions[c].covering_sites,
+              "covering of condition %zu", c);
+    const Site *a = snapshot_site(packed, "SYN-PACK-A"), *b = snapshot_site(packed, "SYN-PACK-B");
+    CHECK(a && b && b->coordinator == snapshot_site_index(packed, a) &&
+              !snapshot_text_plain(packed, a->name) && b->code_count == 2,
+          "synthetic sites");
+    check_same_answers(packed, "packed");
+    CHECK(strstr(table_answers.data, "\\\"synthétique\\\"") != NULL, "escaped name answered");
+    snapshot_free(packed);
+}
+
+/* --- Tampering ------------------------------------------------------------ */
+
+typedef struct Part {
+    unsigned char *bytes;
+    size_t size;
+} Part;
+
+static int exec_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    return ok ? 0 : -1;
+}
+
+static int read_part(const char *path, const char *name, Part *part)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *statement = NULL;
+    memset(part, 0, sizeof *part);
+    int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_prepare_v2(db, "SELECT bytes FROM packed_sites WHERE part = ?", -1, &statement,
+                                NULL) == SQLITE_OK &&
+             sqlite3_bind_text(statement, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_step(statement) == SQLITE_ROW;
+    if (ok) {
+        part->size = (size_t)sqlite3_column_bytes(statement, 0);
+        part->bytes = malloc(part->size + 1);
+        ok = part->bytes != NULL;
+        if (ok && part->size)
+            memcpy(part->bytes, sqlite3_column_blob(statement, 0), part->size);
+    }
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return ok ? 0 : -1;
+}
+
+static int write_part(const char *path, const char *name, const Part *part)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *statement = NULL;
+    int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_prepare_v2(db, "UPDATE packed_sites SET bytes = ? WHERE part = ?", -1,
+                                &statement, NULL) == SQLITE_OK &&
+             sqlite3_bind_blob64(statement, 1, part->size ? (const void *)part->bytes : "",
+                                 part->size, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_bind_text(statement, 2, name, -1, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_step(statement) == SQLITE_DONE && sqlite3_changes(db) == 1;
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return ok ? 0 : -1;
+}
+
+/* The index of the first site of `table` that lists at least `codes` codes. */
+static size_t site_with_codes(uint16_t codes)
+{
+    for (size_t s = 0; s < table->site_count; s++)
+        if (table->sites[s].code_count >= codes)
+            return s;
+    return 0;
+}
+
+typedef enum Tamper {
+    TAMPER_SITES_TRUNCATED,
+    TAMPER_NAME_PAST_POOL,
+    TAMPER_NAME_INSIDE_TEXT,
+    TAMPER_CODES_PAST_END,
+    TAMPER_QUOTE_IN_PLAIN_TEXT,
+    TAMPER_UNKNOWN_CODE,
+    TAMPER_CODES_DESCENDING,
+    TAMPER_COORDINATOR_PAST_END,
+    TAMPER_ROLE,
+    TAMPER_AUDIENCE,
+    TAMPER_LATITUDE_NAN,
+    TAMPER_LONGITUDE_RANGE,
+    TAMPER_SITES_SWAPPED,
+    TAMPER_DETAILS_PAST_END,
+    TAMPER_DETAILS_ZERO_FILLED,
+    TAMPER_DETAILS_TEXT_PAST_POOL,
+    TAMPER_POOL_LENGTH,
+    TAMPER_POOL_NUL,
+    TAMPER_COUNT
+} Tamper;
+
+/* Each tamper's name, and the reason the warning must give. */
+static const char *const tampers[TAMPER_COUNT][2] = {
+    {"sites blob truncated", "the sites part does not hold packed_site_count sites"},
+    {"name past the pool", "a site's text is not in the pool"},
+    {"name inside a text", "a site's text is not in the pool"},
+    {"codes past site_codes", "a site's codes are past site_codes"},
+    {"'\"' in a plain text", "a text's JSON-plain flag is wrong"},
+    {"unknown code", "a site lists an unknown ORPHAcode"},
+    {"codes descending", "a site's codes are not strictly ascending"},
+    {"coordinator past sites", "a site's coordinator is past the sites"},
+    {"role", "a site's role or public is unknown"},
+    {"audience", "a site's role or public is unknown"},
+    {"latitude NaN", "a site's position is out of range"},
+    {"longitude 200", "a site's position is out of range"},
+    {"two sites swapped", "the sites are not in strictly ascending site_id order"},
+    {"details past the end", "a site's details are past the details"},
+    {"details record 0 filled", "details record 0 is not the all-absent record"},
+    {"details text past the pool", "a details text is not in the pool"},
+    {"text length past pool", "a text runs past the pool"},
+    {"text without its NUL", "a text without its NUL"},
+};
+
+static const char *tamper_part_name(Tamper tamper)
+{
+    switch (tamper) {
+    case TAMPER_UNKNOWN_CODE:
+    case TAMPER_CODES_DESCENDING:
+        return "site_codes";
+    case TAMPER_QUOTE_IN_PLAIN_TEXT:
+    case TAMPER_POOL_LENGTH:
+    case TAMPER_POOL_NUL:
+        return "text_pool";
+    case TAMPER_DETAILS_ZERO_FILLED:
+    case TAMPER_DETAILS_TEXT_PAST_POOL:
+        return "details";
+    default:
+        return "sites";
+    }
+}
+
+/* Applies `tamper` to a copy of the part; sites are edited as Site
+ * records (memcpy: the blob's bytes are not aligned for Site). */
+static void apply_tamper(Tamper tamper, Part *part)
+{
+    Site site;
+    size_t s = 1;
+    const Site *reference = &table->sites[s];
+    memcpy(&site, part->bytes + s * sizeof site, sizeof site);
+    switch (tamper) {
+    case TAMPER_SITES_TRUNCATED:
+        part->size -= 10;
+        return;
+    case TAMPER_NAME_PAST_POOL:
+        site.name = (TextRef)table->text_pool_size + 8;
+        break;
+    case TAMPER_NAME_INSIDE_TEXT:
+        site.name = reference->site_id + 1;
+        break;
+    case TAMPER_CODES_PAST_END:
+        s = site_with_codes(1);
+        memcpy(&site, part->bytes + s * sizeof site, sizeof site);
+        site.codes_start = (uint32_t)code_total(table);
+        break;
+    case TAMPER_QUOTE_IN_PLAIN_TEXT: {
+        /* The first text marked plain gets a '"' as its first byte. */
+        for (size_t offset = 0; offset + TEXT_HEADER_SIZE < part->size;) {
+            uint32_t header;
+            memcpy(&header, part->bytes + offset, sizeof header);
+            if (header & 1) {
+                part->bytes[offset + TEXT_HEADER_SIZE] = '"';
+                return;
+            }
+            offset += TEXT_HEADER_SIZE + (header >> 1) + 1;
+        }
+        CHECK(0, "no plain text in the pool");
+        return;
+    }
+    case TAMPER_UNKNOWN_CODE: {
+        int32_t unknown = 999999999;
+        memcpy(part->bytes, &unknown, sizeof unknown);
+        return;
+    }
+    case TAMPER_CODES_DESCENDING: {
+        const Site *listing = &table->sites[site_with_codes(2)];
+        CHECK(listing->code_count >= 2, "no site lists two codes");
+        unsigned char *codes = part->bytes + listing->codes_start * sizeof(int32_t);
+        int32_t first, second;
+        memcpy(&first, codes, sizeof first);
+        memcpy(&second, codes + sizeof first, sizeof second);
+        memcpy(codes, &second, sizeof second);
+        memcpy(codes + sizeof first, &first, sizeof first);
+        return;
+    }
+    case TAMPER_COORDINATOR_PAST_END:
+        site.coordinator = (uint32_t)table->site_count;
+        break;
+    case TAMPER_ROLE:
+        site.role = ROLE_COUNT;
+        break;
+    case TAMPER_AUDIENCE:
+        site.audience = AUDIENCE_TOUS + 1;
+        break;
+    case TAMPER_LATITUDE_NAN:
+        site.lat = NAN;
+        break;
+    case TAMPER_LONGITUDE_RANGE:
+        site.lon = 200;
+        break;
+    case TAMPER_SITES_SWAPPED:
+        memcpy(part->bytes + s * sizeof site, part->bytes, sizeof site);
+        memcpy(part->bytes, &site, sizeof site);
+        return;
+    case TAMPER_DETAILS_PAST_END:
+        site.details = (uint32_t)table->details_count;
+        break;
+    case TAMPER_DETAILS_ZERO_FILLED: {
+        TextRef ref = table->sites[0].site_id;
+        memcpy(part->bytes, &ref, sizeof ref);
+        return;
+    }
+    case TAMPER_DETAILS_TEXT_PAST_POOL: {
+        TextRef past = (TextRef)table->text_pool_size;
+        memcpy(part->bytes + part->size - sizeof past, &past, sizeof past);
+        return;
+    }
+    case TAMPER_POOL_LENGTH: {
+        uint32_t header = (uint32_t)table->text_pool_size << 1;
+        memcpy(part->bytes, &header, sizeof header);
+        return;
+    }
+    case TAMPER_POOL_NUL: {
+        uint32_t header;
+        memcpy(&header, part->bytes, sizeof header);
+        part->bytes[TEXT_HEADER_SIZE + (header >> 1)] = 'x';
+        return;
+    }
+    case TAMPER_COUNT:
+        return;
+    }
+    memcpy(part->bytes + s * sizeof site, &site, sizeof site);
+}
+
+/* Loads the tampered copy: it must fall back to the table with one
+ * warning and answer exactly as the table path does. */
+static void check_falls_back(const char *what, const char *reason)
+{
+    char *warning = NULL;
+    Snapshot *snapshot = load_capturing(tampered, &warning);
+    CHECK(snapshot && snapshot->sites_packed == 0, "%s: the packed sites were used", what);
+    CHECK(warning && strstr(warning, "maillage: packed sites in ") &&
+              strstr(warning, "are invalid (") && strstr(warning, "); reading the sites table\n") &&
+              strstr(warning, reason) && strchr(warning, '\n') == warning + strlen(warning) - 1,
+          "%s: warning \"%s\"", what, warning ? warning : "");
+    if (snapshot)
+        check_same_answers(snapshot, what);
+    free(warning);
+    snapshot_free(snapshot);
+}
+
+TEST(tampered_parts_fall_back_to_the_table)
+{
+    CHECK(table != NULL, "no reference");
+    if (!table)
+        return;
+    for (int t = 0; t < TAMPER_COUNT; t++) {
+        Part part;
+        const char *name = tamper_part_name((Tamper)t);
+        if (copy_file(database, tampered) != 0 || read_part(tampered, name, &part) != 0) {
+            CHECK(0, "%s: cannot copy the database", tampers[t][0]);
+            continue;
+        }
+        apply_tamper((Tamper)t, &part);
+        CHECK(write_part(tampered, name, &part) == 0, "%s: cannot write", tampers[t][0]);
+        free(part.bytes);
+        check_falls_back(tampers[t][0], tampers[t][1]);
+    }
+    /* What, the SQL, the reason. */
+    static const char *const statements[][3] = {
+        {"wrong packed_format", "UPDATE metadata SET value = '999' WHERE key = 'packed_format'",
+         "metadata packed_format is not"},
+        {"wrong packed_version", "UPDATE metadata SET value = 'x' WHERE key = 'packed_version'",
+         "metadata packed_version is not"},
+        {"wrong packed_site_size",
+         "UPDATE metadata SET value = '40' WHERE key = 'packed_site_size'",
+         "metadata packed_site_size is not 48"},
+        {"wrong packed_site_count", "DELETE FROM sites WHERE site_id = 'SYN-PACK-D'",
+         "metadata packed_site_count is not"},
+        {"no packed_format row", "DELETE FROM metadata WHERE key = 'packed_format'",
+         "metadata packed_format is not"},
+        {"a part missing", "DELETE FROM packed_sites WHERE part = 'details'",
+         "a part is missing or not a blob"},
+        {"a part as text", "UPDATE packed_sites SET bytes = 'text' WHERE part = 'site_codes'",
+         "a part is missing or not a blob"},
+        {"sites truncated by SQL",
+         "UPDATE packed_sites SET bytes = substr(bytes, 1, 100) WHERE part = 'sites'",
+         "the sites part does not hold packed_site_count sites"},
+    };
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+        if (copy_file(database, tampered) != 0 || exec_sql(tampered, statements[i][1]) != 0) {
+            CHECK(0, "%s: cannot tamper", statements[i][0]);
+            continue;
+        }
+        if (i == 3) { /* one site fewer in the table: compare with its own table path */
+            char *warning = NULL;
+            Snapshot *snapshot = load_capturing(tampered, &warning);
+            CHECK(snapshot && !snapshot->sites_packed &&
+                      snapshot->site_count == table->site_count - 1 && warning &&
+                      strstr(warning, statements[i][2]),
+                  "%s: %s", statements[i][0], warning ? warning : "");
+            free(warning);
+            snapshot_free(snapshot);
+            continue;
+        }
+        check_falls_back(statements[i][0], statements[i][2]);
+    }
+}
+
+TEST(no_packed_parts_loads_silently_and_packing_repairs)
+{
+    CHECK(table != NULL, "no reference");
+    if (!table)
+        return;
+    CHECK(copy_file(database, tampered) == 0 &&
+              exec_sql(tampered, "DELETE FROM packed_sites;"
+                                 " DELETE FROM metadata WHERE key LIKE 'packed%'") == 0,
+          "remove the packed parts");
+    char *warning = NULL;
+    Snapshot *snapshot = load_capturing(tampered, &warning);
+    CHECK(snapshot && !snapshot->sites_packed && warning && warning[0] == 0,
+          "no packed parts: \"%s\"", warning ? warning : "");
+    if (snapshot)
+        check_same_answers(snapshot, "no packed parts");
+    free(warning);
+    snapshot_free(snapshot);
+    /* Packing a tampered file again writes good parts. */
+    CHECK(exec_sql(tampered, "CREATE TABLE IF NOT EXISTS packed_sites(part TEXT PRIMARY KEY,"
+                             " bytes BLOB NOT NULL);"
+                             " INSERT INTO packed_sites VALUES ('sites', x'00')") == 0,
+          "a bad part");
+    char error[512];
+    CHECK(snapshot_pack(tampered, error, sizeof error) == 0, "%s", error);
+    snapshot = load_capturing(tampered, &warning);
+    CHECK(snapshot && snapshot->sites_packed && warning && warning[0] == 0, "repacked: \"%s\"",
+          warning ? warning : "");
+    if (snapshot)
+        check_same_answers(snapshot, "repacked");
+    free(warning);
+    snapshot_free(snapshot);
+    /* A file that is not a database cannot be packed. */
+    CHECK(write_file(tampered, "not a database", 14) == 0 &&
+              snapshot_pack(tampered, error, sizeof error) == -1 && strstr(error, tampered),
+          "packing a non-database: %s", error);
+}
+
+int main(void)
+{
+    snprintf(directory, sizeof directory, "%s/maillage-test-packed-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(directory)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(database, sizeof database, "%s/synthetic-packed.sqlite", directory);
+    snprintf(tampered, sizeof tampered, "%s/synthetic-tampered.sqlite", directory);
+    snprintf(warnings, sizeof warnings, "%s/warnings.txt", directory);
+    RUN(build_and_load_through_the_table);
+    RUN(the_build_packs_and_both_paths_agree);
+    RUN(tampered_parts_fall_back_to_the_table);
+    RUN(no_packed_parts_loads_silently_and_packing_repairs);
+    if (table)
+        buffer_free(&table_answers);
+    snapshot_free(table);
+    unlink(database);
+    unlink(tampered);
+    unlink(warnings);
+    char network[600];
+    snprintf(network, sizeof network, "%s/synthetic-packed-network.csv", directory);
+    unlink(network);
+    rmdir(directory);
+    return CHECK_SUMMARY("test_packed");
+}
