@@ -575,11 +575,14 @@ static int run_build(const BuildOptions *options)
         goto done;
     store_close(&store);
     context.db = NULL;
+    StepClock pack_clock;
+    step_clock_start(&pack_clock);
     if (snapshot_pack(temporary_database, message, sizeof message) != 0) {
         snprintf(context.error, sizeof context.error, "%s: cannot pack the sites (%s)",
                  options->out, message);
         goto done;
     }
+    progress_step(&report, "packed the sites for serve", &pack_clock);
     if (sync_file(temporary_database) != 0 || rename(temporary_database, options->out) != 0) {
         snprintf(context.error, sizeof context.error, "%s: cannot replace: %s", options->out,
                  strerror(errno));
