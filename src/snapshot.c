@@ -145,41 +145,62 @@ static void arena_free(Arena *arena)
     free(arena);
 }
 
-/* Stores each distinct string once while loading. */
-typedef struct Interner {
-    Arena *arena;
-    const char **slots;
-    uint32_t *hashes;
+/* Open addressing slots shared by the two interners below: a value per
+ * slot (never 0: an arena pointer or a pool offset) and its text's hash,
+ * kept at most half full; each interner compares texts its own way. */
+typedef struct HashSlots {
+    uint64_t *values; /* 0 = free */
+    uint32_t *hashes; /* meaningful where values[i] != 0 */
     size_t count, capacity;
-    int failed;
-} Interner;
+} HashSlots;
 
-static int interner_grow(Interner *interner)
+/* Makes room for one more value, doubling from `initial` slots. The new
+ * array is zeroed with memset rather than calloc: probed before it is
+ * written, a calloc'd table pays a second page fault per page. Returns 0,
+ * or -1 when out of memory (the table is then unchanged). */
+static int hash_slots_reserve(HashSlots *table, size_t initial)
 {
-    size_t capacity = interner->capacity ? interner->capacity * 2 : 4096;
-    const char **slots = calloc(capacity, sizeof *slots);
-    uint32_t *hashes = calloc(capacity, sizeof *hashes);
-    if (!slots || !hashes) {
-        free(slots);
+    if ((table->count + 1) * 2 <= table->capacity)
+        return 0;
+    size_t capacity = table->capacity ? table->capacity * 2 : initial;
+    uint64_t *values = malloc(capacity * sizeof *values);
+    uint32_t *hashes = malloc(capacity * sizeof *hashes);
+    if (!values || !hashes) {
+        free(values);
         free(hashes);
         return -1;
     }
-    for (size_t i = 0; i < interner->capacity; i++) {
-        if (!interner->slots[i])
+    memset(values, 0, capacity * sizeof *values);
+    for (size_t i = 0; i < table->capacity; i++) {
+        if (!table->values[i])
             continue;
-        size_t slot = interner->hashes[i] & (capacity - 1);
-        while (slots[slot])
+        size_t slot = table->hashes[i] & (capacity - 1);
+        while (values[slot])
             slot = (slot + 1) & (capacity - 1);
-        slots[slot] = interner->slots[i];
-        hashes[slot] = interner->hashes[i];
+        values[slot] = table->values[i];
+        hashes[slot] = table->hashes[i];
     }
-    free(interner->slots);
-    free(interner->hashes);
-    interner->slots = slots;
-    interner->hashes = hashes;
-    interner->capacity = capacity;
+    free(table->values);
+    free(table->hashes);
+    table->values = values;
+    table->hashes = hashes;
+    table->capacity = capacity;
     return 0;
 }
+
+static void hash_slots_free(HashSlots *table)
+{
+    free(table->values);
+    free(table->hashes);
+    memset(table, 0, sizeof *table);
+}
+
+/* Stores each distinct string once while loading. */
+typedef struct Interner {
+    Arena *arena;
+    HashSlots table; /* values: the arena copies */
+    int failed;
+} Interner;
 
 /* The arena copy of `text` (NULL for NULL or empty text); sets `failed`
  * when out of memory. */
@@ -187,33 +208,33 @@ static const char *intern(Interner *interner, const char *text, size_t length)
 {
     if (!text || length == 0)
         return NULL;
-    if ((interner->count + 1) * 2 > interner->capacity && interner_grow(interner) != 0) {
+    HashSlots *table = &interner->table;
+    if (hash_slots_reserve(table, 4096) != 0) {
         interner->failed = 1;
         return NULL;
     }
     uint32_t hash = (uint32_t)hash_fnv1a(HASH_FNV1A_SEED, text, length);
-    size_t slot = hash & (interner->capacity - 1);
-    while (interner->slots[slot]) {
-        if (interner->hashes[slot] == hash && strncmp(interner->slots[slot], text, length) == 0 &&
-            interner->slots[slot][length] == 0)
-            return interner->slots[slot];
-        slot = (slot + 1) & (interner->capacity - 1);
+    size_t mask = table->capacity - 1, slot = hash & mask;
+    for (; table->values[slot]; slot = (slot + 1) & mask) {
+        const char *stored = (const char *)(uintptr_t)table->values[slot];
+        if (table->hashes[slot] == hash && strncmp(stored, text, length) == 0 &&
+            stored[length] == 0)
+            return stored;
     }
     char *copy = arena_copy(interner->arena, text, length);
     if (!copy) {
         interner->failed = 1;
         return NULL;
     }
-    interner->slots[slot] = copy;
-    interner->hashes[slot] = hash;
-    interner->count++;
+    table->values[slot] = (uintptr_t)copy;
+    table->hashes[slot] = hash;
+    table->count++;
     return copy;
 }
 
 static void interner_free(Interner *interner)
 {
-    free(interner->slots);
-    free(interner->hashes);
+    hash_slots_free(&interner->table);
 }
 
 /* --- The text pool ------------------------------------------------------
@@ -296,73 +317,41 @@ static int pool_text_equals(const TextPool *pool, TextRef ref, const char *text,
     return pool_text_length(pool, ref) == length && memcmp(pool->bytes + ref, text, length) == 0;
 }
 
-/* Stores each distinct text of a pool once (open addressing over refs). */
+/* Stores each distinct text of a pool once. */
 typedef struct PoolInterner {
     TextPool *pool;
-    TextRef *slots; /* 0 = free */
-    uint32_t *hashes;
-    size_t count, capacity;
+    HashSlots table; /* values: the texts' refs */
 } PoolInterner;
-
-static int pool_interner_grow(PoolInterner *interner)
-{
-    size_t capacity = interner->capacity ? interner->capacity * 2 : 1024;
-    TextRef *slots = calloc(capacity, sizeof *slots);
-    uint32_t *hashes = calloc(capacity, sizeof *hashes);
-    if (!slots || !hashes) {
-        free(slots);
-        free(hashes);
-        return -1;
-    }
-    for (size_t i = 0; i < interner->capacity; i++) {
-        if (!interner->slots[i])
-            continue;
-        size_t slot = interner->hashes[i] & (capacity - 1);
-        while (slots[slot])
-            slot = (slot + 1) & (capacity - 1);
-        slots[slot] = interner->slots[i];
-        hashes[slot] = interner->hashes[i];
-    }
-    free(interner->slots);
-    free(interner->hashes);
-    interner->slots = slots;
-    interner->hashes = hashes;
-    interner->capacity = capacity;
-    return 0;
-}
 
 static PoolStatus pool_intern(PoolInterner *interner, const char *text, size_t length, TextRef *ref)
 {
     *ref = 0;
     if (!text || length == 0)
         return POOL_OK;
-    if ((interner->count + 1) * 2 > interner->capacity && pool_interner_grow(interner) != 0)
+    HashSlots *table = &interner->table;
+    if (hash_slots_reserve(table, 1024) != 0)
         return POOL_OUT_OF_MEMORY;
     uint32_t hash = (uint32_t)hash_fnv1a(HASH_FNV1A_SEED, text, length);
-    size_t slot = hash & (interner->capacity - 1);
-    for (; interner->slots[slot]; slot = (slot + 1) & (interner->capacity - 1)) {
-        if (interner->hashes[slot] == hash &&
-            pool_text_equals(interner->pool, interner->slots[slot], text, length)) {
-            *ref = interner->slots[slot];
+    size_t mask = table->capacity - 1, slot = hash & mask;
+    for (; table->values[slot]; slot = (slot + 1) & mask) {
+        if (table->hashes[slot] == hash &&
+            pool_text_equals(interner->pool, (TextRef)table->values[slot], text, length)) {
+            *ref = (TextRef)table->values[slot];
             return POOL_OK;
         }
     }
     PoolStatus status = pool_add(interner->pool, text, length, ref);
     if (status != POOL_OK)
         return status;
-    interner->slots[slot] = *ref;
-    interner->hashes[slot] = hash;
-    interner->count++;
+    table->values[slot] = *ref;
+    table->hashes[slot] = hash;
+    table->count++;
     return POOL_OK;
 }
 
 static void pool_interner_free(PoolInterner *interner)
 {
-    free(interner->slots);
-    free(interner->hashes);
-    interner->slots = NULL;
-    interner->hashes = NULL;
-    interner->count = interner->capacity = 0;
+    hash_slots_free(&interner->table);
 }
 
 int snapshot_text_add(Snapshot *snapshot, const char *text, size_t length, TextRef *ref)
