@@ -658,11 +658,9 @@ typedef struct SiteReader {
     PoolStatus pool_status;
     /* Distinct coordinator_site_ids: key -> id (in `key_arena`). */
     Arena key_arena;
-    Interner key_interner;
     const char **keys;
     size_t key_count, key_capacity;
-    uint32_t *key_slots; /* key + 1 by pointer of the interned id */
-    size_t key_slot_capacity;
+    HashSlots key_table; /* values: key + 1, by the id's text */
     int32_t *codes;
     size_t codes_length, codes_capacity;
     int status;
@@ -940,13 +938,11 @@ static void reader_free(SiteReader *reader)
         block = next;
     }
     reader->key_arena.head = NULL;
-    interner_free(&reader->key_interner);
+    hash_slots_free(&reader->key_table);
     free(reader->keys);
-    free(reader->key_slots);
     free(reader->codes);
     memset(&reader->pool, 0, sizeof reader->pool);
     reader->keys = NULL;
-    reader->key_slots = NULL;
     reader->codes = NULL;
 }
 
@@ -980,33 +976,20 @@ static TextRef column_pooled(SiteReader *reader, sqlite3_stmt *statement, int co
 
 static uint32_t column_coordinator_key(SiteReader *reader, sqlite3_stmt *statement, int column)
 {
-    const char *id = column_interned(&reader->key_interner, statement, column);
-    if (reader->key_interner.failed)
-        return KEY_FAILED;
-    if (!id)
+    const char *id = (const char *)sqlite3_column_text(statement, column);
+    size_t length = (size_t)sqlite3_column_bytes(statement, column);
+    if (!id || length == 0)
         return SITE_NONE;
-    /* Interned ids are equal pointers: find the key by pointer. */
-    if ((reader->key_count + 1) * 2 > reader->key_slot_capacity) {
-        size_t capacity = reader->key_slot_capacity ? reader->key_slot_capacity * 2 : 1024;
-        uint32_t *slots = calloc(capacity, sizeof *slots);
-        if (!slots)
-            return KEY_FAILED;
-        for (size_t k = 0; k < reader->key_count; k++) {
-            size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, &reader->keys[k], sizeof(char *)) &
-                          (capacity - 1);
-            while (slots[slot])
-                slot = (slot + 1) & (capacity - 1);
-            slots[slot] = (uint32_t)k + 1;
-        }
-        free(reader->key_slots);
-        reader->key_slots = slots;
-        reader->key_slot_capacity = capacity;
+    HashSlots *table = &reader->key_table;
+    if (hash_slots_reserve(table, 1024) != 0)
+        return KEY_FAILED;
+    uint32_t hash = (uint32_t)hash_fnv1a(HASH_FNV1A_SEED, id, length);
+    size_t mask = table->capacity - 1, slot = hash & mask;
+    for (; table->values[slot]; slot = (slot + 1) & mask) {
+        const char *key = reader->keys[table->values[slot] - 1];
+        if (table->hashes[slot] == hash && strncmp(key, id, length) == 0 && key[length] == 0)
+            return (uint32_t)table->values[slot] - 1;
     }
-    size_t mask = reader->key_slot_capacity - 1;
-    size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, &id, sizeof id) & mask;
-    for (; reader->key_slots[slot]; slot = (slot + 1) & mask)
-        if (reader->keys[reader->key_slots[slot] - 1] == id)
-            return reader->key_slots[slot] - 1;
     if (reader->key_count == reader->key_capacity) {
         size_t capacity = reader->key_capacity ? reader->key_capacity * 2 : 1024;
         const char **keys = realloc(reader->keys, capacity * sizeof *keys);
@@ -1015,8 +998,13 @@ static uint32_t column_coordinator_key(SiteReader *reader, sqlite3_stmt *stateme
         reader->keys = keys;
         reader->key_capacity = capacity;
     }
-    reader->keys[reader->key_count] = id;
-    reader->key_slots[slot] = (uint32_t)reader->key_count + 1;
+    const char *copy = arena_copy(&reader->key_arena, id, length);
+    if (!copy)
+        return KEY_FAILED;
+    reader->keys[reader->key_count] = copy;
+    table->values[slot] = reader->key_count + 1;
+    table->hashes[slot] = hash;
+    table->count++;
     return (uint32_t)reader->key_count++;
 }
 
@@ -1150,7 +1138,6 @@ static void *read_sites(void *argument)
     sqlite3_stmt *statement;
     reader->status = -1;
     reader->interner.pool = &reader->pool;
-    reader->key_interner.arena = &reader->key_arena;
     uint32_t unused;
     const SiteDetails none = {0};
     if (details_store(&reader->details, &none, &unused) != 0) { /* index 0: all absent */

@@ -53,15 +53,16 @@ network=$cache/synthetic-network-$SITES.csv
 database=$cache/synthetic-$SITES.sqlite
 work=$(mktemp -d "${TMPDIR:-/tmp}/maillage-bench-XXXXXX")
 server= isolated_server=
+# stop_server PID: SIGTERM, then waits for it (nothing if it is gone).
+stop_server() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
+    fi
+}
 cleanup() {
-    if [ -n "$isolated_server" ] && kill -0 "$isolated_server" 2>/dev/null; then
-        kill -TERM "$isolated_server" 2>/dev/null || true
-        wait "$isolated_server" 2>/dev/null || true
-    fi
-    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-        kill -TERM "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
+    stop_server "$isolated_server"
+    stop_server "$server"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -94,19 +95,27 @@ fi
 [ -s "$work/codes" ] || { echo "bench: no ORPHAcodes (sqlite3 missing?), nearest runs without orpha" >&2; : >"$work/codes"; }
 
 # ---- Start the server ----
-port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})" 2>/dev/null ||
-    echo $((20000 + RANDOM % 20000)))
+# free_port FALLBACK: a free loopback port (FALLBACK if node cannot tell).
+free_port() {
+    node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})" 2>/dev/null ||
+        echo "$1"
+}
+# wait_ready OUT PID: waits (up to 2 minutes) for the ready line in OUT;
+# fails when PID exits first.
+wait_ready() {
+    for _ in $(seq 1 12000); do
+        grep -q '^maillage: serving' "$1" && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.01
+    done
+    return 1
+}
+port=$(free_port $((20000 + RANDOM % 20000)))
 url=http://127.0.0.1:$port
 start_ns=$(date +%s%N)
 "${server_pin[@]}" "$binary" serve --db "$database" --listen "127.0.0.1:$port" --access-log off >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
-ready=
-for _ in $(seq 1 12000); do # up to 2 minutes
-    if grep -q '^maillage: serving' "$work/serve.out"; then ready=1; break; fi
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.01
-done
-if [ -z "$ready" ]; then
+if ! wait_ready "$work/serve.out" "$server"; then
     echo "bench: the server did not start:" >&2
     cat "$work/serve.out" "$work/serve.err" >&2
     exit 1
@@ -238,17 +247,12 @@ p99_isolated_nearest='' p99_isolated_bbox='' client_p99_isolated_nearest='' clie
 isolated=0
 # A second server on another port; the first stays up for bench-tiles.sh.
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    isolated_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})" 2>/dev/null ||
-        echo $((port + 1)))
+    isolated_port=$(free_port $((port + 1)))
     taskset -c 0 "$binary" serve --db "$database" --listen "127.0.0.1:$isolated_port" --threads 1 \
         --access-log off >"$work/isolated.out" 2>"$work/isolated.err" &
     isolated_server=$!
-    for _ in $(seq 1 12000); do
-        if grep -q '^maillage: serving' "$work/isolated.out"; then isolated=1; break; fi
-        kill -0 "$isolated_server" 2>/dev/null || break
-        sleep 0.01
-    done
-    if [ "$isolated" = 1 ]; then
+    if wait_ready "$work/isolated.out" "$isolated_server"; then
+        isolated=1
         saved_pin=("${client_pin[@]}")
         client_pin=(taskset -c 1)
         echo "bench: isolated latency runs (server: 1 worker thread on CPU 0; wrk -t1 on CPU 1)"
@@ -261,8 +265,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
         echo "bench: the isolated server did not start; latency verdicts use the shared run" >&2
         cat "$work/isolated.err" >&2
     fi
-    kill -TERM "$isolated_server" 2>/dev/null || true
-    wait "$isolated_server" 2>/dev/null || true
+    stop_server "$isolated_server"
 fi
 
 # ---- Report ----
