@@ -69,6 +69,13 @@ $(SYNTHETIC_NETWORK): tools/synthetic_network.c $(BUILD)/obj/csv.o $(BUILD)/obj/
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc $^ $(LDFLAGS) -lm -o $@
 
+# The benchmark-only floor server (tools/bench_floor_api.c replaces api.o):
+# built by `make bench` only, never by `make all` or `make test`.
+FLOOR_BINARY := $(BUILD)/tools/maillage-floor
+$(FLOOR_BINARY): tools/bench_floor_api.c $(filter-out $(BUILD)/obj/api.o,$(OBJECTS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PACKAGE_CFLAGS) -Isrc $^ $(LDFLAGS) $(PACKAGE_LIBS) -lpthread -lm -o $@
+
 -include $(OBJECTS:.o=.d)
 
 # The dataset built from the shipped geodata.
@@ -99,7 +106,7 @@ bench-build: $(BINARY) $(SYNTHETIC_NETWORK)
 	@tools/install-deps.sh build bench
 	@BUILD=$(BUILD) tools/bench-build.sh
 
-bench: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK)
+bench: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK) $(FLOOR_BINARY)
 	@tools/install-deps.sh build bench
 	@BUILD=$(BUILD) tools/bench.sh
 

@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "request.h"
 #include "request_target.h"
+#include "spatial_index.h"
 #include "text.h"
 #include "tiles.h"
 
@@ -161,7 +162,8 @@ static uint64_t request_etag_hash(const char *version, const Request *request)
 
 static void serve_metrics(const Snapshot *snapshot, Outgoing *out)
 {
-    MetricsDataset dataset = {snapshot->version, snapshot->site_count, snapshot->load_seconds};
+    MetricsDataset dataset = {snapshot->version, snapshot->site_count, snapshot->load_seconds,
+                              spatial_index_cache_bytes(snapshot->index)};
     buffer_reset(&out->response.body);
     metrics_render(&out->response.body, &dataset);
     out->response.status = 200;

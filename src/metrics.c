@@ -225,6 +225,11 @@ void metrics_render(Buffer *out, const MetricsDataset *dataset)
                   "# TYPE maillage_dataset_load_seconds gauge\n"
                   "maillage_dataset_load_seconds %.6f\n",
                   dataset->load_seconds);
+    buffer_printf(out,
+                  "# HELP maillage_nearest_cache_bytes Memory held by the covering trees "
+                  "(--nearest-cache-mb).\n"
+                  "# TYPE maillage_nearest_cache_bytes gauge\nmaillage_nearest_cache_bytes %zu\n",
+                  dataset->nearest_cache_bytes);
     buffer_printf(
         out,
         "# HELP maillage_reloads_total Datasets reloaded successfully (SIGHUP).\n"

@@ -48,6 +48,7 @@ typedef struct MetricsDataset {
     const char *version;
     size_t sites;
     double load_seconds;
+    size_t nearest_cache_bytes; /* held by covering trees (spatial_index.h) */
 } MetricsDataset;
 
 /* Appends the Prometheus text exposition (version 0.0.4) of every metric. */

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "server_state.h"
+#include "spatial_index.h"
 #include "static_files.h"
 #include "text.h"
 
@@ -62,6 +63,9 @@ static const char serve_usage[] =
     "                          bytes, microseconds); '-' is standard output;\n"
     "                          default standard error\n"
     "  --cache-max-age S       Cache-Control max-age of API answers (default 300)\n"
+    "  --nearest-cache-mb N    memory for per-condition search trees, built at a\n"
+    "                          condition's first nearest query (default 32; 0: none).\n"
+    "                          Answers are the same; cached conditions answer faster\n"
     "  --watch                 also reload when FILE changes (checked every second;\n"
     "                          reloads once the file has been stable for a second)\n"
     "  --help                  this text\n";
@@ -75,6 +79,7 @@ typedef struct ServeOptions {
     const char *access_log;
     unsigned threads;
     unsigned cache_max_age;
+    unsigned nearest_cache_mb;
     int watch;
 } ServeOptions;
 
@@ -108,6 +113,7 @@ static int parse_options(int argc, char **argv, ServeOptions *options, int *help
     options->listen = "127.0.0.1:8080";
     options->threads = default_threads();
     options->cache_max_age = 300;
+    options->nearest_cache_mb = (unsigned)(SPATIAL_INDEX_DEFAULT_CACHE_BYTES >> 20);
     *help = 0;
     for (int i = 0; i < argc; i++) {
         const char *name = argv[i];
@@ -143,7 +149,8 @@ static int parse_options(int argc, char **argv, ServeOptions *options, int *help
             target = &options->frame_ancestors;
         else if (strcmp(name, "--access-log") == 0)
             target = &options->access_log;
-        else if (strcmp(name, "--threads") != 0 && strcmp(name, "--cache-max-age") != 0)
+        else if (strcmp(name, "--threads") != 0 && strcmp(name, "--cache-max-age") != 0 &&
+                 strcmp(name, "--nearest-cache-mb") != 0)
             return usage_error("unknown option '%s'", argv[i]);
         if (!value)
             return usage_error("%s needs a value", name);
@@ -158,6 +165,11 @@ static int parse_options(int argc, char **argv, ServeOptions *options, int *help
             if (parse_integer(value, 1, 256, &number) != 0)
                 return usage_error("--threads takes an integer from 1 to 256, got '%s'", value);
             options->threads = (unsigned)number;
+        } else if (strcmp(name, "--nearest-cache-mb") == 0) {
+            if (parse_integer(value, 0, 65536, &number) != 0)
+                return usage_error("--nearest-cache-mb takes megabytes from 0 to 65536, got '%s'",
+                                   value);
+            options->nearest_cache_mb = (unsigned)number;
         } else {
             if (parse_integer(value, 0, 31536000, &number) != 0)
                 return usage_error("--cache-max-age takes seconds from 0 to 31536000, got '%s'",
@@ -370,6 +382,7 @@ static int serving_open(Serving *serving, const ServeOptions *options)
     serving->access_log_fd = open_access_log(options->access_log);
     if (serving->access_log_fd == -2)
         return 1;
+    spatial_index_cache_budget = (size_t)options->nearest_cache_mb << 20;
     serving->state = server_state_open(options->database, error, sizeof error);
     if (!serving->state) {
         fprintf(stderr, "maillage serve: %s\n", error);

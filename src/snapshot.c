@@ -284,7 +284,8 @@ static PoolStatus pool_reserve(TextPool *pool, size_t extra)
     return POOL_OK;
 }
 
-/* Appends `text` (header, bytes, NUL) and sets *ref; 0 for NULL or empty. */
+/* Appends `text` (header, bytes, NUL; snapshot.h) and sets *ref; 0 for
+ * NULL or empty. */
 static PoolStatus pool_add(TextPool *pool, const char *text, size_t length, TextRef *ref)
 {
     *ref = 0;
@@ -292,24 +293,28 @@ static PoolStatus pool_add(TextPool *pool, const char *text, size_t length, Text
         return POOL_OK;
     if (length > UINT32_MAX >> 1)
         return POOL_TOO_LARGE;
-    PoolStatus status = pool_reserve(pool, TEXT_HEADER_SIZE + length + 1);
+    size_t header_size = length <= TEXT_SHORT_MAX ? 1 : TEXT_LONG_HEADER_SIZE;
+    PoolStatus status = pool_reserve(pool, header_size + length + 1);
     if (status != POOL_OK)
         return status;
     uint32_t header = (uint32_t)length << 1 | (uint32_t)text_is_plain(text, length);
     char *at = pool->bytes + pool->size;
-    memcpy(at, &header, sizeof header);
-    memcpy(at + TEXT_HEADER_SIZE, text, length);
-    at[TEXT_HEADER_SIZE + length] = 0;
-    *ref = (TextRef)(pool->size + TEXT_HEADER_SIZE);
-    pool->size += TEXT_HEADER_SIZE + length + 1;
+    if (header_size == 1) {
+        at[0] = (char)header;
+    } else {
+        at[0] = at[5] = (char)TEXT_LONG_MARK;
+        memcpy(at + 1, &header, sizeof header);
+    }
+    memcpy(at + header_size, text, length);
+    at[header_size + length] = 0;
+    *ref = (TextRef)(pool->size + header_size);
+    pool->size += header_size + length + 1;
     return POOL_OK;
 }
 
 static size_t pool_text_length(const TextPool *pool, TextRef ref)
 {
-    uint32_t header;
-    memcpy(&header, pool->bytes + ref - TEXT_HEADER_SIZE, sizeof header);
-    return header >> 1;
+    return text_header_at(pool->bytes, ref) >> 1;
 }
 
 static int pool_text_equals(const TextPool *pool, TextRef ref, const char *text, size_t length)
@@ -537,22 +542,6 @@ const Site *snapshot_site(const Snapshot *snapshot, const char *site_id)
     return NULL;
 }
 
-static int site_lists(const Snapshot *snapshot, const Site *site, int32_t orpha)
-{
-    const int32_t *codes = site_codes(snapshot, site);
-    size_t low = 0, high = site->code_count;
-    while (low < high) {
-        size_t middle = low + (high - low) / 2;
-        if (codes[middle] == orpha)
-            return 1;
-        if (codes[middle] < orpha)
-            low = middle + 1;
-        else
-            high = middle;
-    }
-    return 0;
-}
-
 int snapshot_site_covers(const Snapshot *snapshot, const Site *site, const Condition *condition,
                          const Condition **matched)
 {
@@ -561,7 +550,7 @@ int snapshot_site_covers(const Snapshot *snapshot, const Site *site, const Condi
     const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
     for (uint32_t a = 0; a < condition->ancestor_count; a++) {
         const Condition *ancestor = &snapshot->conditions[ancestors[a].condition];
-        if (site_lists(snapshot, site, ancestor->orpha)) {
+        if (site_lists_code(snapshot, site, ancestor->orpha)) {
             if (matched)
                 *matched = ancestor;
             return (int)ancestors[a].depth;
@@ -1630,11 +1619,20 @@ static const char *validate_packed_pool(const Snapshot *snapshot, uint8_t *start
     if (size > UINT32_MAX)
         return "the text pool passes 4 GB";
     while (offset < size) {
-        uint32_t header;
-        if (size - offset < TEXT_HEADER_SIZE + 2)
+        uint32_t header = (unsigned char)pool[offset];
+        size_t ref = offset + 1;
+        if (header >= TEXT_LONG_MARK) {
+            if (header != TEXT_LONG_MARK || size - offset < TEXT_LONG_HEADER_SIZE + 2 ||
+                (unsigned char)pool[offset + TEXT_LONG_HEADER_SIZE - 1] != TEXT_LONG_MARK)
+                return "a text header is malformed";
+            memcpy(&header, pool + offset + 1, sizeof header);
+            ref = offset + TEXT_LONG_HEADER_SIZE;
+            if ((header >> 1) <= TEXT_SHORT_MAX)
+                return "a short text has a long header";
+        } else if (size - offset < 3) {
             return "a text runs past the pool";
-        memcpy(&header, pool + offset, sizeof header);
-        size_t length = header >> 1, ref = offset + TEXT_HEADER_SIZE;
+        }
+        size_t length = header >> 1;
         if (length == 0)
             return "an empty text in the pool";
         if (length > size - ref - 1)

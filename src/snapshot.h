@@ -5,7 +5,9 @@
  * links, and the indexes built over them (spatial index, condition search,
  * places, tiles). Invariants:
  *  - immutable once snapshot_load() returns: any number of threads read it
- *    without locks;
+ *    without locks (the spatial index's covering-tree cache, and the tile
+ *    cache, change inside their modules with atomics or locks of their own,
+ *    never what a reader already holds);
  *  - `sites` is sorted by site_id in byte order (strcmp), so an index into
  *    it is also the tie-break order of the API;
  *  - `conditions` is sorted by orpha code; each condition's ancestor list
@@ -52,18 +54,23 @@ const char *audience_name(Audience audience); /* NULL for AUDIENCE_UNSTATED */
 /* --- The text pool -------------------------------------------------------
  *
  * Every text of the sites lives in one contiguous char array owned by the
- * snapshot (`text_pool`, `text_pool_size` bytes). A stored text is:
+ * snapshot (`text_pool`, `text_pool_size` bytes). A stored text is
  *
- *     [uint32 header][bytes...][NUL]        header = length << 1 | plain
+ *     [h][bytes...][NUL]                                 length 1 to 63
+ *     [0x80][uint32 header][0x80][bytes...][NUL]         longer texts
  *
- * and a TextRef is the offset of its first byte (just after the header),
- * so the C string is text_pool + ref. Invariants:
+ * where h = header = length << 1 | plain (one byte below 0x80), and a
+ * TextRef is the offset of its first byte (just after the header), so the
+ * C string is text_pool + ref and the byte before it tells the two forms
+ * apart (the 0x80 first byte lets a walk from offset 0 do the same). Most
+ * texts are short: one header byte instead of four saved 8 MB on the 1M-site
+ * benchmark. Invariants:
  *  - ref 0 means absent: the loader stores an empty source field as 0 (the
  *    API writes null for both), and no text starts at offset 0 because a
  *    header precedes every text;
  *  - `plain` is 1 when no byte of the text needs a JSON escape (no '"',
  *    '\\' nor byte < 0x20): the API then copies it with one memcpy;
- *  - the header is read with memcpy (texts are not aligned);
+ *  - the long header is read with memcpy (texts are not aligned);
  *  - the pool holds nothing but these records, end to end from offset 0
  *    (the packed-sites check walks it that way);
  *  - the pool is at most UINT32_MAX bytes: a larger load fails with "too
@@ -73,7 +80,20 @@ const char *audience_name(Audience audience); /* NULL for AUDIENCE_UNSTATED */
  *    labels, mostly distinct, are stored as they come. */
 typedef uint32_t TextRef;
 
-#define TEXT_HEADER_SIZE 4
+#define TEXT_SHORT_MAX 63   /* longest text with a one-byte header */
+#define TEXT_LONG_MARK 0x80 /* first and last byte of a long header */
+#define TEXT_LONG_HEADER_SIZE 6
+
+/* The header (length << 1 | plain) of the text at `ref` (not 0) of `pool`. */
+static inline uint32_t text_header_at(const char *pool, uint32_t ref)
+{
+    unsigned char last = (unsigned char)pool[ref - 1];
+    if (last < TEXT_LONG_MARK)
+        return last;
+    uint32_t header;
+    memcpy(&header, pool + ref - 5, sizeof header);
+    return header;
+}
 
 /* The texts a site rarely fills, deduplicated: Snapshot.details holds each
  * distinct combination once, and most sites share a few records (index 0
@@ -103,7 +123,7 @@ _Static_assert(sizeof(Site) <= 48, "Site must stay within 48 bytes");
  * bump it whenever Site, SiteDetails, TextRef or the text pool's record
  * layout changes, so that older packed parts are ignored (their sites are
  * then read from the table). */
-#define SNAPSHOT_PACKED_FORMAT 1
+#define SNAPSHOT_PACKED_FORMAT 2
 
 typedef struct AncestorEntry {
     uint32_t condition; /* index into Snapshot.conditions */
@@ -216,6 +236,22 @@ static inline const int32_t *site_codes(const Snapshot *snapshot, const Site *si
 {
     return snapshot->site_codes + site->codes_start;
 }
+/* 1 when the site's own codes (ascending) hold `orpha`; by bisection. */
+static inline int site_lists_code(const Snapshot *snapshot, const Site *site, int32_t orpha)
+{
+    const int32_t *codes = site_codes(snapshot, site);
+    uint32_t low = 0, high = site->code_count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        if (codes[middle] == orpha)
+            return 1;
+        if (codes[middle] < orpha)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return 0;
+}
 
 /* --- Texts ---------------------------------------------------------------- */
 
@@ -226,10 +262,7 @@ static inline const char *snapshot_text(const Snapshot *snapshot, TextRef ref)
 }
 static inline uint32_t snapshot_text_header(const Snapshot *snapshot, TextRef ref)
 {
-    uint32_t header = 0;
-    if (ref)
-        memcpy(&header, snapshot->text_pool + ref - TEXT_HEADER_SIZE, sizeof header);
-    return header;
+    return ref ? text_header_at(snapshot->text_pool, ref) : 0;
 }
 /* Its length in bytes, 0 when absent. */
 static inline size_t snapshot_text_length(const Snapshot *snapshot, TextRef ref)

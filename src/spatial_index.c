@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,17 @@ typedef struct TreePoint {
     uint32_t site;
 } TreePoint;
 
+/* A condition's covering tree: one ECEF tree over the distinct sites that
+ * cover it, built on demand (see "Covering trees" below). Immutable once
+ * published. */
+typedef struct CoveringTree {
+    TreePoint *points;
+    KdNode *nodes;
+    uint32_t root;
+    uint32_t count; /* points: the condition's covering sites, each once */
+    size_t bytes;   /* what it holds, charged against the cache budget */
+} CoveringTree;
+
 struct SpatialIndex {
     /* ECEF trees: points [0, site_count) are the tree over all sites, then
      * each condition's listing sites at site_count + code_offsets[c]. */
@@ -52,6 +64,14 @@ struct SpatialIndex {
     uint32_t *box_points;
     KdNode *box_nodes;
     uint32_t box_root;
+    /* The covering-tree cache: the only part that changes after building.
+     * A slot goes from NULL to a tree once and keeps it until the index is
+     * freed; covering_bytes only grows, and never beyond the budget taken
+     * when the index was built. */
+    _Atomic(CoveringTree *) *covering; /* per condition */
+    atomic_size_t covering_bytes;
+    size_t covering_budget;
+    size_t condition_count; /* slots in `covering` to free */
 };
 
 void site_filter_init(SiteFilter *filter)
@@ -81,7 +101,8 @@ typedef struct SiteBits {
 
 typedef struct PointBuilder {
     TreePoint *points;
-    SiteBits bits;
+    SiteBits bits; /* NULL arrays: read the roles and audiences from `sites` */
+    const Site *sites;
     KdNode *nodes;
     uint32_t next_node;
     int dimensions;     /* 3 (ECEF) or 2 (lon, lat) */
@@ -152,8 +173,13 @@ static void point_leaf(PointBuilder *builder, KdNode *node)
             low[d] = fminf(low[d], point->position[d]);
             high[d] = fmaxf(high[d], point->position[d]);
         }
-        roles |= builder->bits.role[point->site];
-        audiences |= builder->bits.audience[point->site];
+        if (builder->bits.role) {
+            roles |= builder->bits.role[point->site];
+            audiences |= builder->bits.audience[point->site];
+        } else {
+            roles |= (uint16_t)(1u << builder->sites[point->site].role);
+            audiences |= (uint8_t)(1u << builder->sites[point->site].audience);
+        }
         if (builder->site_out)
             builder->site_out[i] = point->site;
     }
@@ -241,7 +267,7 @@ static int build_box_tree(struct SpatialIndex *index, const Snapshot *snapshot, 
         const Site *site = &snapshot->sites[s];
         items[s] = (TreePoint){{(float)site->lon, (float)site->lat, 0}, (uint32_t)s};
     }
-    PointBuilder builder = {items, bits, index->box_nodes, 0, 2, index->box_points};
+    PointBuilder builder = {items, bits, NULL, index->box_nodes, 0, 2, index->box_points};
     index->box_root = build_point_tree(&builder, 0, (uint32_t)count);
     free(items);
     return 0;
@@ -346,7 +372,7 @@ static void *build_whole_tree(void *argument)
 {
     WholeTreeJob *job = argument;
     struct SpatialIndex *index = job->index;
-    PointBuilder builder = {index->points, job->bits, index->nodes, 0, 3, NULL};
+    PointBuilder builder = {index->points, job->bits, NULL, index->nodes, 0, 3, NULL};
     index->all_root = build_point_tree(&builder, 0, (uint32_t)job->snapshot->site_count);
     return NULL;
 }
@@ -363,7 +389,8 @@ static int build_trees(struct SpatialIndex *index, const Snapshot *snapshot, Sit
     int threaded = pthread_create(&thread, NULL, build_whole_tree, &job) == 0;
     if (!threaded)
         build_whole_tree(&job);
-    PointBuilder builder = {index->points, bits, index->nodes, (uint32_t)whole_nodes, 3, NULL};
+    PointBuilder builder = {index->points,         bits, NULL, index->nodes,
+                            (uint32_t)whole_nodes, 3,    NULL};
     for (size_t c = 0; c < snapshot->condition_count; c++) {
         uint32_t begin = index->code_offsets[c];
         index->code_root[c] = build_point_tree(&builder, (uint32_t)site_count + begin,
@@ -374,6 +401,8 @@ static int build_trees(struct SpatialIndex *index, const Snapshot *snapshot, Sit
         pthread_join(thread, NULL);
     return status;
 }
+
+size_t spatial_index_cache_budget = SPATIAL_INDEX_DEFAULT_CACHE_BYTES;
 
 struct SpatialIndex *spatial_index_build(const Snapshot *snapshot, char *error, size_t error_size)
 {
@@ -391,12 +420,16 @@ struct SpatialIndex *spatial_index_build(const Snapshot *snapshot, char *error, 
         goto out_of_memory;
     index->code_offsets = calloc(condition_count + 1, sizeof *index->code_offsets);
     index->code_root = malloc((condition_count + 1) * sizeof *index->code_root);
-    if (!index->code_offsets || !index->code_root)
+    index->covering = calloc(condition_count + 1, sizeof *index->covering);
+    if (!index->code_offsets || !index->code_root || !index->covering)
         goto out_of_memory;
+    atomic_init(&index->covering_bytes, 0);
+    index->covering_budget = spatial_index_cache_budget;
     count_sites_per_code(index, snapshot);
     if (allocate_trees(index, site_count, condition_count, &whole_nodes) != 0 ||
         fill_points(index, snapshot) != 0 || build_trees(index, snapshot, bits, whole_nodes) != 0)
         goto out_of_memory;
+    index->condition_count = condition_count;
     free(bits.role);
     free(bits.audience);
     return index;
@@ -413,6 +446,15 @@ void spatial_index_free(struct SpatialIndex *index)
 {
     if (!index)
         return;
+    for (size_t c = 0; index->covering && c < index->condition_count; c++) {
+        CoveringTree *tree = atomic_load_explicit(&index->covering[c], memory_order_acquire);
+        if (tree) {
+            free(tree->points);
+            free(tree->nodes);
+            free(tree);
+        }
+    }
+    free(index->covering);
     free(index->points);
     free(index->nodes);
     free(index->code_offsets);
@@ -420,6 +462,11 @@ void spatial_index_free(struct SpatialIndex *index)
     free(index->box_points);
     free(index->box_nodes);
     free(index);
+}
+
+size_t spatial_index_cache_bytes(const struct SpatialIndex *index)
+{
+    return index ? atomic_load_explicit(&index->covering_bytes, memory_order_relaxed) : 0;
 }
 
 /* The points of the tree of the sites that list `condition`'s own code
@@ -433,6 +480,159 @@ static const TreePoint *listing_points(const Snapshot *snapshot, const Condition
     *count = index->code_offsets[c + 1] - begin;
     /* The per-code tree permuted the list in place: still the same set. */
     return index->points + snapshot->site_count + begin;
+}
+
+/* --- Covering trees -----------------------------------------------------
+ *
+ * A query for condition D searches the trees of all D's ancestors that
+ * some site lists (about 15 for the benchmark's codes); each costs a
+ * descent and a leaf scan, most of the query's time. A covering tree holds
+ * the distinct sites of all those trees in one tree, so the same query
+ * descends once. One for every condition would cost about 23 million
+ * points (370 MB) on a 1M-site network, so they are built on demand, at a
+ * condition's first query, while their total size stays within the budget
+ * (spatial_index_cache_budget when the index was built; `serve
+ * --nearest-cache-mb`); past it, queries search the ancestor trees as
+ * before. Answers are identical either way (the tests run both). A tree is
+ * built outside any lock and published with a compare-and-swap: two
+ * threads may build the same tree at once, the loser frees its copy and
+ * gives its bytes back. */
+
+int spatial_index_covering_trees = 1;
+
+static size_t covering_tree_bytes(size_t count)
+{
+    return sizeof(CoveringTree) + count * sizeof(TreePoint) +
+           (count ? node_count_for(count) : 0) * sizeof(KdNode);
+}
+
+/* Takes `bytes` from the budget; returns 0 when they do not fit. */
+static int budget_take(struct SpatialIndex *index, size_t bytes)
+{
+    size_t used = atomic_load_explicit(&index->covering_bytes, memory_order_relaxed);
+    do {
+        if (used > index->covering_budget || bytes > index->covering_budget - used)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&index->covering_bytes, &used, used + bytes,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return 1;
+}
+
+static void budget_give_back(struct SpatialIndex *index, size_t bytes)
+{
+    atomic_fetch_sub_explicit(&index->covering_bytes, bytes, memory_order_relaxed);
+}
+
+/* How many of `condition`'s ancestors have a listing tree; *listed gets
+ * their total number of points (a site listing two of them counts twice). */
+static size_t ancestor_trees(const Snapshot *snapshot, const Condition *condition, size_t *listed)
+{
+    const struct SpatialIndex *index = snapshot->index;
+    const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
+    size_t trees = 0;
+    *listed = 0;
+    for (uint32_t a = 0; a < condition->ancestor_count; a++) {
+        uint32_t c = ancestors[a].condition;
+        if (index->code_root[c] != NO_NODE) {
+            trees++;
+            *listed += index->code_offsets[c + 1] - index->code_offsets[c];
+        }
+    }
+    return trees;
+}
+
+/* Copies the ancestors' listing points into `points` (room for `listed`),
+ * each site once; returns how many were kept, or 0 when out of memory. */
+static size_t gather_covering_points(const Snapshot *snapshot, const Condition *condition,
+                                     size_t listed, TreePoint *points)
+{
+    size_t capacity = 16;
+    while (capacity < 2 * listed)
+        capacity *= 2;
+    uint32_t *seen = calloc(capacity, sizeof *seen); /* site index + 1; 0: empty */
+    if (!seen)
+        return 0;
+    const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
+    size_t kept = 0;
+    for (uint32_t a = 0; a < condition->ancestor_count; a++) {
+        size_t count;
+        const TreePoint *source =
+            listing_points(snapshot, &snapshot->conditions[ancestors[a].condition], &count);
+        for (size_t i = 0; i < count; i++) {
+            uint32_t value = source[i].site + 1;
+            size_t slot = (value * 2654435761u) & (capacity - 1);
+            while (seen[slot] && seen[slot] != value)
+                slot = (slot + 1) & (capacity - 1);
+            if (seen[slot])
+                continue;
+            seen[slot] = value;
+            points[kept++] = source[i];
+        }
+    }
+    free(seen);
+    return kept;
+}
+
+/* Builds and publishes the covering tree of condition `c` whose ancestor
+ * trees hold `listed` points; returns the published tree, or NULL when the
+ * budget or the memory is short. */
+static const CoveringTree *covering_tree_build(struct SpatialIndex *index, const Snapshot *snapshot,
+                                               const Condition *condition, uint32_t c,
+                                               size_t listed)
+{
+    size_t charged = covering_tree_bytes(listed);
+    if (!budget_take(index, charged))
+        return NULL;
+    CoveringTree *tree = calloc(1, sizeof *tree);
+    TreePoint *points = malloc(listed * sizeof *points);
+    size_t count = tree && points ? gather_covering_points(snapshot, condition, listed, points) : 0;
+    KdNode *nodes = count ? malloc(node_count_for(count) * sizeof *nodes) : NULL;
+    if (!nodes) {
+        free(tree);
+        free(points);
+        budget_give_back(index, charged);
+        return NULL;
+    }
+    PointBuilder builder = {points, {NULL, NULL}, snapshot->sites, nodes, 0, 3, NULL};
+    *tree = (CoveringTree){points, nodes, build_point_tree(&builder, 0, (uint32_t)count),
+                           (uint32_t)count, covering_tree_bytes(count)};
+    budget_give_back(index, charged - tree->bytes);
+    CoveringTree *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(&index->covering[c], &expected, tree,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return tree;
+    /* Another thread published the same tree first. */
+    budget_give_back(index, tree->bytes);
+    free(points);
+    free(nodes);
+    free(tree);
+    return expected;
+}
+
+/* The covering tree to search for `condition`, built now if it fits the
+ * budget; NULL when the query should search the ancestor trees (fewer
+ * than two of them, or no room). */
+static const CoveringTree *covering_tree(const Snapshot *snapshot, const Condition *condition)
+{
+    struct SpatialIndex *index = snapshot->index;
+    if (!spatial_index_covering_trees)
+        return NULL;
+    uint32_t c = snapshot_condition_index(snapshot, condition);
+    const CoveringTree *tree = atomic_load_explicit(&index->covering[c], memory_order_acquire);
+    if (tree)
+        return tree;
+    size_t listed;
+    if (ancestor_trees(snapshot, condition, &listed) < 2)
+        return NULL;
+    return covering_tree_build(index, snapshot, condition, c, listed);
+}
+
+size_t spatial_index_covering_tree_size(const Snapshot *snapshot, const Condition *condition)
+{
+    uint32_t c = snapshot_condition_index(snapshot, condition);
+    const CoveringTree *tree =
+        atomic_load_explicit(&snapshot->index->covering[c], memory_order_acquire);
+    return tree ? tree->count : 0;
 }
 
 /* --- Nearest ------------------------------------------------------------
@@ -553,6 +753,8 @@ typedef struct NearestSearch {
     const Snapshot *snapshot;
     const struct SpatialIndex *index;
     const SiteFilter *filter;
+    const KdNode *nodes; /* of the trees searched: the index's, or a covering tree's */
+    const TreePoint *points;
     double lat, lon, query[3];
     double query_radius; /* |query|, the query's distance from the Earth's centre */
     size_t k;
@@ -741,7 +943,7 @@ static int node_may_match(const KdNode *node, const SiteFilter *filter)
  * under it passes the filter. */
 static double node_bound(const NearestSearch *search, uint32_t id)
 {
-    const KdNode *node = &search->index->nodes[id];
+    const KdNode *node = &search->nodes[id];
     if (!node_may_match(node, search->filter))
         return INFINITY;
     double gap = box_distance(node, search->query) - POINT_SLACK_M;
@@ -794,7 +996,7 @@ static void scan_leaf(NearestSearch *search, const KdNode *node)
      * site_id order) is read only when the filter needs its role or
      * audience. */
     int all_pass = node_all_pass(node, search->filter);
-    const TreePoint *points = search->index->points;
+    const TreePoint *points = search->points;
     for (uint32_t p = node->begin; p < node->end; p++) {
         const TreePoint *point = &points[p];
         double sum = 0;
@@ -820,7 +1022,7 @@ static void scan_leaf(NearestSearch *search, const KdNode *node)
  * at each level, and scans the leaf it reaches. */
 static void expand_node(NearestSearch *search, uint32_t id)
 {
-    const KdNode *node = &search->index->nodes[id];
+    const KdNode *node = &search->nodes[id];
     while (node->right) {
         uint32_t near = id + 1, far = node->right;
         double near_bound = node_bound(search, near), far_bound = node_bound(search, far);
@@ -836,7 +1038,7 @@ static void expand_node(NearestSearch *search, uint32_t id)
         if (near_bound == INFINITY || near_bound > search->radius)
             return;
         id = near;
-        node = &search->index->nodes[id];
+        node = &search->nodes[id];
     }
     scan_leaf(search, node);
 }
@@ -935,13 +1137,23 @@ static size_t measure_candidates(NearestSearch *search, NearestResult *results)
     return found;
 }
 
-/* Queues the roots of the trees that hold the covering sites; returns how
- * many trees. */
+/* Queues the roots of the trees that hold the covering sites: the tree
+ * over all sites, a covering tree, or the condition's ancestor trees;
+ * returns how many trees. */
 static size_t push_roots(NearestSearch *search, const Condition *condition)
 {
     const struct SpatialIndex *index = search->index;
+    search->nodes = index->nodes;
+    search->points = index->points;
     if (!condition) {
         queue_push(search, node_bound(search, index->all_root), index->all_root);
+        return 1;
+    }
+    const CoveringTree *tree = covering_tree(search->snapshot, condition);
+    if (tree) {
+        search->nodes = tree->nodes;
+        search->points = tree->points;
+        queue_push(search, node_bound(search, tree->root), tree->root);
         return 1;
     }
     const AncestorEntry *ancestors = search->snapshot->ancestors + condition->ancestors_start;
@@ -1001,7 +1213,8 @@ int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
 {
     if (k == 0 || snapshot->site_count == 0)
         return 0;
-    NearestSearch search = {snapshot, snapshot->index, filter, lat, lon, {0, 0, 0}, 0, k, 1};
+    NearestSearch search = {snapshot, snapshot->index, filter, NULL, NULL, lat,
+                            lon,      {0, 0, 0},       0,      k,    1};
     geodesy_to_ecef(lat, lon, search.query);
     search.query_radius =
         sqrt(search.query[0] * search.query[0] + search.query[1] * search.query[1] +

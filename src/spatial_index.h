@@ -27,6 +27,10 @@
  *    LIST that code. A query for condition D searches, in the same queue,
  *    the trees of every ancestor of D (depth 0 included): a site covers D
  *    iff it lists one of them. A site found through two trees counts once.
+ *    At D's first query those trees are merged into one covering tree of
+ *    D's distinct covering sites (spatial_index.c, "Covering trees"), kept
+ *    while the total stays within a memory budget, so later queries for D
+ *    descend one tree instead of about 15.
  *  - Trees are implicit, nodes stored in preorder in one array (left child
  *    follows its parent), median splits on the largest extent, leaves of up
  *    to 32 sites (16 measured no faster and cost 14 MB more on 1M sites),
@@ -52,8 +56,12 @@
  *    the box holds a large share of all sites, scanning the sites in index
  *    order finds the first `limit` sooner. With a condition, the listing
  *    sites of the condition's ancestors are scanned instead.
- * Invariants: immutable after spatial_index_build(); every query is
- * thread-safe and touches only its own scratch memory. */
+ * Invariants: immutable after spatial_index_build() except for the
+ * covering-tree cache, where a condition's slot goes once from empty to a
+ * finished tree (published with a compare-and-swap, never changed or freed
+ * before spatial_index_free()) and the bytes held never pass the budget;
+ * every query is thread-safe and otherwise touches only its own scratch
+ * memory. */
 #ifndef MAILLAGE_SPATIAL_INDEX_H
 #define MAILLAGE_SPATIAL_INDEX_H
 
@@ -96,6 +104,25 @@ void spatial_index_free(struct SpatialIndex *index);
 int spatial_index_nearest(const Snapshot *snapshot, double lat, double lon,
                           const Condition *condition, const SiteFilter *filter, size_t k,
                           NearestResult *results);
+
+/* The default covering-tree cache budget (spatial_index.c, "Covering
+ * trees"): 32 MB. */
+#define SPATIAL_INDEX_DEFAULT_CACHE_BYTES ((size_t)32 << 20)
+
+/* The covering-tree budget of the indexes built from now on, in bytes (0:
+ * none; every condition query then searches its ancestor trees). Set once
+ * at startup (`serve --nearest-cache-mb`), before any snapshot is loaded. */
+extern size_t spatial_index_cache_budget;
+
+/* Bytes the index's covering trees hold now (at most its budget). */
+size_t spatial_index_cache_bytes(const struct SpatialIndex *index);
+
+/* Tests only: 0 makes queries ignore covering trees (never build or use
+ * them), to compare both searches; default 1. Not for concurrent use. */
+extern int spatial_index_covering_trees;
+/* Tests only: the number of points of `condition`'s covering tree (its
+ * covering sites, each once), 0 when it has none yet. */
+size_t spatial_index_covering_tree_size(const Snapshot *snapshot, const Condition *condition);
 
 /* Tests only: scales the search radius (default 1). Below 1 the radius is
  * no longer an upper bound of the k-th distance, which exercises the

@@ -18,7 +18,26 @@
 #     is what the target asks for, so its verdict uses the isolated run.
 #     Both are printed;
 #   - startup time to the ready line (target < 2 s) and resident memory
-#     (VmRSS, target < 300 MB).
+#     (VmRSS, target < 300 MB);
+#   - the floor of the nearest/healthz ratio (informational): a second
+#     server, $BUILD/tools/maillage-floor (the real server with
+#     tools/bench_floor_api.c in place of src/api.c), whose /api/nearest does
+#     no search, only what every exact answer must pay: parsing lat/lon, 5
+#     PROJ geodesic distances (k=5) and a body as large as the mean real
+#     nearest answer (sampled with curl from the first server, passed as
+#     MAILLAGE_FLOOR_BODY_BYTES). Its nearest/healthz, driven by the same
+#     Lua scripts, is the best ratio any search could reach on this machine;
+#     the report also gives the real ratio as a fraction of it. It runs
+#     after the throughput runs and before the isolated latency runs, one
+#     server at a time under load, as BENCH_FLOOR_ROUNDS (default 3) rounds
+#     healthz, nearest, healthz, nearest, ..., healthz: each round's ratio
+#     divides its nearest by the mean of the healthz runs around it, and the
+#     floor is the median round (on shared cores one pair of runs can be
+#     off by a third). Both ratios, real and floor, are also given from
+#     CPU time per request (server from /proc/PID/stat + wrk from `time`),
+#     the req/s ratio two saturated cores would give: other load on the
+#     machine barely moves it. A missing floor binary or a floor server
+#     that does not start only skips it, with a warning.
 # Each line shows the figure, its target and their ratio (figure / target;
 # "ok" when the target is met). Missed targets are reported, never fatal: the
 # exit status is non-zero only when the benchmark cannot run at all.
@@ -32,7 +51,8 @@
 # If tools/bench-tiles.sh exists it runs last, given the server's URL.
 # The synthetic network and its database are cached in $BUILD/bench/.
 # Environment: BUILD (default build), BENCH_SITES (default 1000000),
-# BENCH_DURATION (wrk seconds, default 5), BENCH_CONNECTIONS (default 64).
+# BENCH_DURATION (wrk seconds, default 5), BENCH_CONNECTIONS (default 64),
+# BENCH_FLOOR_ROUNDS (default 3; 0 skips the floor).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -40,6 +60,7 @@ SITES=${BENCH_SITES:-1000000}
 DURATION=${BENCH_DURATION:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 PIN=${BENCH_PIN:-0}
+FLOOR_ROUNDS=${BENCH_FLOOR_ROUNDS:-3}
 server_pin=() client_pin=()
 if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     server_pin=(taskset -c 0) client_pin=(taskset -c 1)
@@ -47,12 +68,13 @@ else
     PIN=0
 fi
 binary=$BUILD/maillage
+floor_binary=$BUILD/tools/maillage-floor
 generator=$BUILD/tools/synthetic-network
 cache=$BUILD/bench
 network=$cache/synthetic-network-$SITES.csv
 database=$cache/synthetic-$SITES.sqlite
 work=$(mktemp -d "${TMPDIR:-/tmp}/maillage-bench-XXXXXX")
-server= isolated_server=
+server= isolated_server= floor_server=
 # stop_server PID: SIGTERM, then waits for it (nothing if it is gone).
 stop_server() {
     if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
@@ -61,6 +83,7 @@ stop_server() {
     fi
 }
 cleanup() {
+    stop_server "$floor_server"
     stop_server "$isolated_server"
     stop_server "$server"
     rm -rf "$work"
@@ -80,7 +103,10 @@ if [ ! -s "$network" ] || [ "$generator" -nt "$network" ]; then
     "$generator" --sites "$SITES" --seed 1 --out "$network.tmp"
     mv "$network.tmp" "$network"
 fi
-if [ ! -s "$database" ] || [ "$network" -nt "$database" ] || [ src/store.c -nt "$database" ]; then
+# Rebuilt when the network or the database layout (store.c: the schema;
+# snapshot.h: the packed sites' format) is newer than it.
+if [ ! -s "$database" ] || [ "$network" -nt "$database" ] || [ src/store.c -nt "$database" ] ||
+    [ src/snapshot.h -nt "$database" ]; then
     echo "bench: building $database (shipped geodata + $SITES synthetic sites)"
     "$binary" build --geodata geodata --network "$network" --out "$database" \
         --report "$cache/synthetic-$SITES.report.json" >"$work/build.log" 2>&1 ||
@@ -212,13 +238,27 @@ histogram_p99() {
         }' "$before" "$after"
 }
 
-# run NAME ROUTE TARGET [lua]: sets rps_NAME, p99_NAME, client_p99_NAME
+# process_cpu_seconds PID: user + system CPU seconds PID has used (0 if gone).
+process_cpu_seconds() {
+    awk -v ticks="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / ticks }' \
+        "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# run NAME ROUTE TARGET [lua]: sets rps_NAME, p99_NAME, client_p99_NAME, and
+# requests_NAME with cpu_NAME, the CPU seconds the server (run_pid, default
+# the first server) and wrk used together during the run.
 run() {
     local name=$1 route=$2 target=$3 script=${4:-}
     local arguments=(-t"${run_threads:-2}" -c"$CONNECTIONS" -d"${DURATION}s" --latency)
     [ -n "$script" ] && arguments+=(-s "$script")
     metric_snapshot "$work/$name.before"
-    "${client_pin[@]}" wrk "${arguments[@]}" "${run_url:-$url}$target" >"$work/$name.wrk" 2>&1 || true
+    local server_cpu_before TIMEFORMAT='%3U %3S'
+    server_cpu_before=$(process_cpu_seconds "${run_pid:-$server}")
+    { time "${client_pin[@]}" wrk "${arguments[@]}" "${run_url:-$url}$target" >"$work/$name.wrk" 2>&1; } \
+        2>"$work/$name.time" || true
+    printf -v "cpu_$name" '%s' "$(awk -v before="$server_cpu_before" -v after="$(process_cpu_seconds "${run_pid:-$server}")" \
+        '{ printf "%.3f", after - before + $1 + $2 }' "$work/$name.time")"
+    printf -v "requests_$name" '%s' "$(awk '/ requests in / { print $1 }' "$work/$name.wrk")"
     metric_snapshot "$work/$name.after"
     local rps errors client
     rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/$name.wrk")
@@ -242,6 +282,65 @@ run bbox structures "/api/structures?bbox=$bbox&limit=10000"
 rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 peak=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 
+# ---- Floor: no search, only the 5 geodesics and the bytes of an answer ----
+# mean_nearest_bytes COUNT: mean body size (bytes, no compression, like wrk)
+# of COUNT real /api/nearest answers from the first server, on query points
+# and codes drawn like the Lua script's (uniform over the same box, three in
+# four with an orpha code). Prints nothing when no answer came back.
+mean_nearest_bytes() {
+    awk -v count="$1" -v base="$url/api/nearest" '
+        { codes[++n] = $1 }
+        END {
+            srand(1)
+            for (i = 0; i < count; i++) {
+                path = sprintf("%s?lat=%.5f&lon=%.5f", base, 42.5 + rand() * 8.5, -4.5 + rand() * 12.5)
+                if (n > 0 && rand() < 0.75) path = path "&orpha=" codes[1 + int(rand() * n)]
+                printf "url = \"%s\"\noutput = \"/dev/null\"\n", path
+            }
+        }' "$work/codes" >"$work/floor-sample.curl"
+    { curl -s -K "$work/floor-sample.curl" -w '%{http_code} %{size_download}\n' || true; } |
+        awk '$1 == 200 { total += $2; n++ } END { if (n > 0) printf "%.0f", total / n }'
+}
+floor_bytes='' floor_ratios='' floor_runs='' rps_floor_healthz_0=''
+floor_nearest_cpu='' floor_healthz_cpu='' cpu_floor_healthz_0='' requests_floor_healthz_0=''
+floored=0
+if [ "$FLOOR_ROUNDS" -lt 1 ] 2>/dev/null; then
+    echo "bench: floor skipped (BENCH_FLOOR_ROUNDS=$FLOOR_ROUNDS)"
+elif [ -x "$floor_binary" ]; then
+    floor_bytes=$(mean_nearest_bytes 200)
+    floor_port=$(free_port $((port + 2)))
+    MAILLAGE_FLOOR_BODY_BYTES=${floor_bytes:-2150} "${server_pin[@]}" "$floor_binary" serve \
+        --db "$database" --listen "127.0.0.1:$floor_port" --access-log off \
+        >"$work/floor.out" 2>"$work/floor.err" &
+    floor_server=$!
+    if wait_ready "$work/floor.out" "$floor_server"; then
+        floored=1
+        echo "bench: floor runs on $floor_binary (nearest: 5 geodesics, ${floor_bytes:-2150}-byte body, no search)"
+        floor_url=http://127.0.0.1:$floor_port
+        run_url=$floor_url run_pid=$floor_server run floor_healthz_0 healthz / "$work/healthz.lua"
+        floor_runs=$rps_floor_healthz_0
+        floor_healthz_cpu=" $cpu_floor_healthz_0:$requests_floor_healthz_0"
+        for round in $(seq 1 "$FLOOR_ROUNDS"); do
+            run_url=$floor_url run_pid=$floor_server run "floor_nearest_$round" nearest / "$work/nearest.lua"
+            run_url=$floor_url run_pid=$floor_server run "floor_healthz_$round" healthz / "$work/healthz.lua"
+            before=rps_floor_healthz_$((round - 1)) nearest_rps=rps_floor_nearest_$round after=rps_floor_healthz_$round
+            floor_ratios+=" $(awk -v b="${!before}" -v n="${!nearest_rps}" -v a="${!after}" \
+                'BEGIN { if (b + a > 0) printf "%.4f", 2 * n / (b + a); else print "NA" }')"
+            floor_runs+=" / ${!nearest_rps} / ${!after}"
+            cpu_name=cpu_floor_nearest_$round requests_name=requests_floor_nearest_$round
+            floor_nearest_cpu+=" ${!cpu_name}:${!requests_name}"
+            cpu_name=cpu_floor_healthz_$round requests_name=requests_floor_healthz_$round
+            floor_healthz_cpu+=" ${!cpu_name}:${!requests_name}"
+        done
+    else
+        echo "bench: warning: the floor server did not start; floor skipped" >&2
+        cat "$work/floor.err" >&2
+    fi
+    stop_server "$floor_server"
+else
+    echo "bench: warning: $floor_binary is missing (make $floor_binary); floor skipped" >&2
+fi
+
 # ---- Isolated latency: one worker thread on CPU 0, wrk on CPU 1 ----
 p99_isolated_nearest='' p99_isolated_bbox='' client_p99_isolated_nearest='' client_p99_isolated_bbox=''
 isolated=0
@@ -256,9 +355,9 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
         saved_pin=("${client_pin[@]}")
         client_pin=(taskset -c 1)
         echo "bench: isolated latency runs (server: 1 worker thread on CPU 0; wrk -t1 on CPU 1)"
-        run_url=http://127.0.0.1:$isolated_port run_threads=1 \
+        run_url=http://127.0.0.1:$isolated_port run_threads=1 run_pid=$isolated_server \
             run isolated_nearest nearest / "$work/nearest.lua"
-        run_url=http://127.0.0.1:$isolated_port run_threads=1 \
+        run_url=http://127.0.0.1:$isolated_port run_threads=1 run_pid=$isolated_server \
             run isolated_bbox structures "/api/structures?bbox=$bbox&limit=10000"
         client_pin=("${saved_pin[@]}")
     else
@@ -275,8 +374,28 @@ verdict() { # value target direction(below|above)
         if (v == "NA" || v == "") { print "n/a"; exit }
         if ((d == "below" && v + 0 < t + 0) || (d == "above" && v + 0 >= t + 0)) print "ok"; else print "MISSED" }'
 }
-line() { printf '%-58s %15s %9s %7s  %s\n' "$@"; }
-share=$(awk -v a="$rps_nearest" -v b="$rps_healthz_script" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "NA" }')
+line() { printf '%-64s %15s %9s %7s  %s\n' "$@"; }
+fraction() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "NA" && b != "NA" && b > 0) printf "%.2f", a / b; else print "NA" }'; }
+share=$(fraction "$rps_nearest" "$rps_healthz_script")
+floor_share=NA nearest_of_floor=NA
+# cpu_per_request "CPU:REQUESTS ...": CPU microseconds per request over runs.
+cpu_per_request() {
+    tr ' ' '\n' <<<"$1" | awk -F: '$2 > 0 { cpu += $1; requests += $2 }
+        END { if (requests > 0) printf "%.2f", cpu / requests * 1e6; else print "NA" }'
+}
+us_healthz=$(cpu_per_request "${cpu_healthz_script:-}:${requests_healthz_script:-}")
+us_nearest=$(cpu_per_request "${cpu_nearest:-}:${requests_nearest:-}")
+us_floor_healthz=$(cpu_per_request "$floor_healthz_cpu")
+us_floor_nearest=$(cpu_per_request "$floor_nearest_cpu")
+cpu_share=$(fraction "$us_healthz" "$us_nearest")
+cpu_floor_share=$(fraction "$us_floor_healthz" "$us_floor_nearest")
+if [ "$floored" = 1 ]; then
+    floor_median=$(tr ' ' '\n' <<<"$floor_ratios" | grep -v -e NA -e '^$' | sort -n |
+        awk '{ v[++n] = $1 } END { if (n == 0) print "NA"; else if (n % 2) print v[(n + 1) / 2]; else printf "%.4f", (v[n / 2] + v[n / 2 + 1]) / 2 }')
+    floor_share=$(awk -v f="$floor_median" 'BEGIN { if (f == "NA") print "NA"; else printf "%.2f", f }')
+    nearest_of_floor=$(awk -v n="$rps_nearest" -v h="$rps_healthz_script" -v f="$floor_median" \
+        'BEGIN { if (h > 0 && f != "NA" && f > 0) printf "%.2f", (n / h) / f; else print "NA" }')
+fi
 echo
 line "measure" "value" "target" "ratio" "verdict"
 line "healthz req/s" "$rps_healthz" "-" "-" ""
@@ -284,6 +403,9 @@ line "healthz req/s, same Lua client as nearest" "$rps_healthz_script" "-" "-" "
 line "nearest req/s" "$rps_nearest" "-" "-" ""
 line "bbox ($bbox_count sites) req/s" "$rps_bbox" "-" "-" ""
 line "nearest / healthz (same client)" "$share" ">= 0.80" "$(ratio "$share" 0.80)" "$(verdict "$share" 0.80 above)"
+line "floor: 5 PROJ geodesics + same-size body / healthz (no search)" "$floor_share" "-" "-" ""
+line "nearest / floor" "$nearest_of_floor" "-" "-" ""
+line "same by CPU per request (server + wrk): nearest/healthz, floor" "$cpu_share / $cpu_floor_share" "-" "-" ""
 if [ "$isolated" = 1 ]; then
     line "nearest p99 server ms, isolated (client $client_p99_isolated_nearest)" "$p99_isolated_nearest" "< 1" "$(ratio "$p99_isolated_nearest" 1)" "$(verdict "$p99_isolated_nearest" 1 below)"
     line "bbox p99 server ms, isolated (client $client_p99_isolated_bbox)" "$p99_isolated_bbox" "< 1" "$(ratio "$p99_isolated_bbox" 1)" "$(verdict "$p99_isolated_bbox" 1 below)"
@@ -299,6 +421,16 @@ line "startup to ready line s" "$startup" "< 2" "$(ratio "$startup" 2)" "$(verdi
 line "resident memory MB (peak $peak)" "$rss" "< 300" "$(ratio "$rss" 300)" "$(verdict "$rss" 300 below)"
 echo "(ratio = value / target; $sites sites; server-side p99 from the /metrics histogram,"
 echo " interpolated inside its bucket; bbox = $bbox;"
+if [ "$floored" = 1 ]; then
+    echo " floor = $floor_binary, same Lua clients, median of the rounds' ratios (${floor_ratios# });"
+    echo " its req/s healthz / nearest / healthz ...: $floor_runs;"
+    echo " its nearest body is ${floor_bytes:-2150} bytes (mean of 200 sampled real answers);"
+    echo " CPU us per request, server + wrk: healthz $us_healthz, nearest $us_nearest, floor healthz"
+    echo " $us_floor_healthz, floor nearest $us_floor_nearest (their ratio is the req/s ratio two saturated"
+    echo " cores would give, whatever else runs on the machine);"
+else
+    echo " floor skipped: NA;"
+fi
 if [ "$PIN" = 1 ]; then
     echo " server pinned to CPU 0, wrk to CPU 1: BENCH_PIN=0 to share the CPUs)"
 else

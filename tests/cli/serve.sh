@@ -56,7 +56,7 @@ stop_server() { # signal: the server must exit 0
 }
 
 check "--help exits 0" exit_status 0 "$binary" serve --help
-for option in --db --listen --web --threads --cors-origins --frame-ancestors --access-log --cache-max-age --watch; do
+for option in --db --listen --web --threads --cors-origins --frame-ancestors --access-log --cache-max-age --nearest-cache-mb --watch; do
     check "--help documents $option" output_has "$option"
 done
 check "--db is required" exit_status 2 "$binary" serve
@@ -64,6 +64,8 @@ check "unknown option" exit_status 2 "$binary" serve --db "$database" --frobnica
 check "--threads 0" exit_status 2 "$binary" serve --db "$database" --threads 0
 check "--threads text" exit_status 2 "$binary" serve --db "$database" --threads many
 check "--cache-max-age -1" exit_status 2 "$binary" serve --db "$database" --cache-max-age -1
+check "--nearest-cache-mb -1" exit_status 2 "$binary" serve --db "$database" --nearest-cache-mb -1
+check "--nearest-cache-mb 1e3" exit_status 2 "$binary" serve --db "$database" --nearest-cache-mb 1e3
 check "--cors-origins with a quote" exit_status 2 "$binary" serve --db "$database" --cors-origins 'https://a.example"'
 check "--frame-ancestors with ;" exit_status 2 "$binary" serve --db "$database" --frame-ancestors "'self'; script-src *"
 check "option without its value" exit_status 2 "$binary" serve --db

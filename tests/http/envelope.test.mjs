@@ -295,6 +295,7 @@ test('/metrics: Prometheus text whose counters grow', async () => {
   assert.match(after, new RegExp(`^maillage_dataset_info\\{version="${server.version}"\\} 1$`, 'm'));
   assert.match(after, new RegExp(`^maillage_dataset_sites ${server.sites}$`, 'm'));
   assert.match(after, /^maillage_reloads_total \d+$/m);
+  assert.match(after, /^maillage_nearest_cache_bytes \d+$/m);
   // Histogram: cumulative buckets, +Inf equals _count.
   const buckets = [...after.matchAll(/^maillage_request_duration_seconds_bucket\{route="nearest",le="([^"]+)"\} (\d+)$/gm)];
   assert.ok(buckets.length >= 10);

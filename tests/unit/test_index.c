@@ -8,6 +8,8 @@
 #include "snapshot.h"
 #include "spatial_index.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -324,6 +326,134 @@ TEST(nearest_exact_when_the_radius_is_wrong)
     }
 }
 
+/* Rebuilds the index with a covering-tree budget of `budget` bytes (the
+ * trees are built again on demand). */
+static void rebuild_index(size_t budget)
+{
+    char error[256] = "";
+    spatial_index_free(snapshot->index);
+    spatial_index_cache_budget = budget;
+    snapshot->index = spatial_index_build(snapshot, error, sizeof error);
+    spatial_index_cache_budget = SPATIAL_INDEX_DEFAULT_CACHE_BYTES;
+    CHECK(snapshot->index != NULL, "rebuilding the index: %s", error);
+}
+
+/* The ancestor-tree search, which covering trees replace when they fit
+ * the budget: still exactly brute force. */
+TEST(nearest_without_covering_trees_matches_brute_force)
+{
+    spatial_index_covering_trees = 0;
+    int mismatches = nearest_mismatches(500);
+    spatial_index_covering_trees = 1;
+    CHECK(mismatches == 0, "%d of 500 queries differ from brute force", mismatches);
+    CHECK(spatial_index_cache_bytes(snapshot->index) > 0,
+          "the earlier tests built no covering tree: the two searches were not both run");
+}
+
+/* With room for a few covering trees only, some conditions use theirs and
+ * the others their ancestor trees; answers stay exact, the budget holds,
+ * and a zero budget builds nothing. */
+TEST(covering_tree_budget_is_kept)
+{
+    const size_t budgets[] = {48 * 1024, 0};
+    for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
+        rebuild_index(budgets[i]);
+        if (!snapshot->index)
+            return;
+        int mismatches = nearest_mismatches(300);
+        size_t used = spatial_index_cache_bytes(snapshot->index);
+        CHECK(mismatches == 0, "budget %zu: %d of 300 queries differ from brute force", budgets[i],
+              mismatches);
+        CHECK(used <= budgets[i], "budget %zu: the covering trees hold %zu bytes", budgets[i],
+              used);
+        CHECK(budgets[i] == 0 || used > 0, "budget %zu: no covering tree was built", budgets[i]);
+    }
+    rebuild_index(SPATIAL_INDEX_DEFAULT_CACHE_BYTES);
+}
+
+#define RACE_THREADS 4
+#define RACE_POINTS 3
+
+typedef struct RaceQuery {
+    double lat, lon;
+    int condition;
+    size_t expected_count;
+    NearestResult expected[10];
+} RaceQuery;
+
+static RaceQuery race_queries[SYNTHETIC_CONDITIONS * RACE_POINTS];
+static _Atomic int race_mismatches;
+
+/* One racer: every query once, starting at its own offset, so that the
+ * threads reach each condition's first query at about the same time. */
+static void *race(void *argument)
+{
+    size_t count = sizeof race_queries / sizeof race_queries[0];
+    size_t start = (size_t)(intptr_t)argument * count / RACE_THREADS;
+    SiteFilter filter;
+    site_filter_init(&filter);
+    for (size_t n = 0; n < count; n++) {
+        const RaceQuery *query = &race_queries[(start + n) % count];
+        NearestResult got[10];
+        int found =
+            spatial_index_nearest(snapshot, query->lat, query->lon,
+                                  &snapshot->conditions[query->condition], &filter, 10, got);
+        int same = found == (int)query->expected_count;
+        for (int i = 0; same && i < found; i++)
+            same = got[i].site == query->expected[i].site &&
+                   got[i].distance_m == query->expected[i].distance_m;
+        if (!same)
+            race_mismatches++;
+    }
+    return NULL;
+}
+
+/* Threads asking for the same conditions at once build covering trees
+ * concurrently: answers stay exact, and the bytes charged equal those of
+ * building every tree once in one thread (losers give theirs back). */
+TEST(concurrent_first_queries_are_exact)
+{
+    SiteFilter filter;
+    site_filter_init(&filter);
+    size_t count = sizeof race_queries / sizeof race_queries[0];
+    for (size_t q = 0; q < count; q++) {
+        RaceQuery *query = &race_queries[q];
+        query->lat = random_uniform(41, 52);
+        query->lon = random_uniform(-6, 10);
+        query->condition = (int)(q % SYNTHETIC_CONDITIONS);
+        query->expected_count =
+            brute_nearest(query->lat, query->lon, query->condition, &filter, 10, query->expected);
+    }
+    rebuild_index(SPATIAL_INDEX_DEFAULT_CACHE_BYTES);
+    pthread_t threads[RACE_THREADS];
+    int started = 0;
+    for (int t = 0; t < RACE_THREADS; t++)
+        started += pthread_create(&threads[t], NULL, race, (void *)(intptr_t)t) == 0;
+    CHECK(started == RACE_THREADS, "started %d of %d threads", started, RACE_THREADS);
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    size_t concurrent_bytes = spatial_index_cache_bytes(snapshot->index);
+    CHECK(race_mismatches == 0, "%d concurrent queries differ from brute force",
+          (int)race_mismatches);
+    rebuild_index(SPATIAL_INDEX_DEFAULT_CACHE_BYTES);
+    race((void *)(intptr_t)0);
+    size_t serial_bytes = spatial_index_cache_bytes(snapshot->index);
+    CHECK(concurrent_bytes == serial_bytes && serial_bytes > 0,
+          "covering trees hold %zu bytes after the race, %zu built one at a time", concurrent_bytes,
+          serial_bytes);
+    /* Each tree holds every covering site once. */
+    size_t trees = 0;
+    for (size_t c = 0; c < snapshot->condition_count; c++) {
+        const Condition *condition = &snapshot->conditions[c];
+        size_t size = spatial_index_covering_tree_size(snapshot, condition);
+        trees += size > 0;
+        CHECK(size == 0 || size == condition->covering_sites,
+              "orpha %d: a covering tree of %zu points for %u covering sites", condition->orpha,
+              size, condition->covering_sites);
+    }
+    CHECK(trees > SYNTHETIC_CONDITIONS / 2, "only %zu conditions have a covering tree", trees);
+}
+
 /* Far from every site (the antipode of a site, the Pacific), where the
  * search bounds distances by the angle at the Earth's centre rather than
  * the chord: still exactly brute force. */
@@ -549,6 +679,9 @@ int main(void)
     RUN(nearest_matches_brute_force);
     RUN(nearest_exact_when_the_radius_is_wrong);
     RUN(nearest_far_away_matches_brute_force);
+    RUN(nearest_without_covering_trees_matches_brute_force);
+    RUN(covering_tree_budget_is_kept);
+    RUN(concurrent_first_queries_are_exact);
     RUN(nearest_with_k_above_candidates);
     RUN(ties_go_to_smaller_site_id);
     RUN(covering_sites_match_brute_force);

@@ -32,7 +32,8 @@ static const char synthetic_network[] =
     "ORPHA:98375| 1959 |1959,adultes,,,SYN-PACK-A,plateforme synthétique,synthetic,45.75,4.85\n"
     "SYN-PACK-C,Hôpital synthétique C,ccmr,\"Centre \"\"C\"\"\",MARIH,3002,tous,,,SYN-PACK-A,,"
     "synthetic,43.3,5.4\n"
-    "SYN-PACK-D,Association synthétique,association,,,,,,,,,synthetic,-21.1,55.5\n";
+    "SYN-PACK-D,Association synthétique d'aide aux familles touchées par une maladie rare "
+    "(nom long),association,,,,,,,,,synthetic,-21.1,55.5\n";
 
 static int write_file(const char *path, const char *text, size_t length)
 {
@@ -296,6 +297,20 @@ static size_t site_with_codes(uint16_t codes)
     return 0;
 }
 
+/* The header of the pool record at `offset` (snapshot.h: one byte, or
+ * 0x80, a uint32, 0x80); *ref gets where its text starts. */
+static uint32_t pool_record(const unsigned char *pool, size_t offset, size_t *ref)
+{
+    if (pool[offset] < TEXT_LONG_MARK) {
+        *ref = offset + 1;
+        return pool[offset];
+    }
+    uint32_t header;
+    memcpy(&header, pool + offset + 1, sizeof header);
+    *ref = offset + TEXT_LONG_HEADER_SIZE;
+    return header;
+}
+
 typedef enum Tamper {
     TAMPER_SITES_TRUNCATED,
     TAMPER_NAME_PAST_POOL,
@@ -315,6 +330,7 @@ typedef enum Tamper {
     TAMPER_DETAILS_TEXT_PAST_POOL,
     TAMPER_POOL_LENGTH,
     TAMPER_POOL_NUL,
+    TAMPER_POOL_LONG_MARK,
     TAMPER_COUNT
 } Tamper;
 
@@ -338,6 +354,7 @@ static const char *const tampers[TAMPER_COUNT][2] = {
     {"details text past the pool", "a details text is not in the pool"},
     {"text length past pool", "a text runs past the pool"},
     {"text without its NUL", "a text without its NUL"},
+    {"long header without its mark", "a text header is malformed"},
 };
 
 static const char *tamper_part_name(Tamper tamper)
@@ -349,6 +366,7 @@ static const char *tamper_part_name(Tamper tamper)
     case TAMPER_QUOTE_IN_PLAIN_TEXT:
     case TAMPER_POOL_LENGTH:
     case TAMPER_POOL_NUL:
+    case TAMPER_POOL_LONG_MARK:
         return "text_pool";
     case TAMPER_DETAILS_ZERO_FILLED:
     case TAMPER_DETAILS_TEXT_PAST_POOL:
@@ -383,14 +401,14 @@ static void apply_tamper(Tamper tamper, Part *part)
         break;
     case TAMPER_QUOTE_IN_PLAIN_TEXT: {
         /* The first text marked plain gets a '"' as its first byte. */
-        for (size_t offset = 0; offset + TEXT_HEADER_SIZE < part->size;) {
-            uint32_t header;
-            memcpy(&header, part->bytes + offset, sizeof header);
+        size_t ref;
+        uint32_t header;
+        for (size_t offset = 0; offset < part->size; offset = ref + (header >> 1) + 1) {
+            header = pool_record(part->bytes, offset, &ref);
             if (header & 1) {
-                part->bytes[offset + TEXT_HEADER_SIZE] = '"';
+                part->bytes[ref] = '"';
                 return;
             }
-            offset += TEXT_HEADER_SIZE + (header >> 1) + 1;
         }
         CHECK(0, "no plain text in the pool");
         return;
@@ -444,14 +462,30 @@ static void apply_tamper(Tamper tamper, Part *part)
         return;
     }
     case TAMPER_POOL_LENGTH: {
+        /* The first record becomes a long header claiming the whole pool. */
         uint32_t header = (uint32_t)table->text_pool_size << 1;
-        memcpy(part->bytes, &header, sizeof header);
+        part->bytes[0] = part->bytes[TEXT_LONG_HEADER_SIZE - 1] = TEXT_LONG_MARK;
+        memcpy(part->bytes + 1, &header, sizeof header);
         return;
     }
     case TAMPER_POOL_NUL: {
+        size_t ref;
+        uint32_t header = pool_record(part->bytes, 0, &ref);
+        part->bytes[ref + (header >> 1)] = 'x';
+        return;
+    }
+    case TAMPER_POOL_LONG_MARK: {
+        /* The closing mark of the first long header. */
+        size_t ref;
         uint32_t header;
-        memcpy(&header, part->bytes, sizeof header);
-        part->bytes[TEXT_HEADER_SIZE + (header >> 1)] = 'x';
+        for (size_t offset = 0; offset < part->size; offset = ref + (header >> 1) + 1) {
+            header = pool_record(part->bytes, offset, &ref);
+            if (ref - offset == TEXT_LONG_HEADER_SIZE) {
+                part->bytes[ref - 1] = TEXT_LONG_MARK + 1;
+                return;
+            }
+        }
+        CHECK(0, "no long text in the pool");
         return;
     }
     case TAMPER_COUNT:
