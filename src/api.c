@@ -308,8 +308,10 @@ static TextRef coordinator_id(const Snapshot *snapshot, const Site *site)
     return site->coordinator == SITE_NONE ? 0 : snapshot->sites[site->coordinator].site_id;
 }
 
-/* Room for everything put_feature() or put_nearest_result() writes for
- * `site`: its strings escaped at worst, plus 1 KB for keys and numbers. */
+/* Room for everything append_feature() or put_nearest_result() writes for
+ * `site`: its strings escaped at worst (a feature's site_id twice, its
+ * codes), plus 1 KB for keys, numbers (64 bytes at most each) and the role
+ * and audience names. */
 static size_t site_bound(const Snapshot *snapshot, const Site *site, const Condition *matched)
 {
     const SiteDetails *details = site_details(snapshot, site);
@@ -495,30 +497,6 @@ static const Condition *ancestor_table_match(const AncestorTable *table, const S
     return NULL;
 }
 
-/* Room for everything put_nearest_result() writes for `site`: its texts
- * escaped at worst, plus 1 KB for keys (~200 bytes), numbers (at most 64
- * bytes each) and role and audience names. */
-static size_t nearest_result_bound(const Snapshot *snapshot, const Site *site,
-                                   const Condition *matched)
-{
-    const SiteDetails *details = site_details(snapshot, site);
-    const TextRef texts[] = {site->site_id,
-                             site->name,
-                             site->centre_label,
-                             site->filiere,
-                             details->finess,
-                             details->phone,
-                             details->address,
-                             details->postcode,
-                             details->city,
-                             details->platform,
-                             coordinator_id(snapshot, site)};
-    size_t bound = 1024 + string_bound(matched ? matched->label_fr : NULL);
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        bound += text_bound(snapshot, texts[i]);
-    return bound;
-}
-
 static void put_nearest_result(Cursor *cursor, const Snapshot *snapshot,
                                const NearestResult *result, const Condition *matched)
 {
@@ -615,7 +593,7 @@ static void write_nearest_answer(Buffer *out, const Snapshot *snapshot, const Ne
     for (int i = 0; i < count; i++) {
         const Site *site = &snapshot->sites[results[i].site];
         matched[i] = ancestor_table_match(&ancestors, snapshot, site);
-        bound += nearest_result_bound(snapshot, site, matched[i]);
+        bound += site_bound(snapshot, site, matched[i]);
     }
     Cursor cursor;
     if (cursor_open(out, bound, &cursor) != 0)
