@@ -456,47 +456,6 @@ static void handle_health(const Request *request, Response *response)
  * in touching scattered data, not in bytes. The output is byte for byte
  * what json.h would write (tests compare bodies). */
 
-/* The query condition's ancestors as ORPHAcodes, in the order
- * snapshot_site_covers() tries them (nearest first, ties by smaller code),
- * read once per request: each result then tests them against its own few
- * codes instead of reading every ancestor's scattered Condition again. */
-#define ANCESTOR_TABLE_CAPACITY 256
-
-typedef struct AncestorTable {
-    const Condition *condition; /* the query's, NULL without orpha */
-    const AncestorEntry *entries;
-    uint32_t count; /* 0 when more than the capacity: snapshot_site_covers() */
-    int32_t codes[ANCESTOR_TABLE_CAPACITY];
-} AncestorTable;
-
-static void ancestor_table_init(AncestorTable *table, const Snapshot *snapshot,
-                                const Condition *condition)
-{
-    table->condition = condition;
-    table->count = 0;
-    if (!condition || condition->ancestor_count > ANCESTOR_TABLE_CAPACITY)
-        return;
-    table->entries = snapshot->ancestors + condition->ancestors_start;
-    table->count = condition->ancestor_count;
-    for (uint32_t a = 0; a < table->count; a++)
-        table->codes[a] = snapshot->conditions[table->entries[a].condition].orpha;
-}
-
-/* What snapshot_site_covers() writes into *matched for the table's
- * condition (NULL without one, or when the site does not cover it). */
-static const Condition *ancestor_table_match(const AncestorTable *table, const Snapshot *snapshot,
-                                             const Site *site)
-{
-    if (!table->condition)
-        return NULL;
-    if (table->count == 0)
-        return matched_condition(snapshot, site, table->condition);
-    for (uint32_t a = 0; a < table->count; a++)
-        if (site_lists_code(snapshot, site, table->codes[a]))
-            return &snapshot->conditions[table->entries[a].condition];
-    return NULL;
-}
-
 static void put_nearest_result(Cursor *cursor, const Snapshot *snapshot,
                                const NearestResult *result, const Condition *matched)
 {
@@ -578,21 +537,20 @@ static void put_nearest_query(Cursor *cursor, const NearestQuery *query)
     }
 }
 
-/* A first pass finds each result's match and bound: one short loop that
- * reads all the results' scattered data (codes, texts, coordinator), so
- * their cache misses overlap; the writing pass then finds them cached.
+/* A first pass finds each result's orpha_matched and bound: one short
+ * loop that reads all the results' scattered data (codes, texts,
+ * coordinator), so their cache misses overlap; the writing pass then
+ * finds them cached.
  * (Software prefetch, or bounding and writing one result at a time,
  * measured no faster on the synthetic million sites.) */
 static void write_nearest_answer(Buffer *out, const Snapshot *snapshot, const NearestQuery *query,
                                  const NearestResult *results, int count)
 {
-    AncestorTable ancestors;
-    ancestor_table_init(&ancestors, snapshot, query->parameters.condition);
     const Condition *matched[NEAREST_MAX_K];
     size_t bound = nearest_frame_bound(query);
     for (int i = 0; i < count; i++) {
         const Site *site = &snapshot->sites[results[i].site];
-        matched[i] = ancestor_table_match(&ancestors, snapshot, site);
+        matched[i] = matched_condition(snapshot, site, query->parameters.condition);
         bound += site_bound(snapshot, site, matched[i]);
     }
     Cursor cursor;

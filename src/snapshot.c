@@ -420,8 +420,9 @@ static int details_equal(const DetailsTable *table, const SiteDetails *a, const 
     return 1;
 }
 
-/* Rebuilds the slots with room for twice the records (at least 256). */
-static int details_table_grow(DetailsTable *table)
+/* Rebuilds the slots, hashed for the table's current comparison mode, with
+ * room for twice the records (at least 256). */
+static int details_table_rehash(DetailsTable *table)
 {
     size_t capacity = 256;
     while (capacity < (table->count + 1) * 4)
@@ -444,7 +445,7 @@ static int details_table_grow(DetailsTable *table)
 /* Sets *index to the stored copy of `details`, adding it when new. */
 static int details_store(DetailsTable *table, const SiteDetails *details, uint32_t *index)
 {
-    if ((table->count + 1) * 2 > table->slot_capacity && details_table_grow(table) != 0)
+    if ((table->count + 1) * 2 > table->slot_capacity && details_table_rehash(table) != 0)
         return -1;
     size_t mask = table->slot_capacity - 1;
     size_t slot = details_hash(table, details) & mask;
@@ -466,12 +467,6 @@ static int details_store(DetailsTable *table, const SiteDetails *details, uint32
     table->slots[slot] = (uint32_t)table->count + 1;
     *index = (uint32_t)table->count++;
     return 0;
-}
-
-/* Rebuilds the slots of `table` for its current comparison mode. */
-static int details_table_rehash(DetailsTable *table)
-{
-    return details_table_grow(table);
 }
 
 static void details_table_free(DetailsTable *table)

@@ -252,6 +252,19 @@ static void random_filter(SiteFilter *filter)
     }
 }
 
+/* 1 when `count` results equal the `expected_count` expected ones: the
+ * same sites in the same order, at the same distances. */
+static int same_results(const NearestResult *got, int count, const NearestResult *expected,
+                        size_t expected_count)
+{
+    if (count != (int)expected_count)
+        return 0;
+    for (size_t i = 0; i < expected_count; i++)
+        if (got[i].site != expected[i].site || got[i].distance_m != expected[i].distance_m)
+            return 0;
+    return 1;
+}
+
 /* --- Tests -------------------------------------------------------------- */
 
 /* Runs `queries` random nearest queries (points near sites, over France and
@@ -281,9 +294,7 @@ static int nearest_mismatches(int queries)
         const Condition *condition = c < 0 ? NULL : &snapshot->conditions[c];
         size_t expected_count = brute_nearest(lat, lon, c, &filter, k, expected);
         int count = spatial_index_nearest(snapshot, lat, lon, condition, &filter, k, got);
-        int same = count == (int)expected_count;
-        for (size_t i = 0; same && i < expected_count; i++)
-            same = got[i].site == expected[i].site && got[i].distance_m == expected[i].distance_m;
+        int same = same_results(got, count, expected, expected_count);
         if (!same && mismatches++ < 5)
             CHECK(same, "query %d (%.6f, %.6f) orpha index %d k %zu: %d results, expected %zu",
                   query, lat, lon, c, k, count, expected_count);
@@ -398,10 +409,7 @@ static void *race(void *argument)
         int found =
             spatial_index_nearest(snapshot, query->lat, query->lon,
                                   &snapshot->conditions[query->condition], &filter, 10, got);
-        int same = found == (int)query->expected_count;
-        for (int i = 0; same && i < found; i++)
-            same = got[i].site == query->expected[i].site &&
-                   got[i].distance_m == query->expected[i].distance_m;
+        int same = same_results(got, found, query->expected, query->expected_count);
         if (!same)
             race_mismatches++;
     }
@@ -474,9 +482,7 @@ TEST(nearest_far_away_matches_brute_force)
         const Condition *condition = c < 0 ? NULL : &snapshot->conditions[c];
         size_t expected_count = brute_nearest(lat, lon, c, &filter, k, expected);
         int count = spatial_index_nearest(snapshot, lat, lon, condition, &filter, k, got);
-        int same = count == (int)expected_count;
-        for (size_t i = 0; same && i < expected_count; i++)
-            same = got[i].site == expected[i].site && got[i].distance_m == expected[i].distance_m;
+        int same = same_results(got, count, expected, expected_count);
         CHECK(same, "far query %d (%.6f, %.6f) orpha index %d k %zu: %d results, expected %zu",
               query, lat, lon, c, k, count, expected_count);
         if (!same)

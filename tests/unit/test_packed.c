@@ -311,6 +311,20 @@ static uint32_t pool_record(const unsigned char *pool, size_t offset, size_t *re
     return header;
 }
 
+/* The text start of the pool's first record that is plain (`long_header`
+ * 0) or has a long header (1); 0 when there is none. */
+static size_t first_pool_text(const Part *part, int long_header)
+{
+    size_t ref;
+    uint32_t header;
+    for (size_t offset = 0; offset < part->size; offset = ref + (header >> 1) + 1) {
+        header = pool_record(part->bytes, offset, &ref);
+        if (long_header ? ref - offset == TEXT_LONG_HEADER_SIZE : (header & 1))
+            return ref;
+    }
+    return 0;
+}
+
 typedef enum Tamper {
     TAMPER_SITES_TRUNCATED,
     TAMPER_NAME_PAST_POOL,
@@ -401,16 +415,10 @@ static void apply_tamper(Tamper tamper, Part *part)
         break;
     case TAMPER_QUOTE_IN_PLAIN_TEXT: {
         /* The first text marked plain gets a '"' as its first byte. */
-        size_t ref;
-        uint32_t header;
-        for (size_t offset = 0; offset < part->size; offset = ref + (header >> 1) + 1) {
-            header = pool_record(part->bytes, offset, &ref);
-            if (header & 1) {
-                part->bytes[ref] = '"';
-                return;
-            }
-        }
-        CHECK(0, "no plain text in the pool");
+        size_t ref = first_pool_text(part, 0);
+        CHECK(ref > 0, "no plain text in the pool");
+        if (ref)
+            part->bytes[ref] = '"';
         return;
     }
     case TAMPER_UNKNOWN_CODE: {
@@ -476,16 +484,10 @@ static void apply_tamper(Tamper tamper, Part *part)
     }
     case TAMPER_POOL_LONG_MARK: {
         /* The closing mark of the first long header. */
-        size_t ref;
-        uint32_t header;
-        for (size_t offset = 0; offset < part->size; offset = ref + (header >> 1) + 1) {
-            header = pool_record(part->bytes, offset, &ref);
-            if (ref - offset == TEXT_LONG_HEADER_SIZE) {
-                part->bytes[ref - 1] = TEXT_LONG_MARK + 1;
-                return;
-            }
-        }
-        CHECK(0, "no long text in the pool");
+        size_t ref = first_pool_text(part, 1);
+        CHECK(ref > 0, "no long text in the pool");
+        if (ref)
+            part->bytes[ref - 1] = TEXT_LONG_MARK + 1;
         return;
     }
     case TAMPER_COUNT:
