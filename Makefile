@@ -22,9 +22,9 @@ PACKAGES := sqlite3 spatialite proj geos libmicrohttpd zlib
 LISTEN ?= 127.0.0.1:8080
 PORT ?= $(lastword $(subst :, ,$(LISTEN)))
 
-SOURCES := $(sort $(wildcard src/*.c))
+SOURCES := $(sort $(wildcard src/*/*.c))
 OBJECTS := $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
-LIBRARY_OBJECTS := $(filter-out $(BUILD)/obj/main.o,$(OBJECTS))
+LIBRARY_OBJECTS := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJECTS))
 UNIT_SOURCES := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINARIES := $(UNIT_SOURCES:tests/unit/%.c=$(BUILD)/tests/%)
 BINARY := $(BUILD)/maillage
@@ -47,7 +47,7 @@ $(BUILD)/config.mk: tools/debian-packages.txt tools/install-deps.sh
 	   echo "PACKAGE_LIBS := $$(pkg-config --libs $(PACKAGES))"; } > $@.tmp && mv $@.tmp $@
 
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPTIMIZE) -g -Wall -Wextra -Werror -Wshadow \
-	-Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers $(SANITIZE)
+	-Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers -Isrc $(SANITIZE)
 LDFLAGS := $(SANITIZE)
 
 $(BUILD)/obj/%.o: src/%.c $(BUILD)/config.mk
@@ -64,15 +64,15 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIBRARY_OBJECTS)
 
 # The SYNTHETIC network generator for tests and benchmarks (tools/synthetic_network.c).
 SYNTHETIC_NETWORK := $(BUILD)/tools/synthetic-network
-$(SYNTHETIC_NETWORK): tools/synthetic_network.c $(BUILD)/obj/csv.o $(BUILD)/obj/text.o \
-		$(BUILD)/obj/buffer.o
+$(SYNTHETIC_NETWORK): tools/synthetic_network.c $(BUILD)/obj/base/csv.o $(BUILD)/obj/base/text.o \
+		$(BUILD)/obj/base/buffer.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc $^ $(LDFLAGS) -lm -o $@
 
 # The benchmark-only floor server (tools/bench_floor_api.c replaces api.o):
 # built by `make bench` only, never by `make all` or `make test`.
 FLOOR_BINARY := $(BUILD)/tools/maillage-floor
-$(FLOOR_BINARY): tools/bench_floor_api.c $(filter-out $(BUILD)/obj/api.o,$(OBJECTS))
+$(FLOOR_BINARY): tools/bench_floor_api.c $(filter-out $(BUILD)/obj/http/api.o,$(OBJECTS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PACKAGE_CFLAGS) -Isrc $^ $(LDFLAGS) $(PACKAGE_LIBS) -lpthread -lm -o $@
 
@@ -116,15 +116,15 @@ bench-page: $(BINARY) $(DATABASE) web
 	@BUILD=$(BUILD) tools/bench-page.sh
 
 lint: $(BUILD)/config.mk
-	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Isrc src tests/unit tools
 
 tidy: $(BUILD)/config.mk
-	@for file in src/*.c; do clang-tidy --quiet $$file -- -std=c11 -D_GNU_SOURCE $(PACKAGE_CFLAGS) -Isrc 2>/dev/null; done
+	@for file in src/*/*.c; do clang-tidy --quiet $$file -- -std=c11 -D_GNU_SOURCE $(PACKAGE_CFLAGS) -Isrc 2>/dev/null; done
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h
 
 clean:
 	rm -rf build

@@ -1,7 +1,7 @@
-/* bench_floor_api.c — a benchmark-only stand-in for src/api.c: the floor of
+/* bench_floor_api.c — a benchmark-only stand-in for src/http/api.c: the floor of
  * the nearest/healthz ratio.
  *
- * What it is: a drop-in replacement of api_handle() (src/api.h), linked
+ * What it is: a drop-in replacement of the handlers of src/http/api.h, linked
  * instead of api.o into build/tools/maillage-floor by `make bench` only. It
  * is never installed, never built by `make all` or `make test`, and no test
  * of the product uses it. Everything else in that binary is the real
@@ -24,16 +24,18 @@
  *    MAILLAGE_FLOOR_BODY_BYTES bytes (environment, read once, default 2150;
  *    tools/bench.sh sets it to the mean size of real nearest answers). No
  *    spatial search, no site lookup, no ORPHAcode parsing;
- *  - any other path: returns 0 (not handled), so tiles, static files,
- *    /metrics and 404 behave as usual.
- * Invariants: same Response conventions as src/api.c (200
+ *  - the other API routes (/api/structures, /api/conditions, /api/places,
+ *    /api/structures/{id}): a 404 problem (the floor benchmark never asks
+ *    them); tiles, static files and /metrics are the real ones.
+ * Invariants: same Response conventions as src/http/api.c (200
  * application/json, or a problem; a failed body allocation gives a 503
  * problem); the same request gives a byte-identical body. */
-#include "api.h"
-#include "geodesy.h"
-#include "json.h"
-#include "request.h"
-#include "snapshot.h"
+#include "http/api.h"
+
+#include "base/geodesy.h"
+#include "base/json.h"
+#include "dataset/dataset.h"
+#include "http/request.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -84,7 +86,7 @@ static int required_decimal(const Request *request, Response *response, const ch
     return status == 1 ? 0 : -1;
 }
 
-/* A copy of src/api.c's handle_health(), kept identical on purpose: the
+/* A copy of src/http/api.c's handle_health(), kept identical on purpose: the
  * floor compares against the real /healthz. */
 static void handle_health(const Request *request, Response *response)
 {
@@ -94,7 +96,7 @@ static void handle_health(const Request *request, Response *response)
     json_key(&json, "status");
     json_string(&json, "ok");
     json_key(&json, "dataset");
-    json_string(&json, request->snapshot->version);
+    json_string(&json, request->dataset->snapshot->version);
     json_end_object(&json);
 }
 
@@ -139,15 +141,46 @@ static void handle_nearest_floor(const Request *request, Response *response)
     buffer_append_string(&response->body, "\"}");
 }
 
-int api_handle(const Request *request, Response *response)
+void api_health(const Request *request, Response *response, const char *rest)
 {
-    const char *path = request->path;
-    if (strcmp(path, "/healthz") == 0)
-        handle_health(request, response);
-    else if (strcmp(path, "/api/nearest") == 0)
-        handle_nearest_floor(request, response);
-    else
-        return 0;
+    (void)rest;
+    handle_health(request, response);
     finish(response);
-    return 1;
+}
+
+void api_nearest(const Request *request, Response *response, const char *rest)
+{
+    (void)rest;
+    handle_nearest_floor(request, response);
+    finish(response);
+}
+
+static void not_in_floor(const Request *request, Response *response)
+{
+    response_problem(response, 404, "Not found", "the floor server answers only /healthz and "
+                     "/api/nearest, not %.200s", request->path);
+}
+
+void api_structures(const Request *request, Response *response, const char *rest)
+{
+    (void)rest;
+    not_in_floor(request, response);
+}
+
+void api_structure(const Request *request, Response *response, const char *rest)
+{
+    (void)rest;
+    not_in_floor(request, response);
+}
+
+void api_conditions(const Request *request, Response *response, const char *rest)
+{
+    (void)rest;
+    not_in_floor(request, response);
+}
+
+void api_places(const Request *request, Response *response, const char *rest)
+{
+    (void)rest;
+    not_in_floor(request, response);
 }

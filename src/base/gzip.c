@@ -1,0 +1,91 @@
+/* gzip.c — zlib one-shot gzip encoding and Accept-Encoding parsing; see gzip.h. */
+#include "base/gzip.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+int gzip_encode(const void *bytes, size_t length, int level, Buffer *out)
+{
+    buffer_reset(out);
+    if (length > UINT32_MAX)
+        return -1;
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    /* windowBits 15 + 16 asks zlib for the gzip wrapper. */
+    if (deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    uLong bound = deflateBound(&stream, (uLong)length) + 32;
+    if (buffer_reserve(out, bound) != 0) {
+        deflateEnd(&stream);
+        buffer_reset(out);
+        return -1;
+    }
+    stream.next_in = (Bytef *)(uintptr_t)bytes;
+    stream.avail_in = (uInt)length;
+    stream.next_out = (Bytef *)out->data;
+    stream.avail_out = (uInt)bound;
+    int status = deflate(&stream, Z_FINISH);
+    size_t produced = stream.total_out;
+    deflateEnd(&stream);
+    if (status != Z_STREAM_END) {
+        buffer_reset(out);
+        return -1;
+    }
+    out->length = produced;
+    out->data[produced] = '\0';
+    return 0;
+}
+
+/* Parses one "coding;q=value" element; returns 1 when its q is above 0. */
+static int quality_positive(const char *parameters, const char *end)
+{
+    const char *q = parameters;
+    while (q < end) {
+        while (q < end && (*q == ';' || *q == ' ' || *q == '\t'))
+            q++;
+        if (end - q >= 2 && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
+            q += 2;
+            /* q=0, q=0.0, q=0.00, q=0.000 all mean "not acceptable". */
+            if (*q != '0')
+                return 1;
+            q++;
+            if (q < end && *q == '.')
+                q++;
+            while (q < end && *q == '0')
+                q++;
+            return q < end && isdigit((unsigned char)*q);
+        }
+        while (q < end && *q != ';')
+            q++;
+    }
+    return 1;
+}
+
+int gzip_accepted(const char *accept_encoding)
+{
+    if (!accept_encoding)
+        return 0;
+    int wildcard = -1; /* "*" decides only when gzip is not named */
+    const char *p = accept_encoding;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *element = p;
+        while (*p && *p != ',')
+            p++;
+        const char *name_end = element;
+        while (name_end < p && *name_end != ';' && *name_end != ' ' && *name_end != '\t')
+            name_end++;
+        size_t name_length = (size_t)(name_end - element);
+        if ((name_length == 4 && strncasecmp(element, "gzip", 4) == 0) ||
+            (name_length == 6 && strncasecmp(element, "x-gzip", 6) == 0))
+            return quality_positive(name_end, p);
+        if (name_length == 1 && element[0] == '*')
+            wildcard = quality_positive(name_end, p);
+    }
+    return wildcard == 1;
+}

@@ -1,0 +1,74 @@
+/* build_report.h — the account of every input row of a `maillage build`.
+ *
+ * Owns: one BuildInput per input file (its report name, kind, row counts,
+ * rejected rows and warnings), the JSON report and its copy in the
+ * database's `inputs` / `rejected_rows` tables, and the progress lines on
+ * stderr. Invariants:
+ *  - a row is counted only through build_input_loaded() or
+ *    build_input_reject(), so `rows == loaded + rejected_count` always holds;
+ *  - after build_input_finish(), rejections and warnings are sorted by line
+ *    (stable, so several reasons on one line keep their order);
+ *  - an allocation failure sets `failed` on the input (and the build stops
+ *    with "out of memory"), never a silently shorter list. */
+#ifndef MAILLAGE_BUILD_REPORT_H
+#define MAILLAGE_BUILD_REPORT_H
+
+#include "base/buffer.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+typedef struct BuildNote {
+    long line; /* 1-based line in the input file, 0 when not about one line */
+    char *text;
+} BuildNote;
+
+typedef struct BuildNoteList {
+    BuildNote *notes;
+    size_t count;
+    size_t capacity;
+} BuildNoteList;
+
+typedef struct BuildInput {
+    char *file; /* the name used in the report and in sites.input_file */
+    char *kind;
+    long rows;
+    long loaded;
+    BuildNoteList rejected;
+    BuildNoteList warnings;
+    int failed; /* out of memory while recording */
+    int quiet;  /* no progress lines (unit tests) */
+} BuildInput;
+
+typedef struct BuildReport {
+    BuildInput **inputs;
+    size_t count;
+    size_t capacity;
+    int quiet;
+} BuildReport;
+
+void build_report_init(BuildReport *report);
+void build_report_free(BuildReport *report);
+/* Adds an input; returns NULL when out of memory. */
+BuildInput *build_report_add_input(BuildReport *report, const char *file, const char *kind);
+/* The input named `file`, or NULL. */
+BuildInput *build_report_find_input(const BuildReport *report, const char *file);
+
+void build_input_loaded(BuildInput *input);
+void build_input_reject(BuildInput *input, long line, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+void build_input_warn(BuildInput *input, long line, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sorts the notes and prints "loaded L/R rows from FILE" on stderr. */
+void build_input_finish(BuildInput *input);
+/* Sorts every input's notes again (after late warnings, such as links). */
+void build_report_sort(BuildReport *report);
+/* 1 when any input ran out of memory while recording. */
+int build_report_failed(const BuildReport *report);
+
+/* Appends the JSON report to `out`. */
+void build_report_json(const BuildReport *report, const char *version, Buffer *out);
+/* Fills the `inputs` and `rejected_rows` tables. Returns 0, or -1 with a message. */
+int build_report_store(const BuildReport *report, sqlite3 *db, char *error, size_t error_size);
+
+#endif

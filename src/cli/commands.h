@@ -1,0 +1,13 @@
+/* commands.h — the subcommands of the one `maillage` binary.
+ *
+ * Each takes the arguments after its own name and returns the process exit
+ * status: 0 success, 1 a fatal error (one line on stderr naming the file and
+ * line when there is one), 2 a usage error. */
+#ifndef MAILLAGE_COMMANDS_H
+#define MAILLAGE_COMMANDS_H
+
+int command_build(int argc, char **argv);   /* build_command.c */
+int command_serve(int argc, char **argv);   /* serve_command.c */
+int command_nearest(int argc, char **argv); /* nearest_command.c */
+
+#endif

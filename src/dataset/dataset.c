@@ -1,0 +1,98 @@
+/* dataset.c — loading a Dataset; see dataset.h. */
+#include "dataset/dataset.h"
+
+#include <assert.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The second thread's work: what needs only the sites and conditions. */
+typedef struct IndexJob {
+    Snapshot *snapshot;
+    const SpatialIndexOptions *options;
+    SpatialIndex *index;
+    char error[512];
+} IndexJob;
+
+static void *build_index(void *argument)
+{
+    IndexJob *job = argument;
+    if (snapshot_count_coverage(job->snapshot) != 0) {
+        snprintf(job->error, sizeof job->error, "%.400s: out of memory", job->snapshot->path);
+        return NULL;
+    }
+    job->index = spatial_index_build(job->snapshot, job->options, job->error, sizeof job->error);
+    return NULL;
+}
+
+/* What reads the database besides the sites: links, condition search,
+ * places and tiles. Returns 0, or -1 with a message. */
+static int read_the_rest(SnapshotLoader *loader, Dataset *dataset, const DatasetOptions *options,
+                         char *error, size_t error_size)
+{
+    Store *store = snapshot_loader_store(loader);
+    if (snapshot_loader_read_links(loader) != 0)
+        return -1;
+    dataset->conditions = condition_search_load(dataset->snapshot, store, error, error_size);
+    if (!dataset->conditions)
+        return -1;
+    dataset->places = places_load(store, error, error_size);
+    if (!dataset->places)
+        return -1;
+    dataset->tiles = tiles_load(dataset->snapshot, store, &options->tiles, error, error_size);
+    return dataset->tiles ? 0 : -1;
+}
+
+Dataset *dataset_load(const char *path, const DatasetOptions *options, char *error,
+                      size_t error_size)
+{
+    DatasetOptions chosen = options ? *options : DATASET_DEFAULTS;
+    Dataset *dataset = calloc(1, sizeof *dataset);
+    if (!dataset) {
+        snprintf(error, error_size, "%s: out of memory", path);
+        return NULL;
+    }
+    SnapshotLoader *loader = snapshot_loader_open(path, &chosen.snapshot, error, error_size);
+    if (!loader) {
+        free(dataset);
+        return NULL;
+    }
+    dataset->snapshot = snapshot_loader_snapshot(loader);
+    IndexJob job = {dataset->snapshot, &chosen.index, NULL, ""};
+    pthread_t thread;
+    int threaded = pthread_create(&thread, NULL, build_index, &job) == 0;
+    if (!threaded)
+        build_index(&job);
+    int status = read_the_rest(loader, dataset, &chosen, error, error_size);
+    if (threaded)
+        pthread_join(thread, NULL);
+    if (status == 0 && !job.index) {
+        snprintf(error, error_size, "%s", job.error);
+        status = -1;
+    }
+    dataset->index = job.index;
+    if (status != 0) {
+        snapshot_loader_abandon(loader); /* frees the snapshot */
+        dataset->snapshot = NULL;
+        dataset_free(dataset);
+        return NULL;
+    }
+    Snapshot *snapshot = snapshot_loader_finish(loader);
+    assert(snapshot == dataset->snapshot);
+    (void)snapshot;
+    return dataset;
+}
+
+void dataset_free(Dataset *dataset)
+{
+    if (!dataset)
+        return;
+    tiles_free(dataset->tiles);
+    places_free(dataset->places);
+    condition_search_free(dataset->conditions);
+    spatial_index_free(dataset->index);
+    snapshot_free(dataset->snapshot);
+    free(dataset);
+}

@@ -1,0 +1,53 @@
+/* dataset.h — one loaded database: the snapshot and everything built over it.
+ *
+ * Owns: assembling, from one database file, the plain-data Snapshot
+ * (model/) and the structures built over it: the spatial index, the
+ * condition search, the places and the tiles (index/, tiles/). The HTTP
+ * handlers answer from a Dataset; dataset_state.h reference-counts them
+ * and swaps them on reload. Invariants:
+ *  - every member is built from the same snapshot and lives exactly as
+ *    long as the Dataset (dataset_free() frees them all);
+ *  - immutable once dataset_load() returns, except the caches inside the
+ *    index and the tiles, which synchronise themselves: any number of
+ *    threads read a Dataset without locks;
+ *  - loading overlaps work: the spatial index (and the coverage counts) are
+ *    built in a second thread while this one reads the links, synonyms,
+ *    communes and tile layers; the result does not depend on the timing. */
+#ifndef MAILLAGE_DATASET_H
+#define MAILLAGE_DATASET_H
+
+#include "index/conditions.h"
+#include "index/places.h"
+#include "index/spatial_index.h"
+#include "model/snapshot.h"
+#include "model/snapshot_load.h"
+#include "tiles/tile_set.h"
+
+#include <stddef.h>
+
+typedef struct DatasetOptions {
+    SnapshotLoadOptions snapshot;
+    SpatialIndexOptions index;
+    TileSetOptions tiles;
+} DatasetOptions;
+
+#define DATASET_DEFAULTS                                                                           \
+    ((DatasetOptions){SNAPSHOT_LOAD_DEFAULTS, SPATIAL_INDEX_DEFAULTS, TILE_SET_DEFAULTS})
+
+typedef struct Dataset {
+    Snapshot *snapshot;
+    SpatialIndex *index;
+    ConditionSearch *conditions;
+    Places *places;
+    TileSet *tiles;
+} Dataset;
+
+/* Loads the database at `path` (opened read-only) and builds everything
+ * over it. `options` NULL means DATASET_DEFAULTS. Returns the dataset, or
+ * NULL with a one-line message in `error` (nothing left allocated). */
+Dataset *dataset_load(const char *path, const DatasetOptions *options, char *error,
+                      size_t error_size);
+/* Frees the dataset and every member; NULL is a no-op. */
+void dataset_free(Dataset *dataset);
+
+#endif

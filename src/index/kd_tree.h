@@ -1,0 +1,124 @@
+/* kd_tree.h — the trees of the spatial index (internal to index/).
+ *
+ * Owns: the layout shared by the files of the spatial index: k-d nodes,
+ * tree points, covering trees and the SpatialIndex itself, and the calls
+ * between kd_tree.c (building), covering_trees.c, nearest.c and
+ * box_query.c. Nothing outside index/ includes it; the design and the
+ * invariants are in spatial_index.h. */
+#ifndef MAILLAGE_KD_TREE_H
+#define MAILLAGE_KD_TREE_H
+
+#include "index/spatial_index.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEAF_SIZE 32
+#define NO_NODE UINT32_MAX
+/* Chord bounds are compared with geodesic distances with this much room (in
+ * metres) for rounding; PROJ's geodesic is accurate to 15 nm. */
+#define BOUND_SLACK_M 1e-3
+/* Tree points keep their ECEF position in floats: every coordinate is below
+ * 2^23 m in magnitude, so rounding moves it by at most 0.25 m and the point
+ * by at most 0.44 m; a chord computed from the floats, minus this, stays a
+ * strict lower bound of the true chord (hence of the geodesic distance). */
+#define POINT_SLACK_M 1.0
+
+/* 40 bytes. An ECEF node's box is the float extent of its float points
+ * (so a distance to it, minus POINT_SLACK_M, is a lower bound for the true
+ * positions); a (lon, lat) node's box is its float extent widened by one
+ * unit in the last place, so it contains the sites' double coordinates. */
+typedef struct KdNode {
+    float low[3], high[3];
+    uint32_t begin, end; /* range of the tree's point array */
+    uint32_t right;      /* right child; 0 for a leaf (the left child is this + 1) */
+    uint16_t role_mask;
+    uint8_t audience_mask;
+} KdNode;
+
+/* 16 bytes: a point of an ECEF tree, stored in tree order so that a leaf's
+ * points are read sequentially. */
+typedef struct TreePoint {
+    float position[3]; /* ECEF, rounded to nearest (see POINT_SLACK_M) */
+    uint32_t site;
+} TreePoint;
+
+/* A condition's covering tree: one ECEF tree over the distinct sites that
+ * cover it, built on demand (see "Covering trees" below). Immutable once
+ * published. */
+typedef struct CoveringTree {
+    TreePoint *points;
+    KdNode *nodes;
+    uint32_t root;
+    uint32_t count; /* points: the condition's covering sites, each once */
+    size_t bytes;   /* what it holds, charged against the cache budget */
+} CoveringTree;
+
+struct SpatialIndex {
+    /* ECEF trees: points [0, site_count) are the tree over all sites, then
+     * each condition's listing sites at site_count + code_offsets[c]. */
+    TreePoint *points;
+    KdNode *nodes;
+    uint32_t all_root;
+    uint32_t *code_offsets; /* condition_count + 1 entries */
+    uint32_t *code_root;    /* per condition: root node or NO_NODE */
+    /* (lon, lat) tree over all sites. */
+    uint32_t *box_points;
+    KdNode *box_nodes;
+    uint32_t box_root;
+    /* The covering-tree cache: the only part that changes after building.
+     * A slot goes from NULL to a tree once and keeps it until the index is
+     * freed; covering_bytes only grows, and never beyond the budget taken
+     * when the index was built. */
+    _Atomic(CoveringTree *) *covering; /* per condition */
+    atomic_size_t covering_bytes;
+    size_t covering_budget;
+    SpatialIndexOptions options; /* as given to spatial_index_build() */
+    size_t condition_count; /* slots in `covering` to free */
+};
+
+typedef struct SiteBits {
+    uint16_t *role;    /* per site: 1 << role */
+    uint8_t *audience; /* per site: 1 << audience */
+} SiteBits;
+
+typedef struct PointBuilder {
+    TreePoint *points;
+    SiteBits bits; /* NULL arrays: read the roles and audiences from `sites` */
+    const Site *sites;
+    KdNode *nodes;
+    uint32_t next_node;
+    int dimensions;     /* 3 (ECEF) or 2 (lon, lat) */
+    uint32_t *site_out; /* the (lon, lat) tree's box_points; NULL for ECEF */
+} PointBuilder;
+
+/* 1 when every site under the node passes `filter`. */
+static inline int node_all_pass(const KdNode *node, const SiteFilter *filter)
+{
+    return (node->role_mask & ~filter->role_mask) == 0 &&
+           (node->audience_mask & ~filter->audience_mask) == 0;
+}
+
+/* 0 when no site under the node can pass `filter`. */
+static inline int node_may_match(const KdNode *node, const SiteFilter *filter)
+{
+    return (node->role_mask & filter->role_mask) && (node->audience_mask & filter->audience_mask);
+}
+
+/* Nodes of a tree over `count` points (leaves of up to LEAF_SIZE). */
+size_t node_count_for(size_t count);
+/* Builds the ECEF tree over points [begin, begin + count) of the builder's
+ * array (reordered in place) and returns its root, NO_NODE when empty. */
+uint32_t build_point_tree(PointBuilder *builder, uint32_t begin, uint32_t count);
+/* The points of the tree of the sites that list `condition`'s own code
+ * (not through a group), in no particular order; *count gets their number. */
+const TreePoint *listing_points(const SpatialIndex *index, const Snapshot *snapshot,
+                                const Condition *condition, size_t *count);
+/* The covering tree to search for `condition`, built now if it fits the
+ * budget (covering_trees.c); NULL when the query should search the
+ * ancestor trees (fewer than two of them, no room, or turned off). */
+const CoveringTree *covering_tree(const SpatialIndex *index, const Snapshot *snapshot,
+                                  const Condition *condition);
+
+#endif

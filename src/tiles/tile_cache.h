@@ -1,0 +1,38 @@
+/* tile_cache.h — an in-memory cache of encoded tiles, least recently used
+ * first out, bounded in bytes.
+ *
+ * Owns: copies of tile bodies keyed by a text key (layer/z/x/y plus the
+ * filters that change the tile). Invariants:
+ *  - the bytes accounted (keys, bodies and per-entry overhead) never exceed
+ *    the bound given to tile_cache_new(): the cache is split into shards by
+ *    key hash, each bounded by an equal share and least recently used first
+ *    out within itself; an entry larger than a share is not kept;
+ *  - thread-safe: one mutex per shard guards its table and recency list;
+ *    bodies are copied in and out, so no caller ever holds a pointer into it;
+ *  - a cache belongs to one TileSet (one dataset): a reload starts empty. */
+#ifndef MAILLAGE_TILE_CACHE_H
+#define MAILLAGE_TILE_CACHE_H
+
+#include "base/buffer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct TileCache TileCache;
+
+typedef struct TileCacheStatistics {
+    uint64_t hits, misses, evictions;
+    size_t entries, bytes, maximum_bytes;
+} TileCacheStatistics;
+
+TileCache *tile_cache_new(size_t maximum_bytes); /* NULL when out of memory */
+void tile_cache_free(TileCache *cache);
+/* On a hit, appends the body to `body`, sets *status and returns 1; returns
+ * 0 on a miss (or when `body` could not grow). */
+int tile_cache_get(TileCache *cache, const char *key, Buffer *body, int *status);
+/* Stores a copy (replacing an entry of the same key); silently keeps
+ * nothing when out of memory or too large. */
+void tile_cache_put(TileCache *cache, const char *key, const void *body, size_t length, int status);
+TileCacheStatistics tile_cache_statistics(TileCache *cache);
+
+#endif

@@ -1,0 +1,107 @@
+/* tile_geometry.h — Web Mercator, tile addressing, and the polygon and line
+ * pipeline of the vector tiles (GEOS clip by rectangle, per-zoom
+ * simplification, snapping to the tile grid, validity).
+ *
+ * Owns: the one definition of "where a WGS84 point falls in a tile" and the
+ * Shape, a compact read-only copy of a (multi)polygon or (multi)line string
+ * in world units. Invariants:
+ *  - Web Mercator is the exact spherical formula of EPSG:3857 (the one
+ *    every web map and the JS test use), not an ellipsoidal one; latitude
+ *    is clamped to ±TILE_MAX_LATITUDE;
+ *  - world units: x in [0, 1] from 180°W eastwards, y in [0, 1] from the
+ *    northern limit southwards; a tile (z, x, y) spans
+ *    [x, x+1] / 2^z by [y, y+1] / 2^z and its tile coordinates run from 0 to
+ *    MVT_EXTENT, y down;
+ *  - a Shape is immutable once built, so many threads may read it; GEOS
+ *    objects never outlive one call and use the caller's GEOS context
+ *    (one per thread);
+ *  - clipped polygons come out on the integer tile grid and valid, each
+ *    polygon checked with GEOSisValid when rounding moved it, snap-rounded
+ *    (GEOSGeom_setPrecision) when invalid, GEOSMakeValid as a last resort:
+ *    what tile_clip_shape() returns is exactly what is encoded. */
+#ifndef MAILLAGE_TILE_GEOMETRY_H
+#define MAILLAGE_TILE_GEOMETRY_H
+
+#include "tiles/mvt.h"
+
+#include <geos_c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TILE_MAX_LATITUDE 85.0511287798066
+#define TILE_MAX_ZOOM 22
+
+/* WGS84 degrees to world units (see above). */
+void tile_mercator(double lat, double lon, double *world_x, double *world_y);
+/* World units back to degrees (for TileJSON bounds and tests). */
+void tile_mercator_inverse(double world_x, double world_y, double *lat, double *lon);
+
+typedef struct TileAddress {
+    int z;
+    uint32_t x, y;
+} TileAddress;
+
+/* The tile's extent in world units, widened by `buffer` tile units. */
+typedef struct TileBox {
+    double min_x, min_y, max_x, max_y;
+} TileBox;
+TileBox tile_box(TileAddress tile, int buffer);
+/* World units to (unrounded) tile coordinates of `tile`. */
+void tile_project(TileAddress tile, double world_x, double world_y, double *tile_x, double *tile_y);
+/* Rounded to the nearest integer, as encoded. */
+MvtPoint tile_point(TileAddress tile, double world_x, double world_y);
+
+typedef enum ShapeKind { SHAPE_POLYGONS, SHAPE_LINES } ShapeKind;
+
+typedef struct Shape {
+    ShapeKind kind;
+    uint32_t point_count, part_count;
+    double *xy;             /* point_count (x, y) pairs in world units */
+    uint32_t *part_start;   /* part_count + 1 entries: the points of part i are
+                               [part_start[i], part_start[i+1]) */
+    uint8_t *part_exterior; /* polygons: 1 for an exterior ring (it starts a
+                               polygon), 0 for a hole of the polygon before */
+    TileBox bounds;
+    int snapped; /* coordinates lie on the grid of one tile unit at
+                    the zoom the shape was simplified for */
+} Shape;
+
+void shape_free(Shape *shape);
+/* Grows a Shape under construction so `points` more points and two more
+ * parts fit; capacities double from the given first sizes. Returns 0, or -1
+ * when out of memory (the Shape is unchanged and still freeable). */
+int shape_reserve(Shape *shape, uint32_t *point_capacity, uint32_t *part_capacity, uint32_t points,
+                  uint32_t first_point_capacity, uint32_t first_part_capacity);
+/* Copies a GEOS (multi)polygon, (multi)line string or collection of them,
+ * whose coordinates are WGS84 longitude/latitude, into `shape` in world
+ * units. Returns 0, or -1 when out of memory. Points are ignored. */
+int shape_from_lonlat_geometry(GEOSContextHandle_t context, const GEOSGeometry *geometry,
+                               ShapeKind kind, Shape *shape);
+/* The same for a geometry already in world units. */
+int shape_from_world_geometry(GEOSContextHandle_t context, const GEOSGeometry *geometry,
+                              ShapeKind kind, Shape *shape);
+/* Builds a GEOS geometry (world units) from a shape; NULL on failure. */
+GEOSGeometry *shape_to_geometry(GEOSContextHandle_t context, const Shape *shape);
+/* Topology-preserving simplification with `tolerance` world units, then,
+ * when `grid` > 0, snapping to that grid (polygons stay valid: snap
+ * rounding); polygon rings smaller than `minimum_ring_area` (square world
+ * units) are dropped (an exterior ring with its holes). A grid of one tile
+ * unit at zoom z (2^-(12+z), exact in binary) makes the tiles of that zoom
+ * land on integers, so they rarely need snapping again after clipping.
+ * Returns 0, or -1 on failure. */
+int shape_simplify(GEOSContextHandle_t context, const Shape *shape, double tolerance,
+                   double minimum_ring_area, double grid, Shape *simplified);
+int shape_intersects_box(const Shape *shape, TileBox box);
+
+/* Clips `shape` to the tile widened by `buffer` units and returns it in
+ * integer tile coordinates: polygons valid (see above), lines clipped.
+ * Returns NULL when nothing is left or on failure (*failed set). */
+GEOSGeometry *tile_clip_shape(GEOSContextHandle_t context, const Shape *shape, TileAddress tile,
+                              int buffer, int *failed);
+/* Writes the polygons or lines of a clipped geometry (tile coordinates)
+ * into the current feature of `layer`. Returns the number of parts
+ * written. */
+size_t tile_encode_geometry(GEOSContextHandle_t context, const GEOSGeometry *geometry,
+                            MvtLayer *layer);
+
+#endif
