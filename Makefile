@@ -57,7 +57,7 @@ $(BUILD)/obj/%.o: src/%.c $(BUILD)/config.mk
 $(BINARY): $(OBJECTS)
 	$(CC) $(LDFLAGS) $^ $(PACKAGE_LIBS) -lpthread -lm -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIBRARY_OBJECTS)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBRARY_OBJECTS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PACKAGE_CFLAGS) -Isrc -Itests/unit $< $(LIBRARY_OBJECTS) \
 		$(LDFLAGS) $(PACKAGE_LIBS) -lpthread -lm -o $@
@@ -65,6 +65,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIBRARY_OBJECTS)
 # The SYNTHETIC network generator for tests and benchmarks (tools/synthetic_network.c).
 SYNTHETIC_NETWORK := $(BUILD)/tools/synthetic-network
 $(SYNTHETIC_NETWORK): tools/synthetic_network.c $(BUILD)/obj/base/csv.o $(BUILD)/obj/base/text.o \
+		$(BUILD)/obj/base/array.o \
 		$(BUILD)/obj/base/buffer.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc $^ $(LDFLAGS) -lm -o $@
@@ -116,6 +117,7 @@ bench-page: $(BINARY) $(DATABASE) web
 	@BUILD=$(BUILD) tools/bench-page.sh
 
 lint: $(BUILD)/config.mk
+	tools/check-layers.sh
 	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Isrc src tests/unit tools

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite and prints one closing line "N passed, N failed".
 #   unit:   the C test binaries given as arguments (each prints "N passed, N failed")
-#   cli:    tests/cli/*.sh, shell tests of the `maillage` commands
+#   cli:    tests/cli/*.sh, shell tests of the `maillage` commands (and of the layer order)
 #   http:   tests/http/*.test.mjs, Node's test runner against a real server
 #   browser: tests/browser/*.test.mjs (Chromium), when web/ has its packages
 # Environment: BUILD (build or build/san), SAN.

@@ -3,7 +3,7 @@
 # playwright-core from tests/) against `maillage serve` on a free loopback
 # port, with a cold cache each run, and reports
 #   - first meaningful paint: the "maillage:map-ready" performance mark (the
-#     basemap and the sites layers have drawn their first tiles; app.js),
+#     basemap and the sites layers have drawn their first tiles; js/map-view.js),
 #     with first contentful paint beside it;
 #   - bytes transferred for the first view (encoded, i.e. compressed, sizes
 #     of every response until the network is idle).

@@ -106,7 +106,7 @@ fi
 # Rebuilt when the network or the database layout (store.c: the schema;
 # snapshot.h: the packed sites' format) is newer than it.
 if [ ! -s "$database" ] || [ "$network" -nt "$database" ] || [ src/store/store.c -nt "$database" ] ||
-    [ src/model/snapshot.h -nt "$database" ]; then
+    [ src/model/snapshot.h -nt "$database" ] || [ src/model/site.h -nt "$database" ]; then
     echo "bench: building $database (shipped geodata + $SITES synthetic sites)"
     "$binary" build --geodata geodata --network "$network" --out "$database" \
         --report "$cache/synthetic-$SITES.report.json" >"$work/build.log" 2>&1 ||

@@ -48,6 +48,16 @@
 static pthread_once_t body_bytes_once = PTHREAD_ONCE_INIT;
 static size_t floor_body_bytes = FLOOR_DEFAULT_BODY_BYTES;
 
+static int required_decimal(const Request *request, Response *response, const char *name,
+                            double minimum, double maximum, double *value)
+{
+    int status = request_decimal(request, name, minimum, maximum, value, response);
+    if (status == 0)
+        response_problem(response, 400, "Missing parameter", "the parameter '%s' is required",
+                         name);
+    return status == 1 ? 0 : -1;
+}
+
 /* Reads MAILLAGE_FLOOR_BODY_BYTES once; keeps the default when it is unset
  * or not a whole number in 1..FLOOR_MAX_BODY_BYTES. */
 static void read_body_bytes(void)
@@ -65,25 +75,6 @@ static size_t body_bytes(void)
 {
     pthread_once(&body_bytes_once, read_body_bytes);
     return floor_body_bytes;
-}
-
-static void finish(Response *response)
-{
-    if (!response->body.failed)
-        return;
-    buffer_free(&response->body);
-    response_problem(response, 503, "Service unavailable",
-                     "the server ran out of memory while answering; retry later");
-}
-
-static int required_decimal(const Request *request, Response *response, const char *name,
-                            double minimum, double maximum, double *value)
-{
-    int status = request_decimal(request, name, minimum, maximum, value, response);
-    if (status == 0)
-        response_problem(response, 400, "Missing parameter", "the parameter '%s' is required",
-                         name);
-    return status == 1 ? 0 : -1;
 }
 
 /* A copy of src/http/api.c's handle_health(), kept identical on purpose: the
@@ -145,20 +136,22 @@ void api_health(const Request *request, Response *response, const char *rest)
 {
     (void)rest;
     handle_health(request, response);
-    finish(response);
+    response_finish(response);
 }
 
 void api_nearest(const Request *request, Response *response, const char *rest)
 {
     (void)rest;
     handle_nearest_floor(request, response);
-    finish(response);
+    response_finish(response);
 }
 
 static void not_in_floor(const Request *request, Response *response)
 {
-    response_problem(response, 404, "Not found", "the floor server answers only /healthz and "
-                     "/api/nearest, not %.200s", request->path);
+    response_problem(response, 404, "Not found",
+                     "the floor server answers only /healthz and "
+                     "/api/nearest, not %.200s",
+                     request->path);
 }
 
 void api_structures(const Request *request, Response *response, const char *rest)

@@ -7,12 +7,13 @@
 # rank; folders of one rank (build and model, index and tiles) are
 # independent siblings and never include each other. Prints each include
 # that breaks the rule and exits 1; exits 0 with one line otherwise.
+# Usage: tools/check-layers.sh [SRC_DIR]   (default: src of this repository)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+source_dir=${1:-$(dirname "$0")/../src}
 declare -A rank=([base]=0 [store]=1 [build]=2 [model]=2 [index]=3 [tiles]=3 [dataset]=4 [http]=5 [cli]=6)
 violations=0 files=0
-for file in src/*/*.[ch]; do
-    folder=${file#src/}; folder=${folder%%/*}
+for file in "$source_dir"/*/*.[ch]; do
+    folder=${file#"$source_dir"/}; folder=${folder%%/*}
     if [ -z "${rank[$folder]+set}" ]; then
         echo "$file: folder '$folder' is not a known layer"; violations=$((violations + 1)); continue
     fi

@@ -17,8 +17,8 @@
  *    name an earlier coordinating site, a few cooperate with earlier sites;
  *  - the output depends only on N, the seed and the geodata: same arguments,
  *    same bytes. */
-#include "csv.h"
-#include "text.h"
+#include "base/csv.h"
+#include "base/text.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -72,4 +72,3 @@ void interner_free(Interner *interner)
 {
     hash_slots_free(&interner->table);
 }
-

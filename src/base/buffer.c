@@ -1,6 +1,8 @@
 /* buffer.c — growable byte buffer; see buffer.h for the invariants. */
 #include "base/buffer.h"
+#include "base/array.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +30,14 @@ int buffer_reserve(Buffer *buffer, size_t extra)
 {
     if (buffer->failed)
         return -1;
-    size_t needed = buffer->length + extra + 1;
-    if (needed <= buffer->capacity)
-        return 0;
-    size_t capacity = buffer->capacity ? buffer->capacity : 256;
-    while (capacity < needed)
-        capacity *= 2;
-    char *grown = realloc(buffer->data, capacity);
-    if (!grown) {
+    int fresh = buffer->data == NULL;
+    if (extra >= SIZE_MAX - buffer->length ||
+        array_reserve(buffer->data, buffer->capacity, buffer->length + extra + 1, 256) != 0) {
         buffer->failed = 1;
         return -1;
     }
-    if (!buffer->data)
-        grown[0] = 0; /* a fresh block is an empty string, as buffer.h promises */
-    buffer->data = grown;
-    buffer->capacity = capacity;
+    if (fresh)
+        buffer->data[0] = 0; /* a fresh block is an empty string, as buffer.h promises */
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* csv.c — RFC 4180 reader; see csv.h for the invariants. */
 #include "base/csv.h"
+#include "base/array.h"
 #include "base/text.h"
 
 #include <errno.h>
@@ -101,23 +102,15 @@ static void skip_to_next_line(CsvReader *reader)
     }
 }
 
-/* Makes room for `count` fields. */
+/* Makes room for `count` fields. field_capacity counts both arrays: offsets
+ * grow first, from a copy of it, to the size fields then grow to, so they
+ * are never shorter than fields (also after fields failed to grow). */
 static int ensure_field_capacity(CsvReader *reader, size_t count)
 {
-    if (count <= reader->field_capacity)
-        return 0;
-    size_t capacity = reader->field_capacity ? reader->field_capacity * 2 : 32;
-    while (capacity < count)
-        capacity *= 2;
-    size_t *offsets = realloc(reader->offsets, capacity * sizeof *offsets);
-    if (!offsets)
+    size_t offset_capacity = reader->field_capacity;
+    if (array_reserve(reader->offsets, offset_capacity, count, 32) != 0 ||
+        array_reserve(reader->fields, reader->field_capacity, count, 32) != 0)
         return -1;
-    reader->offsets = offsets;
-    char **fields = realloc(reader->fields, capacity * sizeof *fields);
-    if (!fields)
-        return -1;
-    reader->fields = fields;
-    reader->field_capacity = capacity;
     return 0;
 }
 

@@ -37,14 +37,23 @@ typedef struct CsvReader {
     Buffer storage;
 } CsvReader;
 
-/* Reads `path` whole. Returns 0, or -1 with a message naming the file. */
+/* Reads `path` whole. Returns 0, or -1 with a message naming the file in
+ * `error` (the reader then holds nothing; csv_close() is harmless). */
 int csv_open_file(CsvReader *reader, const char *path, char separator, char *error,
                   size_t error_size);
-/* Copies `text`. Returns 0, or -1 when out of memory. */
+/* Copies `text` (the caller keeps its own). Returns 0, or -1 when out of
+ * memory (the reader then holds nothing). */
 int csv_open_memory(CsvReader *reader, const char *text, size_t length, char separator);
+/* Frees the text and the fields and zeroes the reader; safe after a failed
+ * open and twice in a row. */
 void csv_close(CsvReader *reader);
+/* Reads the next record into `fields` / `field_count` (owned by the reader,
+ * valid until the next call or csv_close()). Returns CSV_RECORD; CSV_END
+ * when no record is left; or CSV_MALFORMED with `error` and `record_line`
+ * set (`error` is "out of memory" when an allocation failed). */
 CsvStatus csv_next(CsvReader *reader);
-/* Index of the column named `name` in the current record, or -1. */
+/* Index of the column named `name` in the current record (usually the
+ * header, read by the first csv_next()), or -1. */
 int csv_column(const CsvReader *reader, const char *name);
 
 #endif

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WGS84_A 6378137.0
-#define WGS84_F (1.0 / 298.257223563)
-
 static struct geod_geodesic wgs84;
 static int wgs84_ready;
 
@@ -20,7 +17,7 @@ static const struct geod_geodesic *wgs84_geodesic(void)
     /* geod_init is pure arithmetic: racing initialisations write equal values. */
     if (!wgs84_ready) {
         struct geod_geodesic g;
-        geod_init(&g, WGS84_A, WGS84_F);
+        geod_init(&g, GEODESY_WGS84_A, GEODESY_WGS84_F);
         wgs84 = g;
         __atomic_store_n(&wgs84_ready, 1, __ATOMIC_RELEASE);
     }
@@ -36,10 +33,10 @@ double geodesy_distance_m(double lat1, double lon1, double lat2, double lon2)
 
 void geodesy_to_ecef(double lat, double lon, double xyz[3])
 {
-    const double e2 = WGS84_F * (2 - WGS84_F);
+    const double e2 = GEODESY_WGS84_F * (2 - GEODESY_WGS84_F);
     double phi = lat * M_PI / 180, lambda = lon * M_PI / 180;
     double sin_phi = sin(phi), cos_phi = cos(phi);
-    double n = WGS84_A / sqrt(1 - e2 * sin_phi * sin_phi);
+    double n = GEODESY_WGS84_A / sqrt(1 - e2 * sin_phi * sin_phi);
     xyz[0] = n * cos_phi * cos(lambda);
     xyz[1] = n * cos_phi * sin(lambda);
     xyz[2] = n * (1 - e2) * sin_phi;

@@ -15,7 +15,20 @@
 
 #include <stddef.h>
 
+/* WGS84, the one definition in maillage: the semi-major axis a (metres)
+ * and the flattening f, as EPSG:4326 and PROJ define them. */
+#define GEODESY_WGS84_A 6378137.0
+#define GEODESY_WGS84_F (1.0 / 298.257223563)
+/* The semi-minor (polar) axis b = a (1 - f), 6,356,752.314 m. */
+#define GEODESY_WGS84_B (GEODESY_WGS84_A * (1 - GEODESY_WGS84_F))
+/* The smallest radius of curvature, b^2 / a (the meridian's, at the
+ * equator): 6,335,439.327 m. */
+#define GEODESY_WGS84_SMALLEST_CURVATURE_M (GEODESY_WGS84_B * GEODESY_WGS84_B / GEODESY_WGS84_A)
+
+/* The geodesic distance in metres between two WGS84 points (degrees). */
 double geodesy_distance_m(double lat1, double lon1, double lat2, double lon2);
+/* The Earth-centred, Earth-fixed position (metres) of a WGS84 point on the
+ * ellipsoid (height 0). */
 void geodesy_to_ecef(double lat, double lon, double xyz[3]);
 
 /* Maps an SRS label of the FINESS / network formats (LAMBERT_93, UTM_N20,
@@ -24,7 +37,10 @@ void geodesy_to_ecef(double lat, double lon, double xyz[3]);
 const char *geodesy_srs_authority(const char *label, char *scratch, size_t scratch_size);
 
 typedef struct Reprojector Reprojector;
+/* A new Reprojector with an empty cache, owned by the caller (free it with
+ * reprojector_free()); NULL when out of memory or PROJ cannot start. */
 Reprojector *reprojector_new(void);
+/* Frees the cached transformations and the Reprojector; NULL is a no-op. */
 void reprojector_free(Reprojector *reprojector);
 /* Returns 0 with lat/lon, or -1 with a reason in `error`. */
 int reprojector_to_wgs84(Reprojector *reprojector, const char *srs_label, double x, double y,

@@ -44,4 +44,3 @@ void hash_slots_free(HashSlots *table)
     free(table->hashes);
     memset(table, 0, sizeof *table);
 }
-

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 1 when the `length` bytes of `text` are well-formed UTF-8 (no overlong
+ * form, surrogate or code point above U+10FFFF), else 0. */
 int utf8_is_valid(const char *text, size_t length);
 /* Appends the Latin-1 bytes as UTF-8. */
 void latin1_to_utf8(Buffer *out, const char *text, size_t length);

@@ -22,8 +22,10 @@ typedef struct TextQuery {
     size_t word_count;
 } TextQuery;
 
-/* Folds and splits `query`; returns 0, or -1 when out of memory. */
+/* Folds and splits `text` (not NULL) into `query`, which owns copies.
+ * Returns 0, or -1 when out of memory (`query` then holds nothing). */
 int text_query_init(TextQuery *query, const char *text);
+/* Frees the copies and zeroes `query`; safe after a failed init and twice. */
 void text_query_free(TextQuery *query);
 
 /* Is every word of `query` the start of a word of folded `text`? */

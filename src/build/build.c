@@ -533,4 +533,3 @@ done:
     plan_free(&plan);
     return status;
 }
-

@@ -1,5 +1,6 @@
 /* build_report.c — row accounting, JSON report, progress; see build_report.h. */
 #include "build/build_report.h"
+#include "base/array.h"
 #include "base/json.h"
 
 #include <stdarg.h>
@@ -43,14 +44,8 @@ void build_report_free(BuildReport *report)
 
 BuildInput *build_report_add_input(BuildReport *report, const char *file, const char *kind)
 {
-    if (report->count == report->capacity) {
-        size_t capacity = report->capacity ? report->capacity * 2 : 16;
-        BuildInput **grown = realloc(report->inputs, capacity * sizeof *grown);
-        if (!grown)
-            return NULL;
-        report->inputs = grown;
-        report->capacity = capacity;
-    }
+    if (array_reserve(report->inputs, report->capacity, report->count + 1, 16) != 0)
+        return NULL;
     BuildInput *input = calloc(1, sizeof *input);
     if (!input)
         return NULL;
@@ -89,15 +84,9 @@ void build_input_loaded(BuildInput *input)
 static void note_add(BuildInput *input, BuildNoteList *list, long line, const char *format,
                      va_list arguments)
 {
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 16;
-        BuildNote *grown = realloc(list->notes, capacity * sizeof *grown);
-        if (!grown) {
-            input->failed = 1;
-            return;
-        }
-        list->notes = grown;
-        list->capacity = capacity;
+    if (array_reserve(list->notes, list->capacity, list->count + 1, 16) != 0) {
+        input->failed = 1;
+        return;
     }
     char *text = NULL;
     if (vasprintf(&text, format, arguments) < 0 || !text) {

@@ -47,28 +47,44 @@ typedef struct BuildReport {
     int quiet;
 } BuildReport;
 
+/* Makes `report` empty (no input, not quiet); allocates nothing. */
 void build_report_init(BuildReport *report);
+/* Frees every input (their names and notes) and empties the report; the
+ * BuildInput pointers it handed out die with it. */
 void build_report_free(BuildReport *report);
-/* Adds an input; returns NULL when out of memory. */
+/* Adds an input with copies of `file` and `kind`, owned by the report (the
+ * input inherits `quiet`). Returns NULL when out of memory, the report then
+ * unchanged. */
 BuildInput *build_report_add_input(BuildReport *report, const char *file, const char *kind);
 /* The input named `file`, or NULL. */
 BuildInput *build_report_find_input(const BuildReport *report, const char *file);
 
+/* Counts one row as loaded (with a progress line every 100,000 rows). */
 void build_input_loaded(BuildInput *input);
+/* Counts one row as rejected at `line`, with a printf-formatted reason the
+ * input keeps a copy of; out of memory loses the reason and sets `failed`,
+ * but the row is still counted. */
 void build_input_reject(BuildInput *input, long line, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
+/* Records a warning about `line` (0 for none), counting no row; out of
+ * memory sets `failed`. */
 void build_input_warn(BuildInput *input, long line, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
-/* Sorts the notes and prints "loaded L/R rows from FILE" on stderr. */
+/* Sorts the notes and prints "loaded L/R rows from FILE" on stderr (unless
+ * quiet); out of memory while sorting sets `failed`, the notes unsorted. */
 void build_input_finish(BuildInput *input);
-/* Sorts every input's notes again (after late warnings, such as links). */
+/* Sorts every input's notes again (after late warnings, such as links);
+ * out of memory sets the input's `failed`. */
 void build_report_sort(BuildReport *report);
-/* 1 when any input ran out of memory while recording. */
+/* 1 when any input ran out of memory while recording, else 0. */
 int build_report_failed(const BuildReport *report);
 
-/* Appends the JSON report to `out`. */
+/* Appends the JSON report and a newline to `out`; out of memory sets
+ * `out->failed` (see buffer.h). */
 void build_report_json(const BuildReport *report, const char *version, Buffer *out);
-/* Fills the `inputs` and `rejected_rows` tables. Returns 0, or -1 with a message. */
+/* Fills the `inputs` and `rejected_rows` tables. Returns 0, or -1 with a
+ * message in `error`; rows inserted before a failure are not removed (the
+ * caller's transaction decides). */
 int build_report_store(const BuildReport *report, sqlite3 *db, char *error, size_t error_size);
 
 #endif

@@ -1,5 +1,6 @@
 /* import_common.c — shared importer plumbing; see import_common.h. */
 #include "build/import_common.h"
+#include "base/array.h"
 #include "base/text.h"
 
 #include <errno.h>
@@ -86,14 +87,9 @@ int import_read_header(ImportContext *context, CsvReader *reader, const char *fi
 
 int import_orpha_code_add(ImportContext *context, int32_t code)
 {
-    if (context->orpha_code_count == context->orpha_code_capacity) {
-        size_t capacity = context->orpha_code_capacity ? context->orpha_code_capacity * 2 : 16384;
-        int32_t *grown = realloc(context->orpha_codes, capacity * sizeof *grown);
-        if (!grown)
-            return -1;
-        context->orpha_codes = grown;
-        context->orpha_code_capacity = capacity;
-    }
+    if (array_reserve(context->orpha_codes, context->orpha_code_capacity,
+                      context->orpha_code_count + 1, 16384) != 0)
+        return -1;
     context->orpha_codes[context->orpha_code_count++] = code;
     return 0;
 }

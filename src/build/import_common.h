@@ -32,29 +32,40 @@ typedef struct ImportContext {
     char error[1024];
 } ImportContext;
 
-/* Sets context->error to "file: reason" (line <= 0) or "file:line: reason"; returns -1. */
+/* Sets context->error to "file: reason" (line <= 0) or "file:line: reason",
+ * truncated to fit; returns -1. */
 int import_fail(ImportContext *context, const char *file, long line, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
-/* The part of `path` after its last '/'. */
+/* The part of `path` after its last '/' (a pointer into `path`). */
 const char *import_base_name(const char *path);
 
-/* Reads the whole file at `path` into `out`; -1 with the error set. */
+/* Appends the whole file at `path` to `out`. Returns 0, or -1 with the
+ * error set (`out` may then hold part of the file; the caller frees it). */
 int import_read_file(ImportContext *context, const char *path, Buffer *out);
-/* Opens `path` as CSV with UTF-8 checking; -1 with the error set. */
+/* Opens `path` as CSV with UTF-8 checking. Returns 0, or -1 with the error
+ * set (the reader then holds nothing; csv_close() is harmless). */
 int import_open_csv(ImportContext *context, CsvReader *reader, const char *path, char separator);
-/* Reads the header into `indexes` (one per name, -1 when absent). Returns -1
- * with the error set when the file is empty, malformed on line 1, repeats a
- * column, or lacks a column flagged required. */
+/* Reads the header (trimming its fields in place) into `indexes` (one per
+ * name, -1 when absent; `required` may be NULL). Returns 0, or -1 with the
+ * error set when the file is empty, malformed on line 1, repeats a column,
+ * or lacks a column flagged required. */
 int import_read_header(ImportContext *context, CsvReader *reader, const char *file,
                        const char *const *names, const int *required, int *indexes, size_t count);
 
+/* Appends `code` to the set (unsorted until sealed). Returns 0, or -1 when
+ * out of memory (the set unchanged; context->error is not set). */
 int import_orpha_code_add(ImportContext *context, int32_t code);
+/* Sorts the set so that import_orpha_code_known() can search it. */
 void import_orpha_codes_seal(ImportContext *context);
+/* 1 when `code` is in the sealed set, else 0 (also for a code outside the
+ * int32_t range or an empty set). */
 int import_orpha_code_known(const ImportContext *context, int64_t code);
 
-/* Runs SQL without rows; -1 with the error set (naming `file`). */
+/* Runs SQL without rows. Returns 0, or -1 with the error set (naming
+ * `file`); statements before the failing one stay run. */
 int import_exec(ImportContext *context, const char *file, const char *sql);
-/* Prepares SQL; -1 with the error set (naming `file`). */
+/* Prepares SQL into `*statement`, which the caller finalizes. Returns 0, or
+ * -1 with the error set (naming `file`) and `*statement` NULL. */
 int import_prepare(ImportContext *context, const char *file, const char *sql,
                    sqlite3_stmt **statement);
 
@@ -92,7 +103,11 @@ typedef struct ImportTable {
     void *check_state;
 } ImportTable;
 
-/* Imports `path` under the report name `file`. Returns 0 or -1. */
+/* Imports `path` as one report input named `file` of kind `table->kind`:
+ * every record is loaded or rejected (malformed, wrong field count, bad
+ * value, check_row verdict 1, constraint failure). Returns 0, or -1 with the
+ * error set (unreadable file, missing column, database error, check_row
+ * -1); rows inserted before a -1 stay. */
 int import_csv_table(ImportContext *context, const char *path, const char *file,
                      const ImportTable *table);
 

@@ -1,5 +1,7 @@
 /* import_finess.c — FINESS extract and official stock file; see import_finess.h. */
 #include "build/import_finess.h"
+#include "base/array.h"
+#include "base/slots.h"
 #include "base/text.h"
 
 #include <ctype.h>
@@ -76,61 +78,67 @@ int import_finess_extract(ImportContext *context, const char *path)
 
 /* ---- the official stock file ------------------------------------------ */
 
-/* FINESS numbers seen in structureet lines, with their line (open addressing). */
+/* FINESS numbers seen in structureet lines, with their line: the entries,
+ * found by number through slots holding an entry index + 1. */
+typedef struct FinessEntry {
+    char finess[FINESS_LENGTH + 1];
+    long line;
+    long geolocation_line;
+} FinessEntry;
+
 typedef struct FinessSet {
-    struct {
-        char finess[FINESS_LENGTH + 1];
-        long line;
-        long geolocation_line;
-    } * slots;
-    size_t capacity; /* a power of two */
-    size_t count;
+    HashSlots slots;
+    FinessEntry *entries;
+    size_t count, capacity;
 } FinessSet;
 
-static uint64_t finess_hash(const char *finess)
+static uint32_t finess_hash(const char *finess)
 {
-    return hash_fnv1a(HASH_FNV1A_SEED, finess, FINESS_LENGTH);
+    return (uint32_t)hash_fnv1a(HASH_FNV1A_SEED, finess, FINESS_LENGTH);
 }
 
-/* The slot of `finess`, or the empty slot where it would go. */
-static size_t finess_set_slot(const FinessSet *set, const char *finess)
+/* The entry of `finess` (`hash` its finess_hash()), or NULL with *free_slot
+ * (when not NULL) the free slot where it would go. */
+static FinessEntry *finess_set_find(const FinessSet *set, const char *finess, uint32_t hash,
+                                    size_t *free_slot)
 {
-    size_t mask = set->capacity - 1, slot = (size_t)finess_hash(finess) & mask;
-    while (set->slots[slot].line && strcmp(set->slots[slot].finess, finess) != 0)
-        slot = (slot + 1) & mask;
-    return slot;
-}
-
-static int finess_set_grow(FinessSet *set)
-{
-    FinessSet grown = {0};
-    grown.capacity = set->capacity ? set->capacity * 2 : 4096;
-    grown.slots = calloc(grown.capacity, sizeof *grown.slots);
-    if (!grown.slots)
-        return -1;
-    for (size_t i = 0; i < set->capacity; i++) {
-        if (!set->slots[i].line)
-            continue;
-        grown.slots[finess_set_slot(&grown, set->slots[i].finess)] = set->slots[i];
-        grown.count++;
+    if (!set->slots.capacity)
+        return NULL;
+    size_t slot = hash_slots_start(&set->slots, hash);
+    for (; set->slots.values[slot]; slot = hash_slots_next(&set->slots, slot)) {
+        FinessEntry *entry = &set->entries[set->slots.values[slot] - 1];
+        if (set->slots.hashes[slot] == hash && strcmp(entry->finess, finess) == 0)
+            return entry;
     }
-    free(set->slots);
-    *set = grown;
-    return 0;
+    if (free_slot)
+        *free_slot = slot;
+    return NULL;
 }
 
 /* Returns the line of a previous entry, 0 after adding it, -1 when out of memory. */
 static long finess_set_add(FinessSet *set, const char *finess, long line)
 {
-    if ((set->count + 1) * 2 > set->capacity && finess_set_grow(set) != 0)
+    if (hash_slots_reserve(&set->slots, 4096) != 0 ||
+        array_reserve(set->entries, set->capacity, set->count + 1, 2048) != 0)
         return -1;
-    size_t slot = finess_set_slot(set, finess);
-    if (set->slots[slot].line)
-        return set->slots[slot].line;
-    memcpy(set->slots[slot].finess, finess, FINESS_LENGTH + 1);
-    set->slots[slot].line = line;
-    set->count++;
+    uint32_t hash = finess_hash(finess);
+    size_t slot = 0;
+    const FinessEntry *previous = finess_set_find(set, finess, hash, &slot);
+    if (previous)
+        return previous->line;
+    FinessEntry *entry = &set->entries[set->count++];
+    memcpy(entry->finess, finess, FINESS_LENGTH + 1);
+    entry->line = line;
+    entry->geolocation_line = 0;
+    hash_slots_fill(&set->slots, slot, set->count, hash);
     return 0;
+}
+
+static void finess_set_free(FinessSet *set)
+{
+    hash_slots_free(&set->slots);
+    free(set->entries);
+    memset(set, 0, sizeof *set);
 }
 
 /* FINESS street type codes back to words, as in the extract. */
@@ -243,16 +251,17 @@ static int official_geolocation(OfficialImport *import, CsvReader *reader)
         return 0;
     }
     const char *finess = text_trim(f[1]);
-    size_t slot = import->structures.capacity && finess_number_is_valid(finess)
-                      ? finess_set_slot(&import->structures, finess)
-                      : SIZE_MAX;
-    if (slot == SIZE_MAX || !import->structures.slots[slot].line) {
+    FinessEntry *entry =
+        finess_number_is_valid(finess)
+            ? finess_set_find(&import->structures, finess, finess_hash(finess), NULL)
+            : NULL;
+    if (!entry) {
         build_input_reject(import->input, line, "no structureet line for FINESS %.40s", finess);
         return 0;
     }
-    if (import->structures.slots[slot].geolocation_line) {
+    if (entry->geolocation_line) {
         build_input_reject(import->input, line, "repeated geolocalisation for FINESS %s (line %ld)",
-                           finess, import->structures.slots[slot].geolocation_line);
+                           finess, entry->geolocation_line);
         return 0;
     }
     double x = 0, y = 0;
@@ -273,7 +282,7 @@ static int official_geolocation(OfficialImport *import, CsvReader *reader)
         build_input_reject(import->input, line, "%s", reason);
         return 0;
     }
-    import->structures.slots[slot].geolocation_line = line;
+    entry->geolocation_line = line;
     sqlite3_stmt *place = import->place;
     sqlite3_bind_double(place, 1, lat);
     sqlite3_bind_double(place, 2, lon);
@@ -381,7 +390,7 @@ done:
     csv_close(&reader);
     sqlite3_finalize(import.upsert);
     sqlite3_finalize(import.place);
-    free(import.structures.slots);
+    finess_set_free(&import.structures);
     buffer_free(&import.scratch);
     buffer_free(&raw);
     buffer_free(&utf8);

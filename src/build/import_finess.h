@@ -19,8 +19,13 @@
 
 #include "build/import_common.h"
 
+/* Imports the shipped extract (CSV) into `etablissements` as the report
+ * input "finess_extract" named after its base name: an invalid FINESS
+ * number or position rejects the row; geo_check=outside_departement adds a
+ * warning. Returns 0, or -1 with context->error set (rows inserted stay). */
 int import_finess_extract(ImportContext *context, const char *path);
-/* `file` is the report name of the official file. */
+/* Imports the official stock file (Latin-1, ';') as the report input
+ * "finess_official" named `file`; returns as import_finess_extract(). */
 int import_finess_official(ImportContext *context, const char *path, const char *file);
 
 typedef struct FinessPlace {
@@ -37,10 +42,13 @@ typedef struct FinessLookup {
     sqlite3_stmt *statement;
 } FinessLookup;
 
+/* Prepares the lookup over `etablissements`. Returns 0, or -1 with
+ * context->error set (naming `file`); close the lookup either way. */
 int finess_lookup_open(ImportContext *context, FinessLookup *lookup, const char *file);
 /* Returns 1 with `place` filled when `finess` is known with a position, 0 when
  * unknown or without a position, -1 on a database error. */
 int finess_lookup_find(FinessLookup *lookup, const char *finess, FinessPlace *place);
+/* Finalizes the statement; safe after a failed open and twice. */
 void finess_lookup_close(FinessLookup *lookup);
 
 /* 1 when `finess` looks like a FINESS number: 9 characters, digits, with

@@ -2,6 +2,7 @@
  * import_network.h. */
 #include "build/import_network.h"
 #include "build/import_finess.h"
+#include "base/array.h"
 #include "base/text.h"
 
 #include <ctype.h>
@@ -112,14 +113,8 @@ static int add_code(NetworkImport *import, int32_t code)
     for (size_t i = 0; i < import->code_count; i++)
         if (import->codes[i] == code)
             return 0;
-    if (import->code_count == import->code_capacity) {
-        size_t capacity = import->code_capacity ? import->code_capacity * 2 : 16;
-        int32_t *grown = realloc(import->codes, capacity * sizeof *grown);
-        if (!grown)
-            return -1;
-        import->codes = grown;
-        import->code_capacity = capacity;
-    }
+    if (array_reserve(import->codes, import->code_capacity, import->code_count + 1, 16) != 0)
+        return -1;
     import->codes[import->code_count++] = code;
     return 0;
 }

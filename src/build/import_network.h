@@ -20,9 +20,14 @@
 
 #include "build/import_common.h"
 
-/* `file` is the report name (also stored in sites.input_file). */
+/* Imports one network CSV as the report input "network" named `file` (also
+ * stored in sites.input_file): every row is loaded or rejected; unknown
+ * columns add warnings on line 1. Returns 0, or -1 with context->error set
+ * (unreadable file, missing column, database error; rows inserted stay). */
 int import_network(ImportContext *context, const char *path, const char *file);
-/* Draws coordinator and cooperation links between loaded sites. */
+/* Draws coordinator and cooperation links between loaded sites; a link to
+ * itself or to an unknown site adds a warning to the input that named it
+ * (call build_report_sort() after). Returns 0, or -1 with the error set. */
 int import_network_links(ImportContext *context);
 
 /* 1 when `site_id` matches [A-Za-z0-9_.-]{1,64}. */

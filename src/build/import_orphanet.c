@@ -1,6 +1,7 @@
 /* import_orphanet.c — Orphanet nomenclature, synonyms, classification and
  * ancestor closure; see import_orphanet.h. */
 #include "build/import_orphanet.h"
+#include "base/array.h"
 #include "base/text.h"
 
 #include <stdio.h>
@@ -101,8 +102,9 @@ int import_orphanet_synonyms(ImportContext *context, const char *path)
 /* Parent edges gathered while loading the classification, as dense indexes
  * into the sorted code set. */
 typedef struct EdgeList {
-    uint32_t *child;
-    uint32_t *parent;
+    struct {
+        uint32_t child, parent;
+    } * items;
     size_t count;
     size_t capacity;
 } EdgeList;
@@ -149,20 +151,10 @@ static int check_edge(ImportContext *context, void *state, BuildInput *input, lo
         snprintf(reason, reason_size, "ORPHAcode %lld is its own parent", (long long)parent);
         return 1;
     }
-    if (edges->count == edges->capacity) {
-        size_t capacity = edges->capacity ? edges->capacity * 2 : 65536;
-        uint32_t *grown_child = realloc(edges->child, capacity * sizeof *grown_child);
-        if (!grown_child)
-            return import_fail(context, input->file, line, "out of memory");
-        edges->child = grown_child;
-        uint32_t *grown_parent = realloc(edges->parent, capacity * sizeof *grown_parent);
-        if (!grown_parent)
-            return import_fail(context, input->file, line, "out of memory");
-        edges->parent = grown_parent;
-        edges->capacity = capacity;
-    }
-    edges->child[edges->count] = code_index(context, child);
-    edges->parent[edges->count] = code_index(context, parent);
+    if (array_reserve(edges->items, edges->capacity, edges->count + 1, 65536) != 0)
+        return import_fail(context, input->file, line, "out of memory");
+    edges->items[edges->count].child = code_index(context, child);
+    edges->items[edges->count].parent = code_index(context, parent);
     edges->count++;
     return 0;
 }
@@ -203,15 +195,15 @@ static int closure_prepare(ClosureWork *work, const EdgeList *edges, size_t node
         !work->found)
         return -1;
     for (size_t i = 0; i < edges->count; i++)
-        work->parents_start[edges->child[i] + 1]++;
+        work->parents_start[edges->items[i].child + 1]++;
     for (size_t n = 0; n < node_count; n++)
         work->parents_start[n + 1] += work->parents_start[n];
     uint32_t *fill = calloc(node_count + 1, sizeof(uint32_t));
     if (!fill)
         return -1;
     for (size_t i = 0; i < edges->count; i++) {
-        uint32_t child = edges->child[i];
-        work->parents[work->parents_start[child] + fill[child]++] = edges->parent[i];
+        uint32_t child = edges->items[i].child;
+        work->parents[work->parents_start[child] + fill[child]++] = edges->items[i].parent;
     }
     free(fill);
     return 0;
@@ -309,7 +301,6 @@ int import_orphanet_classification(ImportContext *context, const char *path)
         result = fill_ancestors(context, &edges, file);
     if (result == 0)
         result = import_exec(context, file, CONDITION_SEARCH_SQL);
-    free(edges.child);
-    free(edges.parent);
+    free(edges.items);
     return result;
 }

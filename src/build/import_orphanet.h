@@ -14,10 +14,17 @@
 
 #include "build/import_common.h"
 
-/* Each takes the file's path; the report name is its base name. */
+/* Each takes the file's path and adds one report input named after its
+ * base name, every row loaded or rejected. Each returns 0, or -1 with
+ * context->error set (rows inserted before a -1 stay). */
+
+/* Fills `conditions` (kind "nomenclature"), rejecting an invalid or repeated
+ * code or an unknown level, and seals the code set, even on -1. */
 int import_orphanet_nomenclature(ImportContext *context, const char *path);
+/* Fills `synonyms` (kind "synonyms"), rejecting an unknown code or lang. */
 int import_orphanet_synonyms(ImportContext *context, const char *path);
-/* Loads the edges, then computes `ancestors` and fills `condition_search`. */
+/* Loads the edges (kind "classification"), then computes `ancestors` and
+ * fills `condition_search`. */
 int import_orphanet_classification(ImportContext *context, const char *path);
 
 #endif

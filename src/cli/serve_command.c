@@ -386,8 +386,7 @@ static int serving_open(Serving *serving, const ServeOptions *options)
     /* Benchmarks only: MAILLAGE_BENCH=1 lets ?nocache=1 bypass the tile cache. */
     const char *bench = getenv("MAILLAGE_BENCH");
     dataset_options.tiles.allow_nocache = bench && strcmp(bench, "1") == 0;
-    serving->state =
-        dataset_state_open(options->database, &dataset_options, error, sizeof error);
+    serving->state = dataset_state_open(options->database, &dataset_options, error, sizeof error);
     if (!serving->state) {
         fprintf(stderr, "maillage serve: %s\n", error);
         return 1;

@@ -104,7 +104,8 @@ void dataset_state_release(DatasetReference *reference)
 int dataset_state_reload(DatasetState *state, char *error, size_t error_size)
 {
     pthread_mutex_lock(&state->reload_lock);
-    DatasetReference *fresh = reference_load(state->database_path, &state->options, error, error_size);
+    DatasetReference *fresh =
+        reference_load(state->database_path, &state->options, error, error_size);
     if (!fresh) {
         pthread_mutex_unlock(&state->reload_lock);
         return -1;

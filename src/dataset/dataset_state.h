@@ -22,18 +22,28 @@
 typedef struct DatasetState DatasetState;
 typedef struct DatasetReference DatasetReference;
 
-/* Loads `database_path`; NULL with a one-line message in `error`. */
+/* Loads `database_path` (options NULL means DATASET_DEFAULTS, copied) into
+ * a new state the caller closes. Returns NULL with a one-line message in
+ * `error`, nothing left allocated. */
 DatasetState *dataset_state_open(const char *database_path, const DatasetOptions *options,
                                  char *error, size_t error_size);
-/* Drops the state's reference; call once no request can run any more. */
+/* Drops the state's reference and frees the state (the dataset goes once
+ * the last reference is released); call once no request or reload can run
+ * any more. NULL is a no-op. */
 void dataset_state_close(DatasetState *state);
 
+/* The current dataset with one more reference, never NULL (it cannot fail);
+ * thread-safe. Every acquire needs one dataset_state_release(). */
 DatasetReference *dataset_state_acquire(DatasetState *state);
+/* The dataset held by `reference`, valid until it is released. */
 const Dataset *dataset_reference_get(const DatasetReference *reference);
+/* Drops one reference, freeing the dataset when it was the last; from any
+ * thread. NULL is a no-op. */
 void dataset_state_release(DatasetReference *reference);
 
-/* Loads the database path again and swaps it in. Returns 0, or -1 with a
- * one-line message in `error` (the old dataset keeps serving). */
+/* Loads the database path again and swaps it in; thread-safe, reloads run
+ * one at a time. Returns 0, or -1 with a one-line message in `error` (the
+ * old dataset keeps serving). */
 int dataset_state_reload(DatasetState *state, char *error, size_t error_size);
 
 #endif

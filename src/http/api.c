@@ -21,6 +21,7 @@
 #include "dataset/dataset.h"
 #include "http/site_parameters.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,16 +37,6 @@
 #define PLACES_DEFAULT_LIMIT 10
 #define PLACES_MAX_LIMIT 50
 #define COORDINATE_DIGITS 7
-
-/* Turns a body that ran out of memory into a 503 problem. */
-static void finish(Response *response)
-{
-    if (!response->body.failed)
-        return;
-    buffer_free(&response->body);
-    response_problem(response, 503, "Service unavailable",
-                     "the server ran out of memory while answering; retry later");
-}
 
 static void out_of_memory(Response *response)
 {
@@ -108,9 +99,23 @@ static int required_text(const Request *request, Response *response, const char 
  * format; tests/unit/test_api_load.c compares them). Callers place the
  * commas between sites; the JsonWriter around them only sees the array. */
 
+/* Where the next byte goes, and the end of the room reserved for the
+ * answer: every put_* stays within it (asserted after each write, so a
+ * worst-case bound that falls short is caught by the tests, not by a
+ * neighbour's memory). */
 typedef struct Cursor {
     char *at;
+    char *end;
 } Cursor;
+
+/* The cursor is within its reserved room. */
+#define CURSOR_CHECK(cursor) assert((cursor)->at <= (cursor)->end)
+/* Writes one byte. */
+#define PUT_CHAR(cursor, byte)                                                                     \
+    do {                                                                                           \
+        *(cursor)->at++ = (byte);                                                                  \
+        CURSOR_CHECK(cursor);                                                                      \
+    } while (0)
 
 #define PUT_LITERAL(cursor, text) put_bytes((cursor), (text), sizeof(text) - 1)
 
@@ -131,6 +136,7 @@ static size_t text_bound(const Snapshot *snapshot, TextRef ref)
 
 static void put_bytes(Cursor *cursor, const char *bytes, size_t length)
 {
+    assert(length <= (size_t)(cursor->end - cursor->at));
     memcpy(cursor->at, bytes, length);
     cursor->at += length;
 }
@@ -177,6 +183,7 @@ static void put_string_or_null(Cursor *cursor, const char *text)
     }
     *at++ = '"';
     cursor->at = at;
+    CURSOR_CHECK(cursor);
 }
 
 /* A pool text as put_string_or_null() writes it: a plain one (the common
@@ -198,6 +205,7 @@ static void put_text(Cursor *cursor, const Snapshot *snapshot, TextRef ref)
     memcpy(at + 1, snapshot->text_pool + ref, length);
     at[length + 1] = '"';
     cursor->at = at + length + 2;
+    CURSOR_CHECK(cursor);
 }
 
 static void put_unsigned(Cursor *cursor, uint64_t value)
@@ -214,7 +222,7 @@ static void put_unsigned(Cursor *cursor, uint64_t value)
 static void put_integer(Cursor *cursor, int64_t value)
 {
     if (value < 0) {
-        *cursor->at++ = '-';
+        PUT_CHAR(cursor, '-');
         put_unsigned(cursor, (uint64_t)0 - (uint64_t)value);
     } else {
         put_unsigned(cursor, (uint64_t)value);
@@ -261,7 +269,7 @@ static void put_fixed(Cursor *cursor, double value, int digits)
     uint64_t scale = (uint64_t)scales[digits];
     uint64_t whole = units / scale, fraction = units % scale;
     if (value < 0 && units != 0)
-        *cursor->at++ = '-';
+        PUT_CHAR(cursor, '-');
     put_unsigned(cursor, whole);
     if (fraction == 0)
         return;
@@ -273,7 +281,7 @@ static void put_fixed(Cursor *cursor, double value, int digits)
     }
     while (length > 0 && text[length - 1] == '0')
         length--;
-    *cursor->at++ = '.';
+    PUT_CHAR(cursor, '.');
     put_bytes(cursor, text, (size_t)length);
 }
 
@@ -287,7 +295,7 @@ static void put_condition_reference(Cursor *cursor, const Condition *condition)
     put_integer(cursor, condition->orpha);
     PUT_LITERAL(cursor, ",\"label\":");
     put_string_or_null(cursor, condition->label_fr);
-    *cursor->at++ = '}';
+    PUT_CHAR(cursor, '}');
 }
 
 static const Condition *matched_condition(const Snapshot *snapshot, const Site *site,
@@ -338,6 +346,7 @@ static void put_name_or_null(Cursor *cursor, const char *name)
     memcpy(at + 1, name, length);
     at[length + 1] = '"';
     cursor->at = at + length + 2;
+    CURSOR_CHECK(cursor);
 }
 
 /* "site_id", "name", "role", "centre_label", "filiere" (no braces). */
@@ -385,11 +394,14 @@ static int cursor_open(Buffer *out, size_t bound, Cursor *cursor)
     if (buffer_reserve(out, bound) != 0)
         return -1;
     cursor->at = out->data + out->length;
+    cursor->end = cursor->at + bound;
     return 0;
 }
 
 static void cursor_close(Buffer *out, const Cursor *cursor)
 {
+    CURSOR_CHECK(cursor);
+    assert(cursor->end < out->data + out->capacity); /* room for the NUL */
     out->length = (size_t)(cursor->at - out->data);
     out->data[out->length] = 0;
 }
@@ -457,7 +469,7 @@ static void put_nearest_result(Cursor *cursor, const Snapshot *snapshot,
                                const NearestResult *result, const Condition *matched)
 {
     const Site *site = &snapshot->sites[result->site];
-    *cursor->at++ = '{';
+    PUT_CHAR(cursor, '{');
     put_site_head(cursor, snapshot, site);
     PUT_LITERAL(cursor, ",\"orpha_matched\":");
     put_condition_reference(cursor, matched);
@@ -468,7 +480,7 @@ static void put_nearest_result(Cursor *cursor, const Snapshot *snapshot,
     PUT_LITERAL(cursor, ",\"lon\":");
     put_fixed(cursor, site->lon, COORDINATE_DIGITS);
     put_site_members(cursor, snapshot, site);
-    *cursor->at++ = '}';
+    PUT_CHAR(cursor, '}');
 }
 
 typedef struct NearestQuery {
@@ -493,17 +505,17 @@ static void put_role_list(Cursor *cursor, const SiteParameters *parameters)
         PUT_LITERAL(cursor, "null");
         return;
     }
-    *cursor->at++ = '[';
+    PUT_CHAR(cursor, '[');
     int first = 1;
     for (int role = 0; role < ROLE_COUNT; role++) {
         if (!(parameters->filter.role_mask & (1u << role)))
             continue;
         if (!first)
-            *cursor->at++ = ',';
+            PUT_CHAR(cursor, ',');
         put_name_or_null(cursor, role_name((Role)role));
         first = 0;
     }
-    *cursor->at++ = ']';
+    PUT_CHAR(cursor, ']');
 }
 
 /* {"query":{...} and the message when there is one. */
@@ -527,7 +539,7 @@ static void put_nearest_query(Cursor *cursor, const NearestQuery *query)
     put_role_list(cursor, &query->parameters);
     PUT_LITERAL(cursor, ",\"public\":");
     put_string_or_null(cursor, query->parameters.public_text);
-    *cursor->at++ = '}';
+    PUT_CHAR(cursor, '}');
     if (query->message[0]) {
         PUT_LITERAL(cursor, ",\"message\":");
         put_string_or_null(cursor, query->message);
@@ -590,8 +602,9 @@ static void handle_nearest(const Request *request, Response *response)
     if (condition && condition->covering_sites == 0) {
         format_uncovered_message(&query);
     } else {
-        count = spatial_index_nearest(request->dataset->index, snapshot, query.lat, query.lon, condition,
-                                      &query.parameters.filter, (size_t)query.k, results);
+        count =
+            spatial_index_nearest(request->dataset->index, snapshot, query.lat, query.lon,
+                                  condition, &query.parameters.filter, (size_t)query.k, results);
         if (count < 0) {
             out_of_memory(response);
             return;
@@ -654,8 +667,9 @@ static void handle_structures(const Request *request, Response *response)
     uint32_t *sites = malloc((size_t)limit * sizeof *sites);
     size_t count = 0;
     int truncated = 0;
-    if (!sites || spatial_index_box(request->dataset->index, snapshot, box[0], box[1], box[2], box[3], query.condition,
-                                    &query.filter, (size_t)limit, sites, &count, &truncated) != 0) {
+    if (!sites || spatial_index_box(request->dataset->index, snapshot, box[0], box[1], box[2],
+                                    box[3], query.condition, &query.filter, (size_t)limit, sites,
+                                    &count, &truncated) != 0) {
         free(sites);
         out_of_memory(response);
         return;
@@ -738,8 +752,8 @@ static void handle_conditions(const Request *request, Response *response)
     }
     ConditionMatch matches[CONDITIONS_MAX_LIMIT];
     char code_text[32];
-    int count =
-        condition_search_find(request->dataset->conditions, request->dataset->snapshot, q, language, (size_t)limit, matches, code_text);
+    int count = condition_search_find(request->dataset->conditions, request->dataset->snapshot, q,
+                                      language, (size_t)limit, matches, code_text);
     JsonWriter json;
     if (begin_search_results(&json, response, count, count == CONDITION_QUERY_EMPTY) != 0)
         return;
@@ -829,39 +843,39 @@ void api_health(const Request *request, Response *response, const char *rest)
 {
     (void)rest;
     handle_health(request, response);
-    finish(response);
+    response_finish(response);
 }
 
 void api_nearest(const Request *request, Response *response, const char *rest)
 {
     (void)rest;
     handle_nearest(request, response);
-    finish(response);
+    response_finish(response);
 }
 
 void api_structures(const Request *request, Response *response, const char *rest)
 {
     (void)rest;
     handle_structures(request, response);
-    finish(response);
+    response_finish(response);
 }
 
 void api_structure(const Request *request, Response *response, const char *rest)
 {
     handle_structure(request, response, rest);
-    finish(response);
+    response_finish(response);
 }
 
 void api_conditions(const Request *request, Response *response, const char *rest)
 {
     (void)rest;
     handle_conditions(request, response);
-    finish(response);
+    response_finish(response);
 }
 
 void api_places(const Request *request, Response *response, const char *rest)
 {
     (void)rest;
     handle_places(request, response);
-    finish(response);
+    response_finish(response);
 }

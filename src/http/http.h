@@ -40,10 +40,11 @@ typedef struct HttpServer HttpServer;
 /* Validates the configuration and starts listening. NULL with a one-line
  * message in `error` (bad --listen, bad list, port in use...). */
 HttpServer *http_server_start(const HttpConfig *config, char *error, size_t error_size);
-/* "http://127.0.0.1:8080", with the real port when 0 was asked. */
+/* "http://127.0.0.1:8080", with the real port when 0 was asked; owned by
+ * the server, valid until http_server_stop(). */
 const char *http_server_url(const HttpServer *server);
 /* Stops accepting, lets requests in flight finish (up to `drain_seconds`),
- * closes every connection and frees the server. */
+ * closes every connection and frees the server. NULL is a no-op. */
 void http_server_stop(HttpServer *server, double drain_seconds);
 
 /* 1 when an If-None-Match header value names `tag` (an entity tag without

@@ -36,10 +36,14 @@ typedef enum MetricsRoute {
  * kept only once a file was served, any other path is "other"). */
 const char *metrics_route_name(MetricsRoute route);
 
-/* Counts one answered request. */
+/* Counts one answered request (a route out of range counts as "other"); a
+ * status without its own series is counted as status "other". Thread-safe. */
 void metrics_record_request(MetricsRoute route, int status, uint64_t duration_nanoseconds);
-/* Counts one reload attempt. */
+/* Counts one reload attempt, succeeded when `succeeded` is non-zero.
+ * Thread-safe. */
 void metrics_record_reload(int succeeded);
+/* The number of successful reloads since the process started (failed ones
+ * not included). Thread-safe. */
 uint64_t metrics_reload_count(void);
 
 typedef struct MetricsDataset {

@@ -37,6 +37,15 @@ static const char *problem_type(int status)
     }
 }
 
+void response_finish(Response *response)
+{
+    if (!response->body.failed)
+        return;
+    buffer_free(&response->body);
+    response_problem(response, 503, "Service unavailable",
+                     "the server ran out of memory while answering; retry later");
+}
+
 void response_problem(Response *response, int status, const char *title, const char *format, ...)
 {
     char detail[512];

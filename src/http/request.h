@@ -43,15 +43,28 @@ typedef struct Response {
     int no_etag;               /* set for bodies that change without the dataset */
 } Response;
 
+/* Makes `response` a 200 application/json with an empty body (nothing
+ * allocated yet), default Cache-Control and an ETag. */
 void response_init(Response *response);
+/* Frees the body, which is left empty; the other fields are unchanged, so
+ * response_init() it again before reuse. */
 void response_free(Response *response);
-/* Replaces the body with a problem+json document (RFC 9457). */
+/* Replaces the body with a problem+json document (RFC 9457) with `status`,
+ * `title` and the formatted detail (made valid UTF-8), and sets no-store;
+ * out of memory leaves body.failed set (http.c answers 503). */
 void response_problem(Response *response, int status, const char *title, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Turns a body that ran out of memory (body.failed) into a 503 problem;
+ * leaves any other response as it is. Every handler that writes a body
+ * calls it last. */
+void response_finish(Response *response);
+
 /* Parameter access. Each returns 0 when absent (value untouched), 1 when
  * present and valid, -1 after writing a 400 problem into `response`
- * (repeated, malformed or out of range). */
+ * (repeated, not UTF-8, malformed or out of range; value untouched). The
+ * text is the request's own (valid as long as the request); decimals and
+ * integers must lie in [minimum, maximum]. */
 int request_text(const Request *request, const char *name, const char **value, Response *response);
 int request_decimal(const Request *request, const char *name, double minimum, double maximum,
                     double *value, Response *response);

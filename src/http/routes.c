@@ -62,8 +62,7 @@ size_t routes_check(void)
         assert(strcmp(route->method, "GET") == 0);
         assert(route->path[0] == '/');
         assert((route->handler != NULL) != (route->page != NULL));
-        assert(route->match == ROUTE_MATCH_EXACT ||
-               route->path[strlen(route->path) - 1] == '/');
+        assert(route->match == ROUTE_MATCH_EXACT || route->path[strlen(route->path) - 1] == '/');
         assert(!route->embed || route->page);
         (void)route;
     }

@@ -8,8 +8,9 @@
  *  - every route answers GET (and HEAD, the same without a body); other
  *    methods get 405 before routing, OPTIONS the CORS preflight;
  *  - an exact route matches its path only; a prefix route (path ending in
- *    '/') matches paths that start with it and go on, and hands the rest
- *    to its handler; routes are tried in table order;
+ *    '/') matches every path that starts with it, the bare prefix included
+ *    (its handler then gets "" and answers 404), and hands the rest to its
+ *    handler; routes are tried in table order;
  *  - a route has a handler or a page, never both;
  *  - paths no route matches are static files under --web, else 404. */
 #ifndef MAILLAGE_ROUTES_H

@@ -31,8 +31,12 @@ typedef struct StaticFile {
     int is_html;
 } StaticFile;
 
-/* NULL with a message when `directory` is not a readable directory. */
+/* A new handle on `directory`, which the caller frees with
+ * static_files_close(); NULL with a message when `directory` is not a
+ * readable directory or out of memory. */
 StaticFiles *static_files_open(const char *directory, char *error, size_t error_size);
+/* Frees the handle and its gzip cache; NULL is a no-op. Call once no thread
+ * can read through it any more. */
 void static_files_close(StaticFiles *files);
 
 /* Reads the file for `path` into `file` (which the caller frees with
@@ -40,6 +44,7 @@ void static_files_close(StaticFiles *files);
  * Returns 1 when found, 0 when there is no such file (404), -1 on an I/O
  * or memory failure. */
 int static_files_read(StaticFiles *files, const char *path, int want_gzip, StaticFile *file);
+/* Frees both bodies (left empty); safe after any static_files_read(). */
 void static_file_free(StaticFile *file);
 
 /* MIME type for a file name, by extension; "application/octet-stream" when unknown. */

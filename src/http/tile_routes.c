@@ -181,8 +181,8 @@ static void answer_tile(TileSet *tiles, const TileLayerInfo *info, const Request
     site_filter_init(&filter.sites);
     filter.condition = NULL;
     char query[256] = "";
-    if (info->filtered &&
-        parse_filter(request, tile_set_snapshot(tiles), &filter, query, sizeof query, response) != 0)
+    if (info->filtered && parse_filter(request, tile_set_snapshot(tiles), &filter, query,
+                                       sizeof query, response) != 0)
         return;
     int bypass = 0;
     const char *nocache;
@@ -206,29 +206,35 @@ void tile_catalogue(const Request *request, Response *response, const char *rest
 {
     (void)rest;
     answer_catalogue(request->dataset->tiles, response);
+    response_finish(response);
 }
 
 void tile_answer(const Request *request, Response *response, const char *rest)
 {
     TileSet *tiles = request->dataset->tiles;
+    static const char tilejson_suffix[] = ".json"; /* /tiles/{layer}.json */
+    const size_t suffix_length = sizeof tilejson_suffix - 1;
     size_t name_length = strcspn(rest, "/");
     size_t rest_length = strlen(rest);
-    if (rest[name_length] == 0 && rest_length > 5 && strcmp(rest + rest_length - 5, ".json") == 0) {
-        const TileLayerInfo *info = tile_layer_find(rest, rest_length - 5);
+    if (rest[name_length] == 0 && rest_length > suffix_length &&
+        strcmp(rest + rest_length - suffix_length, tilejson_suffix) == 0) {
+        size_t layer_length = rest_length - suffix_length;
+        const TileLayerInfo *info = tile_layer_find(rest, layer_length);
         if (!info) {
             response_problem(response, 404, "Unknown layer",
                              "no tile layer named '%.*s'; /tiles.json lists them",
-                             (int)(rest_length - 5), rest);
+                             (int)layer_length, rest);
             return;
         }
         TileFilter filter;
         char query[256] = "";
-        if (info->filtered &&
-            parse_filter(request, tile_set_snapshot(tiles), &filter, query, sizeof query, response) != 0)
+        if (info->filtered && parse_filter(request, tile_set_snapshot(tiles), &filter, query,
+                                           sizeof query, response) != 0)
             return;
         JsonWriter json;
         json_init(&json, &response->body);
         write_tilejson(&json, tiles, info, query);
+        response_finish(response);
         return;
     }
     const TileLayerInfo *info = tile_layer_find(rest, name_length);

@@ -10,9 +10,14 @@
 
 #include "http/request.h"
 
-/* Route handlers (routes.h): the catalogue of every layer's TileJSON, and
- * everything under /tiles/ (`rest` is the path after "/tiles/"). */
+/* Route handlers (routes.h), filling the response_init()ed `response` from
+ * request->dataset. tile_catalogue: /tiles.json, the TileJSON of every
+ * layer (200; out of memory leaves body.failed set, a 503 in http.c). */
 void tile_catalogue(const Request *request, Response *response, const char *rest);
+/* Everything under /tiles/ (`rest` is the path after "/tiles/"): a layer's
+ * TileJSON (200), or a tile (200, 204 when empty); 404 for an unknown layer
+ * or path, 400 for a bad z/x/y or filter, 503 when rendering runs out of
+ * memory. */
 void tile_answer(const Request *request, Response *response, const char *rest);
 
 #endif

@@ -2,6 +2,9 @@
  * spatial_index.h. */
 #include "index/kd_tree.h"
 
+#include "base/array.h"
+#include "base/select.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,32 +19,18 @@ typedef struct SiteList {
 
 static void list_push(SiteList *list, uint32_t site)
 {
-    if (list->length == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 256;
-        uint32_t *grown = realloc(list->items, capacity * sizeof *grown);
-        if (!grown) {
-            list->failed = 1;
-            return;
-        }
-        list->items = grown;
-        list->capacity = capacity;
+    if (array_reserve(list->items, list->capacity, list->length + 1, 256) != 0) {
+        list->failed = 1;
+        return;
     }
     list->items[list->length++] = site;
 }
 
 static void list_append(SiteList *list, const uint32_t *sites, size_t count)
 {
-    if (list->length + count > list->capacity) {
-        size_t capacity = list->capacity ? list->capacity : 256;
-        while (capacity < list->length + count)
-            capacity *= 2;
-        uint32_t *grown = realloc(list->items, capacity * sizeof *grown);
-        if (!grown) {
-            list->failed = 1;
-            return;
-        }
-        list->items = grown;
-        list->capacity = capacity;
+    if (array_reserve(list->items, list->capacity, list->length + count, 256) != 0) {
+        list->failed = 1;
+        return;
     }
     memcpy(list->items + list->length, sites, count * sizeof *sites);
     list->length += count;
@@ -93,8 +82,7 @@ static size_t box_upper_bound(const SpatialIndex *index, const Box *box)
 
 /* Appends the sites of the (lon, lat) tree inside `box` passing `filter`. */
 static void box_collect(const SpatialIndex *index, const Snapshot *snapshot, const Box *box,
-                        const SiteFilter *filter,
-                        SiteList *out)
+                        const SiteFilter *filter, SiteList *out)
 {
     uint32_t stack[128];
     size_t depth = 0;
@@ -132,33 +120,9 @@ static int compare_sites(const void *a, const void *b)
 }
 
 /* Moves the `nth` smallest values to the front (unordered). */
-static void select_smallest(uint32_t *values, ptrdiff_t count, ptrdiff_t nth)
-{
-    ptrdiff_t left = 0, right = count - 1;
-    while (right > left) {
-        uint32_t pivot = values[left + (right - left) / 2];
-        ptrdiff_t i = left, j = right;
-        while (i <= j) {
-            while (values[i] < pivot)
-                i++;
-            while (values[j] > pivot)
-                j--;
-            if (i <= j) {
-                uint32_t swap = values[i];
-                values[i] = values[j];
-                values[j] = swap;
-                i++;
-                j--;
-            }
-        }
-        if (nth <= j)
-            right = j;
-        else if (nth >= i)
-            left = i;
-        else
-            return;
-    }
-}
+/* A site index is its own key (site_id order). */
+#define SITE_KEY(site, unused) (*(site))
+SELECT_DEFINE(select_smallest, uint32_t, int, SITE_KEY)
 
 static int in_query_box(const Box pieces[2], size_t piece_count, const Site *site)
 {
@@ -171,8 +135,8 @@ static int in_query_box(const Box pieces[2], size_t piece_count, const Site *sit
 /* The sites covering `condition` in the box: the union of its ancestors'
  * listing sites, sorted, without duplicates. */
 static void condition_collect(const SpatialIndex *index, const Snapshot *snapshot,
-                              const Box pieces[2], size_t piece_count,
-                              const Condition *condition, const SiteFilter *filter, SiteList *out)
+                              const Box pieces[2], size_t piece_count, const Condition *condition,
+                              const SiteFilter *filter, SiteList *out)
 {
     const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
     for (uint32_t a = 0; a < condition->ancestor_count; a++) {
@@ -196,8 +160,9 @@ static void condition_collect(const SpatialIndex *index, const Snapshot *snapsho
 }
 
 int spatial_index_box(const SpatialIndex *index, const Snapshot *snapshot, double west,
-                      double south, double east, double north, const Condition *condition, const SiteFilter *filter,
-                      size_t limit, uint32_t *sites, size_t *count, int *truncated)
+                      double south, double east, double north, const Condition *condition,
+                      const SiteFilter *filter, size_t limit, uint32_t *sites, size_t *count,
+                      int *truncated)
 {
     Box pieces[2] = {{west, south, east, north}, {-180, south, east, north}};
     size_t piece_count = 1;
@@ -235,7 +200,7 @@ int spatial_index_box(const SpatialIndex *index, const Snapshot *snapshot, doubl
         for (size_t p = 0; p < piece_count; p++)
             box_collect(index, snapshot, &pieces[p], filter, &found);
         if (!found.failed && found.length > limit && limit > 0)
-            select_smallest(found.items, (ptrdiff_t)found.length, (ptrdiff_t)limit - 1);
+            select_smallest(found.items, (ptrdiff_t)found.length, (ptrdiff_t)limit - 1, 0);
         if (!found.failed && found.length > 0)
             qsort(found.items, found.length < limit ? found.length : limit, sizeof *found.items,
                   compare_sites);
@@ -251,4 +216,3 @@ int spatial_index_box(const SpatialIndex *index, const Snapshot *snapshot, doubl
     free(found.items);
     return 0;
 }
-

@@ -2,6 +2,7 @@
  * conditions.h for the rules. */
 #include "index/conditions.h"
 
+#include "base/array.h"
 #include "base/text.h"
 #include "base/text_match.h"
 
@@ -50,15 +51,9 @@ static void pending_add(Pending *pending, uint32_t condition, uint32_t language,
 {
     if (!text || pending->failed)
         return;
-    if (pending->length == pending->capacity) {
-        size_t capacity = pending->capacity ? pending->capacity * 2 : 16384;
-        PendingEntry *grown = realloc(pending->items, capacity * sizeof *grown);
-        if (!grown) {
-            pending->failed = 1;
-            return;
-        }
-        pending->items = grown;
-        pending->capacity = capacity;
+    if (array_reserve(pending->items, pending->capacity, pending->length + 1, 16384) != 0) {
+        pending->failed = 1;
+        return;
     }
     size_t offset = pending->folded.length;
     text_fold(&pending->folded, text, strlen(text));
@@ -134,7 +129,7 @@ static ConditionSearch *search_from_pending(const Snapshot *snapshot, Pending *p
 }
 
 ConditionSearch *condition_search_load(const Snapshot *snapshot, Store *store, char *error,
-                                              size_t error_size)
+                                       size_t error_size)
 {
     Pending pending = {0};
     buffer_init(&pending.folded);

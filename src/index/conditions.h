@@ -46,7 +46,7 @@ typedef struct ConditionSearch ConditionSearch;
  * `snapshot`'s conditions (the snapshot must outlive the search). Returns
  * NULL with a message. */
 ConditionSearch *condition_search_load(const Snapshot *snapshot, Store *store, char *error,
-                                              size_t error_size);
+                                       size_t error_size);
 void condition_search_free(ConditionSearch *search); /* NULL is a no-op */
 
 #define CONDITION_QUERY_EMPTY (-2)

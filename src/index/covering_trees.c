@@ -66,8 +66,7 @@ static size_t ancestor_trees(const SpatialIndex *index, const Snapshot *snapshot
 /* Copies the ancestors' listing points into `points` (room for `listed`),
  * each site once; returns how many were kept, or 0 when out of memory. */
 static size_t gather_covering_points(const SpatialIndex *index, const Snapshot *snapshot,
-                                     const Condition *condition, size_t listed,
-                                     TreePoint *points)
+                                     const Condition *condition, size_t listed, TreePoint *points)
 {
     size_t capacity = 16;
     while (capacity < 2 * listed)
@@ -108,7 +107,8 @@ static const CoveringTree *covering_tree_build(SpatialIndex *index, const Snapsh
         return NULL;
     CoveringTree *tree = calloc(1, sizeof *tree);
     TreePoint *points = malloc(listed * sizeof *points);
-    size_t count = tree && points ? gather_covering_points(index, snapshot, condition, listed, points) : 0;
+    size_t count =
+        tree && points ? gather_covering_points(index, snapshot, condition, listed, points) : 0;
     KdNode *nodes = count ? malloc(node_count_for(count) * sizeof *nodes) : NULL;
     if (!nodes) {
         free(tree);
@@ -160,4 +160,3 @@ size_t spatial_index_covering_tree_size(const SpatialIndex *index, const Snapsho
     const CoveringTree *tree = atomic_load_explicit(&index->covering[c], memory_order_acquire);
     return tree ? tree->count : 0;
 }
-

@@ -3,6 +3,7 @@
 #include "index/kd_tree.h"
 
 #include "base/geodesy.h"
+#include "base/select.h"
 
 #include <assert.h>
 #include <math.h>
@@ -32,47 +33,10 @@ size_t node_count_for(size_t count)
     return 1 + node_count_for(count / 2) + node_count_for(count - count / 2);
 }
 
-static void point_swap(TreePoint *a, TreePoint *b)
-{
-    TreePoint swap = *a;
-    *a = *b;
-    *b = swap;
-}
-
 /* Partially orders points so that points[nth] is where a full sort by the
- * coordinate `dimension` puts it (quickselect, median of three). */
-static void select_nth_point(TreePoint *points, ptrdiff_t count, ptrdiff_t nth, int dimension)
-{
-    ptrdiff_t left = 0, right = count - 1;
-    while (right > left) {
-        ptrdiff_t middle = left + (right - left) / 2;
-        if (points[middle].position[dimension] < points[left].position[dimension])
-            point_swap(&points[middle], &points[left]);
-        if (points[right].position[dimension] < points[left].position[dimension])
-            point_swap(&points[right], &points[left]);
-        if (points[right].position[dimension] < points[middle].position[dimension])
-            point_swap(&points[right], &points[middle]);
-        float pivot = points[middle].position[dimension];
-        ptrdiff_t i = left, j = right;
-        while (i <= j) {
-            while (points[i].position[dimension] < pivot)
-                i++;
-            while (pivot < points[j].position[dimension])
-                j--;
-            if (i <= j) {
-                point_swap(&points[i], &points[j]);
-                i++;
-                j--;
-            }
-        }
-        if (nth <= j)
-            right = j;
-        else if (nth >= i)
-            left = i;
-        else
-            return;
-    }
-}
+ * coordinate `dimension` puts it (base/select.h). */
+#define POINT_KEY(point, dimension) ((point)->position[dimension])
+SELECT_DEFINE(select_nth_point, TreePoint, int, POINT_KEY)
 
 static void point_leaf(PointBuilder *builder, KdNode *node)
 {
@@ -396,4 +360,3 @@ const TreePoint *listing_points(const SpatialIndex *index, const Snapshot *snaps
     /* The per-code tree permuted the list in place: still the same set. */
     return index->points + snapshot->site_count + begin;
 }
-

@@ -75,7 +75,7 @@ struct SpatialIndex {
     atomic_size_t covering_bytes;
     size_t covering_budget;
     SpatialIndexOptions options; /* as given to spatial_index_build() */
-    size_t condition_count; /* slots in `covering` to free */
+    size_t condition_count;      /* slots in `covering` to free */
 };
 
 typedef struct SiteBits {

@@ -28,12 +28,12 @@
 
 /* The smallest radius of curvature of the WGS84 ellipsoid, b^2/a (the
  * meridian's, at the equator; 6,335,439.33 m), rounded down. */
-#define SMALLEST_CURVATURE_RADIUS_M 6335439.0
+#define SMALLEST_CURVATURE_RADIUS_M floor(GEODESY_WGS84_SMALLEST_CURVATURE_M)
 /* Longer than any geodesic on WGS84 (half a meridian: 20,003,931.46 m). */
 #define LONGEST_GEODESIC_M 20004000.0
 /* WGS84's semi-axes: b (6,356,752.314 m) rounded down, a. */
-#define POLAR_RADIUS_M 6356752.0
-#define EQUATORIAL_RADIUS_M 6378137.0
+#define POLAR_RADIUS_M floor(GEODESY_WGS84_B)
+#define EQUATORIAL_RADIUS_M GEODESY_WGS84_A
 /* Beyond this straight-line distance the lower bounds also use the angle
  * at the Earth's centre (below it the chord is the tighter bound). */
 #define FAR_CHORD_M 1.0e6
@@ -90,7 +90,9 @@ static void scratch_init(Scratch *scratch, void *local, size_t capacity, size_t 
     scratch->item_size = item_size;
 }
 
-/* Makes room for `extra` more items; returns 0, or -1 when out of memory. */
+/* Makes room for `extra` more items; returns 0, or -1 when out of memory.
+ * Not base/array.h: the first block is the caller's stack array, which
+ * must be copied, never realloc'd (the query's hot path stays off the heap). */
 static int scratch_reserve(Scratch *scratch, size_t extra)
 {
     if (scratch->length + extra <= scratch->capacity)
@@ -185,7 +187,9 @@ static QueueEntry queue_pop(NearestSearch *search)
     return top;
 }
 
-/* Returns 1 when `site` was not seen before (and records it), 0 if it was. */
+/* Returns 1 when `site` was not seen before (and records it), 0 if it was.
+ * A set of site index + 1 in 4 bytes a slot, starting on the stack: not
+ * base/slots.h, whose 12-byte slots and heap start would cost the query. */
 static int seen_insert(NearestSearch *search, uint32_t site)
 {
     if (!search->seen)
@@ -575,8 +579,7 @@ int spatial_index_nearest(const SpatialIndex *index, const Snapshot *snapshot, d
 {
     if (k == 0 || snapshot->site_count == 0)
         return 0;
-    NearestSearch search = {snapshot, index, filter, NULL, NULL, lat,
-                            lon,      {0, 0, 0},       0,      k,    1};
+    NearestSearch search = {snapshot, index, filter, NULL, NULL, lat, lon, {0, 0, 0}, 0, k, 1};
     geodesy_to_ecef(lat, lon, search.query);
     search.query_radius =
         sqrt(search.query[0] * search.query[0] + search.query[1] * search.query[1] +
@@ -596,4 +599,3 @@ int spatial_index_nearest(const SpatialIndex *index, const Snapshot *snapshot, d
         qsort(results, (size_t)found, sizeof *results, compare_results);
     return found;
 }
-

@@ -1,6 +1,7 @@
 /* places.c — commune lookup by name, postcode or INSEE code; see places.h. */
 #include "index/places.h"
 
+#include "base/array.h"
 #include "base/text.h"
 #include "base/text_match.h"
 
@@ -55,13 +56,8 @@ static int read_places(Store *store, PendingPlace **pending_out, size_t *count_o
     size_t count = 0, capacity = 0;
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
-        if (count == capacity) {
-            capacity = capacity ? capacity * 2 : 4096;
-            PendingPlace *grown = realloc(pending, capacity * sizeof *grown);
-            if (!grown)
-                break;
-            pending = grown;
-        }
+        if (array_reserve(pending, capacity, count + 1, 4096) != 0)
+            break;
         PendingPlace *place = &pending[count++];
         place->code = append_text(text, sqlite3_column_text(statement, 0),
                                   sqlite3_column_bytes(statement, 0));

@@ -39,7 +39,6 @@ void places_free(Places *places); /* NULL is a no-op */
 /* Writes at most `limit` places matching `query` into `results`, best
  * first. Returns their number, PLACES_QUERY_EMPTY for a query with no
  * letter or digit, or -1 when out of memory. */
-int places_find(const Places *places, const char *query, size_t limit,
-                const Place **results);
+int places_find(const Places *places, const char *query, size_t limit, const Place **results);
 
 #endif

@@ -89,8 +89,7 @@ typedef struct SpatialIndexOptions {
                            * purpose: answers must stay exact through the re-search */
 } SpatialIndexOptions;
 
-#define SPATIAL_INDEX_DEFAULTS                                                                     \
-    ((SpatialIndexOptions){SPATIAL_INDEX_DEFAULT_CACHE_BYTES, 1, 1.0})
+#define SPATIAL_INDEX_DEFAULTS ((SpatialIndexOptions){SPATIAL_INDEX_DEFAULT_CACHE_BYTES, 1, 1.0})
 
 /* Builds the trees over `snapshot`'s sites (which must outlive the index).
  * `options` NULL means SPATIAL_INDEX_DEFAULTS. Returns the index, or NULL

@@ -77,8 +77,8 @@ int loader_read_sites(Loader *loader);
 /* The site with this id (`length` bytes), NULL when absent. */
 const Site *loader_find_site(const Loader *loader, const char *site_id, size_t length);
 /* loader_find_site(), trying `previous` and the site after it first. */
-const Site *loader_find_site_after(const Loader *loader, const Site *previous,
-                                   const char *site_id, size_t length);
+const Site *loader_find_site_after(const Loader *loader, const Site *previous, const char *site_id,
+                                   size_t length);
 /* Frees a reader's temporaries (safe on a zeroed reader). */
 void site_reader_free(SiteReader *reader);
 

@@ -336,7 +336,7 @@ static int packed_parts_fit(sqlite3 *db, const size_t sizes[PART_COUNT])
  * and their metadata rows into `path`, replacing any older ones, in one
  * transaction (only removing them when the parts would not fit). */
 int packed_sites_write(const Snapshot *snapshot, size_t code_total, const char *path, char *error,
-                        size_t error_size)
+                       size_t error_size)
 {
     const void *parts[PART_COUNT] = {snapshot->sites, snapshot->site_codes, snapshot->text_pool,
                                      snapshot->details};
@@ -381,4 +381,3 @@ int packed_sites_write(const Snapshot *snapshot, size_t code_total, const char *
     sqlite3_close(db); /* an uncommitted transaction is rolled back */
     return ok ? 0 : -1;
 }
-

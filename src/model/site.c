@@ -48,7 +48,6 @@ Audience audience_from_name(const char *name)
     return AUDIENCE_UNSTATED;
 }
 
-
 void site_filter_init(SiteFilter *filter)
 {
     filter->role_mask = SITE_FILTER_ALL_ROLES;

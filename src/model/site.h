@@ -34,9 +34,10 @@ typedef enum Audience {
     AUDIENCE_TOUS
 } Audience;
 
-/* Names as in the CONTRACT ("crmr_coordonnateur", ..., "enfants", ...). */
+/* Names as in the CONTRACT ("crmr_coordonnateur", ..., "enfants", ...), as
+ * static strings; role_name() gives "unknown" for a value out of range. */
 const char *role_name(Role role);
-int role_from_name(const char *name);         /* -1 when unknown */
+int role_from_name(const char *name);         /* -1 when unknown; `name` not NULL */
 const char *audience_name(Audience audience); /* NULL for AUDIENCE_UNSTATED */
 
 #define SITE_NONE UINT32_MAX
@@ -109,9 +110,7 @@ typedef struct Site {
 
 _Static_assert(sizeof(Site) <= 48, "Site must stay within 48 bytes");
 
-
-/* Role and audience from their CONTRACT names: -1 / AUDIENCE_UNSTATED when
- * unknown (NULL is unstated). */
+/* The audience of a CONTRACT name; AUDIENCE_UNSTATED when unknown or NULL. */
 Audience audience_from_name(const char *name);
 
 /* Which sites a query accepts: bit (1u << role) of role_mask and bit

@@ -88,27 +88,19 @@ static uint32_t column_coordinator_key(SiteReader *reader, sqlite3_stmt *stateme
     if (hash_slots_reserve(table, 1024) != 0)
         return KEY_FAILED;
     uint32_t hash = (uint32_t)hash_fnv1a(HASH_FNV1A_SEED, id, length);
-    size_t mask = table->capacity - 1, slot = hash & mask;
-    for (; table->values[slot]; slot = (slot + 1) & mask) {
+    size_t slot = hash_slots_start(table, hash);
+    for (; table->values[slot]; slot = hash_slots_next(table, slot)) {
         const char *key = reader->keys[table->values[slot] - 1];
         if (table->hashes[slot] == hash && strncmp(key, id, length) == 0 && key[length] == 0)
             return (uint32_t)table->values[slot] - 1;
     }
-    if (reader->key_count == reader->key_capacity) {
-        size_t capacity = reader->key_capacity ? reader->key_capacity * 2 : 1024;
-        const char **keys = realloc(reader->keys, capacity * sizeof *keys);
-        if (!keys)
-            return KEY_FAILED;
-        reader->keys = keys;
-        reader->key_capacity = capacity;
-    }
+    if (array_reserve(reader->keys, reader->key_capacity, reader->key_count + 1, 1024) != 0)
+        return KEY_FAILED;
     const char *copy = arena_copy(&reader->key_arena, id, length);
     if (!copy)
         return KEY_FAILED;
     reader->keys[reader->key_count] = copy;
-    table->values[slot] = reader->key_count + 1;
-    table->hashes[slot] = hash;
-    table->count++;
+    hash_slots_fill(table, slot, reader->key_count + 1, hash);
     return (uint32_t)reader->key_count++;
 }
 
@@ -134,14 +126,9 @@ static int parse_site_codes(SiteReader *reader, Site *site, const char *text)
         cursor = end;
         if (code <= 0 || code > INT32_MAX || !snapshot_condition(snapshot, (int32_t)code))
             continue;
-        if (reader->codes_length == reader->codes_capacity) {
-            size_t capacity = reader->codes_capacity ? reader->codes_capacity * 2 : 4096;
-            int32_t *grown = realloc(reader->codes, capacity * sizeof *grown);
-            if (!grown)
-                return reader_fail(reader, "out of memory");
-            reader->codes = grown;
-            reader->codes_capacity = capacity;
-        }
+        if (array_reserve(reader->codes, reader->codes_capacity, reader->codes_length + 1, 4096) !=
+            0)
+            return reader_fail(reader, "out of memory");
         reader->codes[reader->codes_length++] = (int32_t)code;
         count++;
     }
@@ -592,8 +579,8 @@ const Site *loader_find_site(const Loader *loader, const char *site_id, size_t l
 
 /* find_site(), trying first `previous` and the site after it: rows sorted
  * by site_id (as the links table is) then resolve without hashing. */
-const Site *loader_find_site_after(const Loader *loader, const Site *previous,
-                                   const char *site_id, size_t length)
+const Site *loader_find_site_after(const Loader *loader, const Site *previous, const char *site_id,
+                                   size_t length)
 {
     const Snapshot *snapshot = loader->snapshot;
     for (int step = 0; previous && step < 2; step++, previous++) {
@@ -627,7 +614,6 @@ static int resolve_coordinators(Loader *loader)
     return 0;
 }
 
-
 int loader_read_sites(Loader *loader)
 {
     Snapshot *snapshot = loader->snapshot;
@@ -657,4 +643,3 @@ int loader_read_sites(Loader *loader)
         return -1;
     return resolve_coordinators(loader);
 }
-

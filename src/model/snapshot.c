@@ -19,7 +19,6 @@ int snapshot_text_add(Snapshot *snapshot, const char *text, size_t length, TextR
     return status == POOL_OK ? 0 : -1;
 }
 
-
 int snapshot_details_add(Snapshot *snapshot, const SiteDetails *details, uint32_t *index)
 {
     for (size_t i = 0; i < snapshot->details_count; i++) {
@@ -35,7 +34,6 @@ int snapshot_details_add(Snapshot *snapshot, const SiteDetails *details, uint32_
     *index = (uint32_t)snapshot->details_count++;
     return 0;
 }
-
 
 /* --- Lookups ------------------------------------------------------------ */
 
@@ -172,4 +170,57 @@ void snapshot_free(Snapshot *snapshot)
     free(snapshot->text_pool);
     free(snapshot->details);
     free(snapshot);
+}
+
+/* --- Invariants ------------------------------------------------------------ */
+
+static int sites_hold(const Snapshot *snapshot)
+{
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        const Site *site = &snapshot->sites[s];
+        if (s > 0 && strcmp(site_id_text(snapshot, site - 1), site_id_text(snapshot, site)) >= 0)
+            return 0; /* sorted by site_id, distinct */
+        if (site->role >= ROLE_COUNT || site->audience > AUDIENCE_TOUS ||
+            site->details >= snapshot->details_count ||
+            (site->coordinator != SITE_NONE && site->coordinator >= snapshot->site_count))
+            return 0;
+        const int32_t *codes = site_codes(snapshot, site);
+        for (uint32_t i = 0; i < site->code_count; i++)
+            if ((i > 0 && codes[i] <= codes[i - 1]) || !snapshot_condition(snapshot, codes[i]))
+                return 0; /* ascending, distinct, known */
+    }
+    return 1;
+}
+
+static int conditions_hold(const Snapshot *snapshot)
+{
+    for (size_t c = 0; c < snapshot->condition_count; c++) {
+        const Condition *condition = &snapshot->conditions[c];
+        if (c > 0 && condition->orpha <= condition[-1].orpha)
+            return 0; /* sorted by code */
+        const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
+        if (condition->ancestor_count == 0 || ancestors[0].condition != c ||
+            ancestors[0].depth != 0)
+            return 0; /* itself first, at depth 0 */
+        for (uint32_t a = 1; a < condition->ancestor_count; a++) {
+            const Condition *previous = &snapshot->conditions[ancestors[a - 1].condition];
+            const Condition *ancestor = &snapshot->conditions[ancestors[a].condition];
+            if (ancestors[a].condition >= snapshot->condition_count ||
+                ancestors[a].depth < ancestors[a - 1].depth ||
+                (ancestors[a].depth == ancestors[a - 1].depth &&
+                 ancestor->orpha <= previous->orpha))
+                return 0; /* by (depth, orpha) */
+        }
+    }
+    return 1;
+}
+
+int snapshot_invariants_hold(const Snapshot *snapshot)
+{
+    for (size_t l = 0; l < snapshot->link_count; l++)
+        if (snapshot->links[l].from >= snapshot->site_count ||
+            snapshot->links[l].to >= snapshot->site_count)
+            return 0;
+    return snapshot->text_pool_size <= UINT32_MAX && sites_hold(snapshot) &&
+           conditions_hold(snapshot);
 }

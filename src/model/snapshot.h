@@ -95,6 +95,12 @@ int snapshot_site_covers(const Snapshot *snapshot, const Site *site, const Condi
  * when out of memory (the counts are then unchanged). */
 int snapshot_count_coverage(Snapshot *snapshot);
 
+/* 1 when every invariant stated above holds (sites sorted and distinct,
+ * codes ascending and known, conditions sorted, ancestor lists ordered,
+ * every index in range); 0 otherwise. O(sites + codes + ancestors): the
+ * loader asserts it once per load. */
+int snapshot_invariants_hold(const Snapshot *snapshot);
+
 /* The index of `site` in snapshot->sites (= its rank in site_id order). */
 static inline uint32_t snapshot_site_index(const Snapshot *snapshot, const Site *site)
 {

@@ -118,9 +118,9 @@ static int load_conditions(Loader *loader)
         return load_fail(loader, "out of memory");
     sqlite3_stmt *statement;
     if (load_prepare(loader,
-                "SELECT orpha_code, label_fr, label_en, level, status FROM conditions "
-                "ORDER BY orpha_code",
-                &statement) != 0)
+                     "SELECT orpha_code, label_fr, label_en, level, status FROM conditions "
+                     "ORDER BY orpha_code",
+                     &statement) != 0)
         return -1;
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW &&
@@ -179,7 +179,8 @@ static int read_ancestor_rows(Loader *loader, AncestorRow **rows_out, size_t *co
     if (!rows)
         return load_fail(loader, "out of memory");
     sqlite3_stmt *statement;
-    if (load_prepare(loader, "SELECT orpha_code, ancestor, depth FROM ancestors", &statement) != 0) {
+    if (load_prepare(loader, "SELECT orpha_code, ancestor, depth FROM ancestors", &statement) !=
+        0) {
         free(rows);
         return -1;
     }
@@ -247,7 +248,6 @@ static int load_ancestors(Loader *loader)
     return 0;
 }
 
-
 int snapshot_loader_read_links(Loader *loader)
 {
     Snapshot *snapshot = loader->snapshot;
@@ -264,12 +264,14 @@ int snapshot_loader_read_links(Loader *loader)
         const char *from_id = (const char *)sqlite3_column_text(statement, 0);
         const char *to_id = (const char *)sqlite3_column_text(statement, 1);
         const char *kind = (const char *)sqlite3_column_text(statement, 2);
-        const Site *from = from_id ? loader_find_site_after(loader, previous_from, from_id,
-                                                     (size_t)sqlite3_column_bytes(statement, 0))
-                                   : NULL;
+        const Site *from = from_id
+                               ? loader_find_site_after(loader, previous_from, from_id,
+                                                        (size_t)sqlite3_column_bytes(statement, 0))
+                               : NULL;
         previous_from = from;
         const Site *to =
-            to_id ? loader_find_site(loader, to_id, (size_t)sqlite3_column_bytes(statement, 1)) : NULL;
+            to_id ? loader_find_site(loader, to_id, (size_t)sqlite3_column_bytes(statement, 1))
+                  : NULL;
         if (!from || !to || !kind)
             continue;
         snapshot->links[snapshot->link_count++] = (Link){
@@ -283,7 +285,6 @@ int snapshot_loader_read_links(Loader *loader)
     sqlite3_finalize(statement);
     return 0;
 }
-
 
 /* The dataset version, the conditions and the sites: all snapshot_pack()
  * needs. */
@@ -362,6 +363,7 @@ Store *snapshot_loader_store(SnapshotLoader *loader)
 Snapshot *snapshot_loader_finish(SnapshotLoader *loader)
 {
     Snapshot *snapshot = loader->snapshot;
+    assert(snapshot_invariants_hold(snapshot));
     double started = loader->started;
     loader_free(loader);
     /* Loading freed large temporaries (interners, readers) in the loader

@@ -29,16 +29,8 @@ PoolStatus pool_reserve(TextPool *pool, size_t extra)
 {
     if (extra > UINT32_MAX || pool->size > UINT32_MAX - extra)
         return POOL_TOO_LARGE;
-    if (pool->size + extra <= pool->capacity)
-        return POOL_OK;
-    size_t capacity = pool->capacity ? pool->capacity : 65536;
-    while (capacity < pool->size + extra)
-        capacity *= 2;
-    char *grown = realloc(pool->bytes, capacity);
-    if (!grown)
+    if (array_reserve(pool->bytes, pool->capacity, pool->size + extra, 65536) != 0)
         return POOL_OUT_OF_MEMORY;
-    pool->bytes = grown;
-    pool->capacity = capacity;
     return POOL_OK;
 }
 
@@ -67,6 +59,9 @@ PoolStatus pool_add(TextPool *pool, const char *text, size_t length, TextRef *re
     at[header_size + length] = 0;
     *ref = (TextRef)(pool->size + header_size);
     pool->size += header_size + length + 1;
+    /* site.h's layout: the header reads back from the byte before the text. */
+    assert(*ref > 0 && text_header_at(pool->bytes, *ref) == header);
+    assert(pool->bytes[*ref + length] == 0 && pool->size <= UINT32_MAX);
     return POOL_OK;
 }
 
@@ -108,7 +103,6 @@ void pool_interner_free(PoolInterner *interner)
 {
     hash_slots_free(&interner->table);
 }
-
 
 const TextRef *detail_fields(const SiteDetails *details)
 {
@@ -180,14 +174,8 @@ int details_store(DetailsTable *table, const SiteDetails *details, uint32_t *ind
             return 0;
         }
     }
-    if (table->count == table->capacity) {
-        size_t capacity = table->capacity ? table->capacity * 2 : 64;
-        SiteDetails *grown = realloc(table->items, capacity * sizeof *grown);
-        if (!grown)
-            return -1;
-        table->items = grown;
-        table->capacity = capacity;
-    }
+    if (array_reserve(table->items, table->capacity, table->count + 1, 64) != 0)
+        return -1;
     table->items[table->count] = *details;
     table->slots[slot] = (uint32_t)table->count + 1;
     *index = (uint32_t)table->count++;
@@ -200,4 +188,3 @@ void details_table_free(DetailsTable *table)
     free(table->slots);
     memset(table, 0, sizeof *table);
 }
-

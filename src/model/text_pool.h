@@ -53,14 +53,18 @@ const TextRef *detail_fields(const SiteDetails *details);
 
 /* The message for a failed pool write. */
 const char *pool_status_message(PoolStatus status);
-/* Makes room for `extra` more bytes (doubling from 64 KB). */
+/* Makes room for `extra` more bytes (doubling from 64 KB). Returns POOL_OK,
+ * or POOL_TOO_LARGE / POOL_OUT_OF_MEMORY with the pool unchanged. */
 PoolStatus pool_reserve(TextPool *pool, size_t extra);
 /* Appends `text` (header, bytes, NUL) and sets *ref; *ref = 0 and POOL_OK
  * for NULL or empty text. On failure *ref is 0 and the pool unchanged. */
 PoolStatus pool_add(TextPool *pool, const char *text, size_t length, TextRef *ref);
+/* The length in bytes of the text at `ref` (not 0). */
 size_t pool_text_length(const TextPool *pool, TextRef ref);
+/* 1 when the text at `ref` (not 0) is the `length` bytes of `text`, else 0. */
 int pool_text_equals(const TextPool *pool, TextRef ref, const char *text, size_t length);
-/* pool_add() for a text not stored yet, else *ref to the stored one. */
+/* pool_add() for a text not stored yet, else *ref to the stored one; on
+ * failure *ref is 0 and the pool unchanged. */
 PoolStatus pool_intern(PoolInterner *interner, const char *text, size_t length, TextRef *ref);
 void pool_interner_free(PoolInterner *interner); /* the table only; the pool stays */
 
@@ -70,6 +74,7 @@ int details_table_rehash(DetailsTable *table);
 /* Sets *index to the stored copy of `details`, adding it when new.
  * Returns 0, or -1 when out of memory. */
 int details_store(DetailsTable *table, const SiteDetails *details, uint32_t *index);
+/* Frees the records and slots and zeroes the table (not `by_content`'s pool). */
 void details_table_free(DetailsTable *table);
 
 #endif

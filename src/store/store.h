@@ -28,15 +28,23 @@ typedef struct Store {
     void *spatialite_cache;
 } Store;
 
-/* Opens `path` read-only with SpatiaLite loaded. Returns 0, or -1 with a message. */
+/* Opens `path` read-only with SpatiaLite loaded; the connection has no
+ * mutex, so one thread at a time uses it. Returns 0, or -1 with a message
+ * naming the file (also for a file without metadata `version`); on -1 the
+ * store is left closed (zeroed). */
 int store_open_read_only(Store *store, const char *path, char *error, size_t error_size);
 /* Creates a new database at `path` (which must not exist), tuned for bulk
- * loading, with SpatiaLite metadata and the schema. */
+ * loading, with SpatiaLite metadata and the schema. Returns 0, or -1 with a
+ * message naming the file; on -1 the store is left closed, but the file may
+ * exist (the caller removes it). */
 int store_create(Store *store, const char *path, char *error, size_t error_size);
+/* Closes the connection and frees SpatiaLite's cache, then zeroes `store`.
+ * A no-op on a zeroed store (never opened, failed to open, or closed). */
 void store_close(Store *store);
 /* Runs SQL that returns no rows; returns 0, or -1 with sqlite's message. */
 int store_exec(Store *store, const char *sql, char *error, size_t error_size);
-/* Reads metadata[key] into `value`; returns 0, or -1 when absent. */
+/* Reads metadata[key] into `value` (truncated to fit); returns 0, or -1
+ * when absent or on a database error (`value` then untouched). */
 int store_metadata(Store *store, const char *key, char *value, size_t value_size);
 
 #endif

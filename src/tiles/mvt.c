@@ -11,6 +11,7 @@
  * Fields are written in the order version, name, features, keys, values,
  * extent, like the reference JavaScript writer. */
 #include "tiles/mvt.h"
+#include "base/array.h"
 #include "base/text.h"
 
 #include <stdlib.h>
@@ -76,15 +77,9 @@ static void integers_push(MvtIntegers *integers, uint32_t value)
 {
     if (integers->failed)
         return;
-    if (integers->count == integers->capacity) {
-        size_t capacity = integers->capacity ? integers->capacity * 2 : 64;
-        uint32_t *items = realloc(integers->items, capacity * sizeof *items);
-        if (!items) {
-            integers->failed = 1;
-            return;
-        }
-        integers->items = items;
-        integers->capacity = capacity;
+    if (array_reserve(integers->items, integers->capacity, integers->count + 1, 64) != 0) {
+        integers->failed = 1;
+        return;
     }
     integers->items[integers->count++] = value;
 }
@@ -119,75 +114,49 @@ static void dictionary_init(MvtDictionary *dictionary)
 static void dictionary_free(MvtDictionary *dictionary)
 {
     buffer_free(&dictionary->bytes);
-    free(dictionary->offsets);
-    free(dictionary->lengths);
-    free(dictionary->slots);
+    free(dictionary->entries);
+    hash_slots_free(&dictionary->slots);
     memset(dictionary, 0, sizeof *dictionary);
 }
 
-static int dictionary_grow(MvtDictionary *dictionary)
-{
-    uint32_t slot_count = dictionary->slot_count ? dictionary->slot_count * 2 : 64;
-    uint32_t *slots = calloc(slot_count, sizeof *slots);
-    uint32_t *offsets = realloc(dictionary->offsets, slot_count / 2 * sizeof *offsets);
-    if (offsets)
-        dictionary->offsets = offsets;
-    uint32_t *lengths = realloc(dictionary->lengths, slot_count / 2 * sizeof *lengths);
-    if (lengths)
-        dictionary->lengths = lengths;
-    if (!slots || !offsets || !lengths) {
-        free(slots);
-        return -1;
-    }
-    for (uint32_t entry = 0; entry < dictionary->count; entry++) {
-        uint64_t hash = hash_bytes(dictionary->bytes.data + dictionary->offsets[entry],
-                                   dictionary->lengths[entry]);
-        uint32_t slot = (uint32_t)hash & (slot_count - 1);
-        while (slots[slot])
-            slot = (slot + 1) & (slot_count - 1);
-        slots[slot] = entry + 1;
-    }
-    free(dictionary->slots);
-    dictionary->slots = slots;
-    dictionary->slot_count = slot_count;
-    return 0;
-}
-
 /* Index of `bytes` in the dictionary, added when new; UINT32_MAX when out of
- * memory. The table stays at most half full. With `known_unique`, the
- * caller guarantees the bytes are not in the dictionary yet (a site_id in
- * a tile where each site appears once): no lookup, no slot. */
+ * memory. With `known_unique`, the caller guarantees the bytes are not in
+ * the dictionary yet (a site_id in a tile where each site appears once): no
+ * lookup, no slot. */
 static uint32_t dictionary_index(MvtDictionary *dictionary, const void *bytes, size_t length,
                                  int known_unique)
 {
     if (dictionary->failed)
         return UINT32_MAX;
-    if ((dictionary->count + 1) * 2 > dictionary->slot_count && dictionary_grow(dictionary) != 0) {
+    if (array_reserve(dictionary->entries, dictionary->capacity, dictionary->count + 1, 32) != 0 ||
+        (!known_unique && hash_slots_reserve(&dictionary->slots, 64) != 0)) {
         dictionary->failed = 1;
         return UINT32_MAX;
     }
-    uint32_t slot = UINT32_MAX;
+    HashSlots *slots = &dictionary->slots;
+    uint32_t hash = 0;
+    size_t slot = 0;
     if (!known_unique) {
-        uint64_t hash = hash_bytes(bytes, length);
-        slot = (uint32_t)hash & (dictionary->slot_count - 1);
-    }
-    while (!known_unique && dictionary->slots[slot]) {
-        uint32_t entry = dictionary->slots[slot] - 1;
-        if (dictionary->lengths[entry] == length &&
-            memcmp(dictionary->bytes.data + dictionary->offsets[entry], bytes, length) == 0)
-            return entry;
-        slot = (slot + 1) & (dictionary->slot_count - 1);
+        hash = (uint32_t)hash_bytes(bytes, length);
+        for (slot = hash_slots_start(slots, hash); slots->values[slot];
+             slot = hash_slots_next(slots, slot)) {
+            uint32_t entry = (uint32_t)slots->values[slot] - 1;
+            const char *stored = dictionary->bytes.data + dictionary->entries[entry].offset;
+            if (slots->hashes[slot] == hash && dictionary->entries[entry].length == length &&
+                memcmp(stored, bytes, length) == 0)
+                return entry;
+        }
     }
     uint32_t entry = dictionary->count;
-    dictionary->offsets[entry] = (uint32_t)dictionary->bytes.length;
-    dictionary->lengths[entry] = (uint32_t)length;
+    dictionary->entries[entry].offset = (uint32_t)dictionary->bytes.length;
+    dictionary->entries[entry].length = (uint32_t)length;
     buffer_append(&dictionary->bytes, bytes, length);
     if (dictionary->bytes.failed) {
         dictionary->failed = 1;
         return UINT32_MAX;
     }
     if (!known_unique)
-        dictionary->slots[slot] = entry + 1;
+        hash_slots_fill(slots, slot, (uint64_t)entry + 1, hash);
     dictionary->count++;
     return entry;
 }
@@ -195,8 +164,8 @@ static uint32_t dictionary_index(MvtDictionary *dictionary, const void *bytes, s
 static void write_dictionary(Buffer *out, uint32_t field, const MvtDictionary *dictionary)
 {
     for (uint32_t entry = 0; entry < dictionary->count; entry++)
-        write_bytes_field(out, field, dictionary->bytes.data + dictionary->offsets[entry],
-                          dictionary->lengths[entry]);
+        write_bytes_field(out, field, dictionary->bytes.data + dictionary->entries[entry].offset,
+                          dictionary->entries[entry].length);
 }
 
 /* --- layers and features --------------------------------------------------- */

@@ -19,12 +19,14 @@
  *    reversed when needed, and rings with fewer than 3 distinct points or a
  *    zero area are dropped (mvt_polygon_ring() says so);
  *  - a feature with no geometry left is not written at all;
- *  - out of memory marks the Buffer failed (see buffer.h): callers check
- *    `failed` once at the end. */
+ *  - out of memory marks the layer failed (`failed`): no call reports it,
+ *    no feature is written after it, and mvt_layer_finish() returns -1, so
+ *    callers check once at the end. */
 #ifndef MAILLAGE_MVT_H
 #define MAILLAGE_MVT_H
 
 #include "base/buffer.h"
+#include "base/slots.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -44,12 +46,14 @@ typedef struct MvtPoint {
 
 /* Deduplicating table of byte strings (keys or encoded values). */
 typedef struct MvtDictionary {
-    Buffer bytes;      /* the entries, each as a length-delimited protobuf field */
-    uint32_t *offsets; /* start of entry i's payload in `bytes` */
-    uint32_t *lengths; /* payload length of entry i */
+    Buffer bytes; /* the entries, each as a length-delimited protobuf field */
+    struct {
+        uint32_t offset; /* start of the entry's payload in `bytes` */
+        uint32_t length; /* payload length of the entry */
+    } * entries;
     uint32_t count;
-    uint32_t *slots; /* open addressing: entry index + 1, 0 when empty */
-    uint32_t slot_count;
+    size_t capacity; /* of `entries` */
+    HashSlots slots; /* entry index + 1 */
     int failed;
 } MvtDictionary;
 
@@ -77,33 +81,51 @@ typedef struct MvtLayer {
 /* Protobuf primitives, exposed for tests. */
 uint32_t mvt_zigzag(int32_t value);
 uint32_t mvt_command(uint32_t id, uint32_t count); /* MoveTo 1, LineTo 2, ClosePath 7 */
+/* Appends `value` as a protobuf varint (a no-op once `out` has failed). */
 void mvt_write_varint(Buffer *out, uint64_t value);
 
+/* Makes an empty layer named `name` (not copied: it must outlive the
+ * layer); allocates nothing. */
 void mvt_layer_init(MvtLayer *layer, const char *name);
+/* Frees everything the layer holds and zeroes it; safe on an initialised
+ * layer whatever happened since, failures included. */
 void mvt_layer_free(MvtLayer *layer);
 
-/* Starts a feature; `id` is written when has_id is non-zero. */
+/* Starts a feature, discarding any feature not ended; `id` is written when
+ * has_id is non-zero. */
 void mvt_feature_begin(MvtLayer *layer, MvtGeometryType type, int has_id, uint64_t id);
+/* Tags of the current feature: `key` (not NULL) with a value, deduplicated
+ * per layer; out of memory marks the layer failed. */
 void mvt_feature_string(MvtLayer *layer, const char *key, const char *value); /* NULL: skipped */
 /* The same for a value the caller knows is not yet in this layer (such as
  * an identifier present once per tile): no dictionary lookup. */
 void mvt_feature_unique_string(MvtLayer *layer, const char *key, const char *value);
+/* An integer tag: uint_value when >= 0, else sint_value. */
 void mvt_feature_integer(MvtLayer *layer, const char *key, int64_t value);
+/* A double_value tag. */
 void mvt_feature_double(MvtLayer *layer, const char *key, double value);
+/* A bool_value tag, true when `value` is non-zero. */
 void mvt_feature_bool(MvtLayer *layer, const char *key, int value);
 /* Geometry of the current feature: points (one MoveTo with every point),
  * one line string (repeated points removed; fewer than 2 distinct points:
  * skipped), or one polygon ring (closing point optional). Returns 1 when
- * the part was written, 0 when it was dropped as degenerate. */
-int mvt_points(MvtLayer *layer, const MvtPoint *points, size_t count);
+ * the part was written, 0 when it was dropped as degenerate (or, for lines
+ * and rings, when out of memory: the layer is then marked failed). A
+ * failure while appending is only seen at mvt_feature_end(). */
+int mvt_points(MvtLayer *layer, const MvtPoint *points, size_t count); /* 0 when count is 0 */
+/* One line string (see above). */
 int mvt_line(MvtLayer *layer, const MvtPoint *points, size_t count);
+/* One ring, wound as an exterior ring when `exterior`, else as a hole. */
 int mvt_polygon_ring(MvtLayer *layer, const MvtPoint *points, size_t count, int exterior);
 /* Writes the feature into the layer (or discards it when it has no
- * geometry). Returns 1 when written. */
+ * geometry). Returns 1 when written, 0 when discarded or when the layer has
+ * failed (out of memory now or earlier). */
 int mvt_feature_end(MvtLayer *layer);
 
 /* Appends the layer as Tile field 3 to `tile` (nothing when it holds no
- * feature). Returns 0, or -1 when out of memory. */
+ * feature). Returns 0, or -1 when the layer has failed (`tile` untouched)
+ * or `tile` ran out of memory (`tile->failed` set). The layer still needs
+ * mvt_layer_free(). */
 int mvt_layer_finish(MvtLayer *layer, Buffer *tile);
 
 /* Twice the signed area of a ring by the surveyor's formula, in tile

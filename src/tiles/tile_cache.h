@@ -26,6 +26,7 @@ typedef struct TileCacheStatistics {
 } TileCacheStatistics;
 
 TileCache *tile_cache_new(size_t maximum_bytes); /* NULL when out of memory */
+/* Frees every entry and the cache, once no thread uses it; NULL is a no-op. */
 void tile_cache_free(TileCache *cache);
 /* On a hit, appends the body to `body`, sets *status and returns 1; returns
  * 0 on a miss (or when `body` could not grow). */
@@ -33,6 +34,8 @@ int tile_cache_get(TileCache *cache, const char *key, Buffer *body, int *status)
 /* Stores a copy (replacing an entry of the same key); silently keeps
  * nothing when out of memory or too large. */
 void tile_cache_put(TileCache *cache, const char *key, const void *body, size_t length, int status);
+/* The counters summed over the shards, each read under its lock (so not one
+ * instant across shards); maximum_bytes is the bound given at creation. */
 TileCacheStatistics tile_cache_statistics(TileCache *cache);
 
 #endif

@@ -1,6 +1,7 @@
 /* tile_geometry.c — Web Mercator, Shapes and the GEOS clip / simplify /
  * snap pipeline; see tile_geometry.h. */
 #include "tiles/tile_geometry.h"
+#include "base/array.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -450,14 +451,8 @@ static int collect_snapped(GEOSContextHandle_t context, const GEOSGeometry *geom
     }
     if (type != GEOS_POLYGON || GEOSisEmpty_r(context, geometry))
         return 0;
-    if (*count == *capacity) {
-        size_t grown_capacity = *capacity ? *capacity * 2 : 16;
-        GEOSGeometry **grown = realloc(*members, grown_capacity * sizeof *grown);
-        if (!grown)
-            return -1;
-        *members = grown;
-        *capacity = grown_capacity;
-    }
+    if (array_reserve(*members, *capacity, *count + 1, 16) != 0)
+        return -1;
     GEOSGeometry *snapped = snap_polygon(context, geometry, source_snapped, low, high);
     if (!snapped)
         return -1;

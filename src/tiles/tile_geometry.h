@@ -45,6 +45,8 @@ typedef struct TileAddress {
 typedef struct TileBox {
     double min_x, min_y, max_x, max_y;
 } TileBox;
+/* The extent of `tile` in world units, widened by `buffer` tile units on
+ * every side (a negative buffer shrinks it). */
 TileBox tile_box(TileAddress tile, int buffer);
 /* World units to (unrounded) tile coordinates of `tile`. */
 void tile_project(TileAddress tile, double world_x, double world_y, double *tile_x, double *tile_y);
@@ -66,6 +68,8 @@ typedef struct Shape {
                     the zoom the shape was simplified for */
 } Shape;
 
+/* Frees the shape's arrays and zeroes it (the Shape itself is the
+ * caller's); safe on a zeroed shape and twice. */
 void shape_free(Shape *shape);
 /* Grows a Shape under construction so `points` more points and two more
  * parts fit; capacities double from the given first sizes. Returns 0, or -1
@@ -73,14 +77,16 @@ void shape_free(Shape *shape);
 int shape_reserve(Shape *shape, uint32_t *point_capacity, uint32_t *part_capacity, uint32_t points,
                   uint32_t first_point_capacity, uint32_t first_part_capacity);
 /* Copies a GEOS (multi)polygon, (multi)line string or collection of them,
- * whose coordinates are WGS84 longitude/latitude, into `shape` in world
- * units. Returns 0, or -1 when out of memory. Points are ignored. */
+ * whose coordinates are WGS84 longitude/latitude, into `shape` (overwritten,
+ * owned by the caller: shape_free()) in world units. Returns 0, or -1 when
+ * out of memory or on a GEOS error, `shape` then empty. Points are ignored. */
 int shape_from_lonlat_geometry(GEOSContextHandle_t context, const GEOSGeometry *geometry,
                                ShapeKind kind, Shape *shape);
 /* The same for a geometry already in world units. */
 int shape_from_world_geometry(GEOSContextHandle_t context, const GEOSGeometry *geometry,
                               ShapeKind kind, Shape *shape);
-/* Builds a GEOS geometry (world units) from a shape; NULL on failure. */
+/* Builds a GEOS geometry (world units) from a shape, which the caller
+ * destroys with GEOSGeom_destroy_r(); NULL on failure. */
 GEOSGeometry *shape_to_geometry(GEOSContextHandle_t context, const Shape *shape);
 /* Topology-preserving simplification with `tolerance` world units, then,
  * when `grid` > 0, snapping to that grid (polygons stay valid: snap
@@ -88,19 +94,24 @@ GEOSGeometry *shape_to_geometry(GEOSContextHandle_t context, const Shape *shape)
  * units) are dropped (an exterior ring with its holes). A grid of one tile
  * unit at zoom z (2^-(12+z), exact in binary) makes the tiles of that zoom
  * land on integers, so they rarely need snapping again after clipping.
- * Returns 0, or -1 on failure. */
+ * Writes into `simplified` (owned by the caller). Returns 0, or -1 on
+ * failure (out of memory, GEOS error), `simplified` then empty. */
 int shape_simplify(GEOSContextHandle_t context, const Shape *shape, double tolerance,
                    double minimum_ring_area, double grid, Shape *simplified);
+/* 1 when the shape has a part and its bounds meet `box` (edges included),
+ * else 0: a quick test, the parts themselves may miss the box. */
 int shape_intersects_box(const Shape *shape, TileBox box);
 
 /* Clips `shape` to the tile widened by `buffer` units and returns it in
- * integer tile coordinates: polygons valid (see above), lines clipped.
- * Returns NULL when nothing is left or on failure (*failed set). */
+ * integer tile coordinates (the caller destroys it): polygons valid (see
+ * above), lines clipped. Returns NULL when nothing is left (*failed
+ * untouched) or on failure (*failed set to 1). */
 GEOSGeometry *tile_clip_shape(GEOSContextHandle_t context, const Shape *shape, TileAddress tile,
                               int buffer, int *failed);
 /* Writes the polygons or lines of a clipped geometry (tile coordinates)
- * into the current feature of `layer`. Returns the number of parts
- * written. */
+ * into the current feature of `layer`, as the feature's type allows.
+ * Returns the number of parts written; out of memory marks the layer
+ * failed (mvt.h). */
 size_t tile_encode_geometry(GEOSContextHandle_t context, const GEOSGeometry *geometry,
                             MvtLayer *layer);
 

@@ -48,14 +48,19 @@ typedef struct PointIndex {
 } PointIndex;
 
 uint32_t tile_fixed(double world); /* world unit -> 32-bit fixed point */
+/* The Morton key of (x, y): x's bits in the odd positions, y's in the even. */
 uint64_t tile_morton(uint32_t x, uint32_t y);
+/* The inverse of tile_morton(). */
 void tile_morton_decode(uint64_t key, uint32_t *x, uint32_t *y);
 /* Builds the index over `count` items with fixed-point positions; items
  * with equal keys are ordered by `tie_break` (a strcmp-like function on
- * item indexes, may be NULL: then by index). Returns 0, or -1. */
+ * item indexes, may be NULL: then by index). `index` is overwritten and
+ * owned by the caller (point_index_free()). Returns 0, or -1 when out of
+ * memory (`index` then empty). */
 int point_index_build(PointIndex *index, const uint32_t *x, const uint32_t *y, size_t count,
                       int (*tie_break)(const void *context, uint32_t a, uint32_t b),
                       const void *context);
+/* Frees the arrays and zeroes the index; safe on a zeroed index and twice. */
 void point_index_free(PointIndex *index);
 /* The run [*first, *last) of keys inside the grid cell of `level` (a tile
  * zoom, possibly beyond 16) whose column/row are `cell_x`, `cell_y`. */
@@ -135,16 +140,30 @@ typedef struct TileJob {
     GEOSContextHandle_t geos; /* created lazily by the polygon layers */
 } TileJob;
 
-/* Loaders (tile_layers_*.c). Each returns 0, or -1 with a message. */
+/* Loaders (tile_layers_*.c), called once by tiles_load() on a zeroed
+ * TileSet (the sites' one in its own thread, so they touch disjoint
+ * fields). Each returns 0, or -1 with a one-line message in `error`; what
+ * was loaded before a failure stays in `tiles` for the matching free. */
+
+/* The sites' fixed-point positions and point index, and the links by cell,
+ * from the snapshot; -1 only when out of memory. */
 int tile_sites_load(TileSet *tiles, char *error, size_t error_size);
+/* The départements and régions from `store`, and the basemap built from
+ * them; -1 on a database, GEOS or memory failure. */
 int tile_areas_load(TileSet *tiles, Store *store, char *error, size_t error_size);
+/* The établissements with a position from `store`, and their point index;
+ * -1 on a database or memory failure. */
 int tile_etablissements_load(TileSet *tiles, Store *store, char *error, size_t error_size);
+/* Each frees what the matching loader stored (also after its failure, or on
+ * a zeroed TileSet); the TileSet itself and its owned strings stay. */
 void tile_sites_free(TileSet *tiles);
 void tile_areas_free(TileSet *tiles);
 void tile_etablissements_free(TileSet *tiles);
 
-/* Encoders: add the layer's features for job->tile into `layer`. Return 0,
- * or -1 on failure (out of memory, GEOS error). */
+/* Encoders: add the layer's features for job->tile (filtered by
+ * job->filter for sites and network) into `layer`, from any thread; areas
+ * and basemap need job->geos. Return 0, or -1 on failure (out of memory,
+ * GEOS error), the layer then holding partial features: discard it. */
 int tile_encode_sites(TileJob *job, MvtLayer *layer);
 int tile_encode_network(TileJob *job, MvtLayer *layer);
 int tile_encode_areas(TileJob *job, MvtLayer *layer);
@@ -152,8 +171,9 @@ int tile_encode_basemap(TileJob *job, MvtLayer *layer);
 int tile_encode_etablissements(TileJob *job, MvtLayer *layer);
 
 /* The shape of area i or basemap chunk i to draw at `zoom` (the source
- * above TILE_SIMPLIFY_MAX_ZOOM, else simplified lazily, once). NULL on
- * failure. */
+ * above TILE_SIMPLIFY_MAX_ZOOM, else simplified lazily, once, under
+ * `simplify_lock`), owned by the TileSet. NULL on failure (a later call
+ * tries again). Thread-safe. */
 const Shape *tile_zoom_area(TileSet *tiles, int zoom, size_t area, GEOSContextHandle_t geos);
 const Shape *tile_zoom_basemap(TileSet *tiles, int zoom, size_t chunk, GEOSContextHandle_t geos);
 

@@ -14,6 +14,7 @@
  * under 4 square tile units dropped; tiles then clip with GEOSClipByRect
  * and snap to the grid valid (tile_geometry.h). */
 #include "tiles/tile_layers.h"
+#include "base/array.h"
 #include "base/text.h"
 
 #include <math.h>
@@ -210,13 +211,9 @@ static int split_into_chunks(TileSet *tiles, const Shape *shape, size_t *capacit
         if (shape->kind == SHAPE_POLYGONS)
             while (end < shape->part_count && !shape->part_exterior[end])
                 end++;
-        if (tiles->basemap_kind_start[BASEMAP_SHAPE_COUNT] == *capacity) {
-            *capacity = *capacity ? *capacity * 2 : 256;
-            Shape *grown = realloc(tiles->basemap_chunks, *capacity * sizeof *grown);
-            if (!grown)
-                return -1;
-            tiles->basemap_chunks = grown;
-        }
+        if (array_reserve(tiles->basemap_chunks, *capacity,
+                          tiles->basemap_kind_start[BASEMAP_SHAPE_COUNT] + 1, 256) != 0)
+            return -1;
         Shape *chunk = &tiles->basemap_chunks[tiles->basemap_kind_start[BASEMAP_SHAPE_COUNT]];
         memset(chunk, 0, sizeof *chunk);
         chunk->kind = shape->kind;
@@ -266,14 +263,9 @@ static int load_area_table(TileSet *tiles, Store *store, GEOSContextHandle_t geo
         int wkb_size = sqlite3_column_bytes(statement, 4);
         if (!wkb || wkb_size <= 0)
             continue;
-        if (tiles->area_count == *capacity) {
-            *capacity = *capacity ? *capacity * 2 : 128;
-            Area *grown = realloc(tiles->areas, *capacity * sizeof *grown);
-            if (!grown) {
-                failed = 1;
-                break;
-            }
-            tiles->areas = grown;
+        if (array_reserve(tiles->areas, *capacity, tiles->area_count + 1, 128) != 0) {
+            failed = 1;
+            break;
         }
         Area *area = &tiles->areas[tiles->area_count];
         memset(area, 0, sizeof *area);

@@ -13,6 +13,8 @@
  * smallest grid cell (levels 0..16) that holds both ends, so a tile reads
  * its ancestors' cells and the descendants of its 3 x 3 neighbourhood. */
 #include "tiles/tile_layers.h"
+#include "base/array.h"
+#include "base/slots.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -613,8 +615,7 @@ typedef struct LinkBundle {
 typedef struct LinkBundles {
     LinkBundle *items;
     size_t count, capacity;
-    uint32_t *slots; /* open addressing: item index + 1 */
-    size_t slot_count;
+    HashSlots slots; /* item index + 1 */
     int shift;
     int failed;
 } LinkBundles;
@@ -622,30 +623,6 @@ typedef struct LinkBundles {
 static int bundle_shift(int zoom)
 {
     return zoom <= 8 ? 8 : zoom < 14 ? 6 : 0;
-}
-
-static int bundles_grow(LinkBundles *bundles)
-{
-    size_t slot_count = bundles->slot_count ? bundles->slot_count * 2 : 1024;
-    uint32_t *slots = calloc(slot_count, sizeof *slots);
-    LinkBundle *items = realloc(bundles->items, slot_count / 2 * sizeof *items);
-    if (items)
-        bundles->items = items;
-    if (!slots || !items) {
-        free(slots);
-        return -1;
-    }
-    for (size_t i = 0; i < bundles->count; i++) {
-        size_t slot = (bundles->items[i].key * 0x9E3779B97F4A7C15ull) >> 40 & (slot_count - 1);
-        while (slots[slot])
-            slot = (slot + 1) & (slot_count - 1);
-        slots[slot] = (uint32_t)i + 1;
-    }
-    free(bundles->slots);
-    bundles->slots = slots;
-    bundles->slot_count = slot_count;
-    bundles->capacity = slot_count / 2;
-    return 0;
 }
 
 static void bundle_add(LinkBundles *bundles, size_t link_index, MvtPoint a, MvtPoint b)
@@ -660,18 +637,19 @@ static void bundle_add(LinkBundles *bundles, size_t link_index, MvtPoint a, MvtP
         return; /* shorter than the grid: nothing to see at this zoom */
     uint64_t first = ax | ay << 16, second = bx | by << 16;
     uint64_t key = first < second ? first | second << 32 : second | first << 32;
-    if (bundles->count + 1 > bundles->capacity && bundles_grow(bundles) != 0) {
+    if (hash_slots_reserve(&bundles->slots, 1024) != 0 ||
+        array_reserve(bundles->items, bundles->capacity, bundles->count + 1, 512) != 0) {
         bundles->failed = 1;
         return;
     }
-    size_t slot = (key * 0x9E3779B97F4A7C15ull) >> 40 & (bundles->slot_count - 1);
-    while (bundles->slots[slot]) {
-        LinkBundle *bundle = &bundles->items[bundles->slots[slot] - 1];
-        if (bundle->key == key) {
+    uint32_t hash = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40);
+    size_t slot = hash_slots_start(&bundles->slots, hash);
+    for (; bundles->slots.values[slot]; slot = hash_slots_next(&bundles->slots, slot)) {
+        LinkBundle *bundle = &bundles->items[bundles->slots.values[slot] - 1];
+        if (bundles->slots.hashes[slot] == hash && bundle->key == key) {
             bundle->count++;
             return;
         }
-        slot = (slot + 1) & (bundles->slot_count - 1);
     }
     LinkBundle *bundle = &bundles->items[bundles->count];
     bundle->key = key;
@@ -679,7 +657,7 @@ static void bundle_add(LinkBundles *bundles, size_t link_index, MvtPoint a, MvtP
     bundle->count = 1;
     bundle->a = a;
     bundle->b = b;
-    bundles->slots[slot] = (uint32_t)++bundles->count;
+    hash_slots_fill(&bundles->slots, slot, ++bundles->count, hash);
 }
 
 /* Clips one link to the buffered tile and adds it to its bundle. */
@@ -801,7 +779,7 @@ int tile_encode_network(TileJob *job, MvtLayer *layer)
         encode_bundles(job, &bundles, layer);
     int failed = bundles.failed || layer->failed;
     free(bundles.items);
-    free(bundles.slots);
+    hash_slots_free(&bundles.slots);
     return failed ? -1 : 0;
 }
 
@@ -866,24 +844,15 @@ int tile_etablissements_load(TileSet *tiles, Store *store, char *error, size_t e
         snprintf(error, error_size, "tiles: reading etablissements: %s", sqlite3_errmsg(store->db));
         return -1;
     }
-    size_t capacity = 0;
+    size_t capacity = 0, x_capacity = 0, y_capacity = 0; /* one per array */
     int failed = 0, status = SQLITE_DONE;
     while (!failed && (status = sqlite3_step(statement)) == SQLITE_ROW) {
-        if (tiles->etablissement_count == capacity) {
-            capacity = capacity ? capacity * 2 : 1024;
-            Etablissement *grown = realloc(tiles->etablissements, capacity * sizeof *grown);
-            uint32_t *x = realloc(tiles->etablissement_x, capacity * sizeof *x);
-            if (x)
-                tiles->etablissement_x = x;
-            uint32_t *y = realloc(tiles->etablissement_y, capacity * sizeof *y);
-            if (y)
-                tiles->etablissement_y = y;
-            if (grown)
-                tiles->etablissements = grown;
-            if (!grown || !x || !y) {
-                failed = 1;
-                break;
-            }
+        size_t needed = tiles->etablissement_count + 1;
+        if (array_reserve(tiles->etablissements, capacity, needed, 1024) != 0 ||
+            array_reserve(tiles->etablissement_x, x_capacity, needed, 1024) != 0 ||
+            array_reserve(tiles->etablissement_y, y_capacity, needed, 1024) != 0) {
+            failed = 1;
+            break;
         }
         Etablissement *etablissement = &tiles->etablissements[tiles->etablissement_count];
         etablissement->finess =

@@ -50,8 +50,7 @@ static const TileLayerInfo LAYERS[] = {
      "whose ends fall in the same cells of a grid (256 tile units at z <= 8, 64 at z 9..13, 1 "
      "at z 14) are drawn once, as the first of them, with their count; links shorter than the "
      "grid are left out at that zoom; a tile keeps the 4096 bundles with the most links.",
-     0, 14, 1,
-     "{\"kind\":\"String\",\"from\":\"String\",\"to\":\"String\",\"count\":\"Number\"}"},
+     0, 14, 1, "{\"kind\":\"String\",\"from\":\"String\",\"to\":\"String\",\"count\":\"Number\"}"},
     {"areas", "Départements and régions with their population.", 0, 14, 0,
      "{\"level\":\"String\",\"code\":\"String\",\"name\":\"String\",\"population\":\"Number\","
      "\"region\":\"String\"}"},
@@ -75,11 +74,8 @@ typedef struct LayerEncoder {
 } LayerEncoder;
 
 static const LayerEncoder ENCODERS[LAYER_COUNT] = {
-    {0, tile_encode_sites},
-    {0, tile_encode_network},
-    {1, tile_encode_areas},
-    {1, tile_encode_basemap},
-    {0, tile_encode_etablissements},
+    {0, tile_encode_sites},   {0, tile_encode_network},        {1, tile_encode_areas},
+    {1, tile_encode_basemap}, {0, tile_encode_etablissements},
 };
 
 const TileLayerInfo *tile_layers(size_t *count)

@@ -1,42 +1,45 @@
 /* test_api.c — the API handlers on the real shipped database
- * (build/maillage.sqlite, or $MAILLAGE_DATABASE): seed checks from the
- * network seeds (Provins, Necker), condition and place search, the 400/404
- * rules, GeoJSON boxes, and nearest against brute force for every covered
- * condition. */
-#include "api.h"
+ * (build/maillage.sqlite, or $MAILLAGE_DATABASE), called through the route
+ * table as the server does: seed checks from the network seeds (Provins,
+ * Necker), condition and place search, the 400/404 rules, GeoJSON boxes,
+ * and nearest against brute force for every covered condition. Answers are
+ * read with the test JSON reader (json_read.h), so every body checked is
+ * also checked to be JSON. */
+#include "base/geodesy.h"
 #include "check.h"
-#include "geodesy.h"
-#include "json.h"
-#include "snapshot.h"
-#include "spatial_index.h"
+#include "dataset/dataset.h"
+#include "http/api.h"
+#include "http/routes.h"
+#include "index/spatial_index.h"
+#include "json_read.h"
+#include "model/snapshot.h"
+#include "support.h"
 
 #include <stdlib.h>
 
-static Snapshot *snapshot;
+static Dataset *dataset;
+static const Snapshot *snapshot; /* dataset->snapshot */
 
-/* Calls the API with `path` and a query string "a=1&b=2" (not decoded). */
+/* Calls the route of `path` with a query string "a=1&b=2" (not decoded).
+ * Returns 1 when an API handler answered, 0 when no route has a handler
+ * for the path (a page, a static file or a 404 of the server's own). */
 static int call(const char *path, const char *query, Response *response)
 {
     static char copy[1024];
-    Request request;
-    memset(&request, 0, sizeof request);
-    request.method = "GET";
-    request.path = path;
-    request.snapshot = snapshot;
+    QueryParameter parameters[REQUEST_MAX_PARAMETERS];
+    size_t count = 0;
     snprintf(copy, sizeof copy, "%s", query ? query : "");
-    for (char *item = copy; *item && request.parameter_count < REQUEST_MAX_PARAMETERS;) {
+    for (char *item = copy; *item && count < REQUEST_MAX_PARAMETERS;) {
         char *next = strchr(item, '&');
         if (next)
             *next++ = 0;
         char *equals = strchr(item, '=');
         if (equals)
             *equals++ = 0;
-        request.parameters[request.parameter_count++] =
-            (QueryParameter){item, equals ? equals : ""};
+        parameters[count++] = (QueryParameter){item, equals ? equals : ""};
         item = next ? next : item + strlen(item);
     }
-    response_init(response);
-    return api_handle(&request, response);
+    return route_call(dataset, path, parameters, count, response);
 }
 
 static const char *body(const Response *response)
@@ -44,16 +47,41 @@ static const char *body(const Response *response)
     return response->body.data ? response->body.data : "";
 }
 
-/* The status of GET path?query. */
+/* The body read as JSON; NULL after a failed CHECK when it is not JSON. */
+static JsonNode *parse(const Response *response)
+{
+    char error[128] = "";
+    JsonNode *root = json_node_parse(body(response), response->body.length, error, sizeof error);
+    CHECK(root != NULL, "not JSON (%s): %.300s", error, body(response));
+    return root;
+}
+
+/* GET path?query, parsed: the status in *status; NULL when not JSON. */
+static JsonNode *get(const char *path, const char *query, int *status)
+{
+    Response response;
+    call(path, query, &response);
+    *status = response.status;
+    JsonNode *root = parse(&response);
+    response_free(&response);
+    return root;
+}
+
+/* The status of GET path?query (0 when no API handler answers); a 4xx or
+ * 5xx must be an RFC 9457 problem with its status and a detail. */
 static int status_of(const char *path, const char *query)
 {
     Response response;
     int handled = call(path, query, &response);
     int status = handled ? response.status : 0;
-    if (status >= 400)
-        CHECK(strstr(body(&response), "\"detail\"") &&
-                  strcmp(response.content_type, "application/problem+json") == 0,
+    if (status >= 400) {
+        JsonNode *problem = parse(&response);
+        CHECK(problem && strcmp(response.content_type, "application/problem+json") == 0 &&
+                  json_node_number(problem, "/status") == status &&
+                  json_node_string(problem, "/detail") && json_node_string(problem, "/title"),
               "problem body: %s", body(&response));
+        json_node_free(problem);
+    }
     response_free(&response);
     return status;
 }
@@ -65,11 +93,29 @@ static int status_of(const char *path, const char *query)
               expected);                                                                           \
     } while (0)
 
-/* The position of `needle` in the body, -1 when absent. */
-static long position_of(const Response *response, const char *needle)
+/* The index in the array at `pointer` of the first item whose member
+ * `member` (a JSON Pointer from the item) is the string `value`; -1 when
+ * none. */
+static long find_item(const JsonNode *root, const char *pointer, const char *member,
+                      const char *value)
 {
-    const char *found = strstr(body(response), needle);
-    return found ? (long)(found - body(response)) : -1;
+    const JsonNode *array = json_node_at(root, pointer);
+    for (size_t i = 0; array && array->kind == JSON_NODE_ARRAY && i < array->count; i++) {
+        const char *text = json_node_string(&array->items[i], member);
+        if (text && strcmp(text, value) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* The same for a number. */
+static long find_number(const JsonNode *root, const char *pointer, const char *member, double value)
+{
+    const JsonNode *array = json_node_at(root, pointer);
+    for (size_t i = 0; array && array->kind == JSON_NODE_ARRAY && i < array->count; i++)
+        if (json_node_number(&array->items[i], member) == value)
+            return (long)i;
+    return -1;
 }
 
 TEST(health)
@@ -82,7 +128,7 @@ TEST(health)
     CHECK_STRING(body(&response), expected);
     response_free(&response);
     CHECK(status_of("/api/unknown", "") == 0, "an unknown path is not the API's");
-    CHECK(status_of("/", "") == 0, "/ is not the API's");
+    CHECK(status_of("/", "") == 0, "/ is a page, not the API's");
 }
 
 /* The first result of /api/nearest has site_id `site_id` and matched
@@ -90,21 +136,23 @@ TEST(health)
 static void check_first_nearest(const char *query, const char *site_id, int via,
                                 const char *via_label)
 {
-    Response response;
-    call("/api/nearest", query, &response);
-    char expected[256];
-    snprintf(expected, sizeof expected, "\"results\":[{\"site_id\":\"%s\"", site_id);
-    CHECK(response.status == 200 && position_of(&response, expected) >= 0,
-          "%s: expected %s first, got %.600s", query, site_id, body(&response));
+    int status;
+    JsonNode *root = get("/api/nearest", query, &status);
+    const char *first = json_node_string(root, "/results/0/site_id");
+    CHECK(status == 200 && first && strcmp(first, site_id) == 0, "%s: expected %s first, got %s",
+          query, site_id, first ? first : "(none)");
     if (via) {
-        snprintf(expected, sizeof expected, "\"orpha_matched\":{\"orpha\":%d,\"label\":\"%s\"}",
-                 via, via_label);
-        long matched = position_of(&response, expected);
-        long second = position_of(&response, "},{\"site_id\"");
-        CHECK(matched >= 0 && (second < 0 || matched < second), "%s: expected %s in %.600s", query,
-              expected, body(&response));
+        const char *label = json_node_string(root, "/results/0/orpha_matched/label");
+        CHECK(json_node_number(root, "/results/0/orpha_matched/orpha") == via && label &&
+                  strcmp(label, via_label) == 0 &&
+                  json_node_count(root, "/results/0/orpha_matched") == 2,
+              "%s: expected orpha_matched %d (%s), got %g (%s)", query, via, via_label,
+              json_node_number(root, "/results/0/orpha_matched/orpha"), label ? label : "-");
+    } else if (status == 200) {
+        CHECK(json_node_is_null(root, "/results/0/orpha_matched"), "%s: orpha_matched not null",
+              query);
     }
-    response_free(&response);
+    json_node_free(root);
 }
 
 TEST(seed_nearest)
@@ -123,34 +171,42 @@ TEST(seed_nearest)
     check_first_nearest("lat=48.8566&lon=2.3522&orpha=ORPHA:870", "NECKER-MAREP", 96346,
                         "Malformation anorectale");
     /* Without orpha every site counts, and orpha_matched is null. */
-    Response response;
-    call("/api/nearest", "lat=48.8566&lon=2.3522", &response);
-    CHECK(response.status == 200 && position_of(&response, "\"orpha_matched\":null") >= 0 &&
-              position_of(&response, "\"k\":5") >= 0,
-          "%.400s", body(&response));
-    int results = 0;
-    for (const char *at = body(&response); (at = strstr(at, "\"site_id\"")); at++)
-        results++;
-    CHECK(results == 5, "%d results, expected the default k = 5", results);
-    response_free(&response);
+    int status;
+    JsonNode *root = get("/api/nearest", "lat=48.8566&lon=2.3522", &status);
+    long results = json_node_count(root, "/results");
+    CHECK(status == 200 && json_node_number(root, "/query/k") == 5 &&
+              json_node_is_null(root, "/query/orpha"),
+          "query echo");
+    CHECK(results == 5, "%ld results, expected the default k = 5", results);
+    for (long i = 0; i < results; i++) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/results/%ld/orpha_matched", i);
+        CHECK(json_node_is_null(root, pointer), "%s is not null", pointer);
+    }
+    json_node_free(root);
 }
 
 TEST(nearest_filters_and_messages)
 {
     /* NECKER-MAREP is for children: public=adultes drops it, enfants keeps it. */
-    Response response;
-    call("/api/nearest", "lat=48.8566&lon=2.3522&orpha=96346&public=adultes", &response);
-    CHECK(response.status == 200 && position_of(&response, "\"results\":[]") >= 0, "%.400s",
-          body(&response));
-    response_free(&response);
+    int status;
+    JsonNode *root =
+        get("/api/nearest", "lat=48.8566&lon=2.3522&orpha=96346&public=adultes", &status);
+    CHECK(status == 200 && json_node_count(root, "/results") == 0, "public=adultes: %ld results",
+          json_node_count(root, "/results"));
+    json_node_free(root);
     check_first_nearest("lat=48.8566&lon=2.3522&orpha=96346&public=enfants", "NECKER-MAREP", 96346,
                         "Malformation anorectale");
     check_first_nearest("lat=48.8566&lon=2.3522&role=ccmr,crmr", "BRETONNEAU-CAI", 0, NULL);
-    call("/api/nearest", "lat=48.8566&lon=2.3522&role=ccmr,crmr&public=tous", &response);
-    CHECK(position_of(&response, "\"role\":[\"crmr\",\"ccmr\"]") >= 0 &&
-              position_of(&response, "\"public\":\"tous\"") >= 0,
-          "query echo: %.300s", body(&response));
-    response_free(&response);
+    root = get("/api/nearest", "lat=48.8566&lon=2.3522&role=ccmr,crmr&public=tous", &status);
+    const char *first = json_node_string(root, "/query/role/0");
+    const char *second = json_node_string(root, "/query/role/1");
+    const char *audience = json_node_string(root, "/query/public");
+    CHECK(json_node_count(root, "/query/role") == 2 && first && strcmp(first, "crmr") == 0 &&
+              second && strcmp(second, "ccmr") == 0 && audience && strcmp(audience, "tous") == 0,
+          "query echo: role %s,%s public %s", first ? first : "-", second ? second : "-",
+          audience ? audience : "-");
+    json_node_free(root);
 
     /* A known code that no site covers: 200, empty, a French message naming it. */
     const Condition *uncovered = NULL;
@@ -159,19 +215,15 @@ TEST(nearest_filters_and_messages)
             uncovered = &snapshot->conditions[c];
     CHECK(uncovered != NULL, "every condition is covered");
     if (uncovered) {
-        char query[128], label[512];
+        char query[128];
         snprintf(query, sizeof query, "lat=48.8&lon=2.3&orpha=%d", (int)uncovered->orpha);
-        call("/api/nearest", query, &response);
-        Buffer escaped;
-        buffer_init(&escaped);
-        json_escape_string(&escaped, uncovered->label_fr, strlen(uncovered->label_fr));
-        snprintf(label, sizeof label, "%.*s", (int)escaped.length - 2, escaped.data + 1);
-        buffer_free(&escaped);
-        CHECK(response.status == 200 && position_of(&response, "\"results\":[]") >= 0 &&
-                  position_of(&response, "\"message\":\"Aucun site") >= 0 &&
-                  position_of(&response, label) >= 0,
-              "%.500s", body(&response));
-        response_free(&response);
+        root = get("/api/nearest", query, &status);
+        const char *message = json_node_string(root, "/message");
+        CHECK(status == 200 && json_node_count(root, "/results") == 0 && message &&
+                  strncmp(message, "Aucun site", 10) == 0 &&
+                  strstr(message, uncovered->label_fr) != NULL,
+              "message: %s", message ? message : "(none)");
+        json_node_free(root);
     }
 }
 
@@ -218,8 +270,8 @@ TEST(nearest_equals_brute_force_on_real_data)
         for (size_t p = 0; p < sizeof points / sizeof points[0]; p++) {
             SiteFilter filter;
             site_filter_init(&filter);
-            int count = spatial_index_nearest(snapshot, points[p][0], points[p][1], condition,
-                                              &filter, 100, got);
+            int count = spatial_index_nearest(dataset->index, snapshot, points[p][0], points[p][1],
+                                              condition, &filter, 100, got);
             /* Brute force: every covering site, by (distance, index). */
             int expected = 0, same = count == (int)condition->covering_sites;
             double previous = -1;
@@ -247,37 +299,47 @@ TEST(nearest_equals_brute_force_on_real_data)
 
 TEST(conditions_search)
 {
-    Response response;
-    call("/api/conditions", "q=drépano", &response);
-    CHECK(response.status == 200 && position_of(&response, "\"orpha\":275752") >= 0 &&
-              position_of(&response, "\"orpha\":232,") >= 0,
-          "%.500s", body(&response));
-    response_free(&response);
+    int status;
+    JsonNode *root = get("/api/conditions", "q=drépano", &status);
+    CHECK(status == 200 && find_number(root, "/results", "/orpha", 275752) >= 0 &&
+              find_number(root, "/results", "/orpha", 232) >= 0,
+          "q=drépano: 275752 and 232 expected");
+    json_node_free(root);
     /* Exact first: "Drépanocytose" is the label of 232. */
-    call("/api/conditions", "q=DREPANOCYTOSE", &response);
-    CHECK(position_of(&response, "{\"results\":[{\"orpha\":232,\"label\":\"Drépanocytose\"") == 0,
-          "%.300s", body(&response));
-    response_free(&response);
+    root = get("/api/conditions", "q=DREPANOCYTOSE", &status);
+    const char *label = json_node_string(root, "/results/0/label");
+    CHECK(json_node_number(root, "/results/0/orpha") == 232 && label &&
+              strcmp(label, "Drépanocytose") == 0,
+          "first: %g %s", json_node_number(root, "/results/0/orpha"), label ? label : "-");
+    json_node_free(root);
     static const char *const codes[] = {"q=ORPHA:232", "q=orpha:232", "q=232", "q=Orpha 232"};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-        call("/api/conditions", codes[i], &response);
-        CHECK(position_of(&response, "{\"results\":[{\"orpha\":232,") == 0 &&
-                  position_of(&response, "},{") < 0,
-              "%s: %.300s", codes[i], body(&response));
-        response_free(&response);
+        root = get("/api/conditions", codes[i], &status);
+        CHECK(json_node_count(root, "/results") == 1 &&
+                  json_node_number(root, "/results/0/orpha") == 232,
+              "%s: %ld results, first %g", codes[i], json_node_count(root, "/results"),
+              json_node_number(root, "/results/0/orpha"));
+        json_node_free(root);
     }
-    call("/api/conditions", "q=232&lang=en", &response);
-    CHECK(position_of(&response, "\"label\":\"Sickle cell anemia\"") >= 0, "%.300s",
-          body(&response));
-    response_free(&response);
+    root = get("/api/conditions", "q=232&lang=en", &status);
+    label = json_node_string(root, "/results/0/label");
+    CHECK(label && strcmp(label, "Sickle cell anemia") == 0, "lang=en: %s", label ? label : "-");
+    json_node_free(root);
+    Response response;
     call("/api/conditions", "q=99999999", &response);
     CHECK_STRING(body(&response), "{\"results\":[]}");
     response_free(&response);
     /* English words with lang=fr fall back to the English texts. */
-    call("/api/conditions", "q=sickle cell&limit=3", &response);
-    CHECK(position_of(&response, "\"orpha\":232") >= 0 && position_of(&response, "\"sites\":") >= 0,
-          "%.300s", body(&response));
-    response_free(&response);
+    root = get("/api/conditions", "q=sickle cell&limit=3", &status);
+    long found = find_number(root, "/results", "/orpha", 232);
+    long results = json_node_count(root, "/results");
+    CHECK(found >= 0 && results <= 3, "q=sickle cell: 232 at %ld of %ld", found, results);
+    for (long i = 0; i < results; i++) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/results/%ld/sites", i);
+        CHECK(json_node_number(root, pointer) >= 0, "%s is not a count", pointer);
+    }
+    json_node_free(root);
     /* Covering counts include sites listing a group. */
     const Condition *sickle = snapshot_condition(snapshot, 232);
     const Condition *group = snapshot_condition(snapshot, 275752);
@@ -302,21 +364,24 @@ TEST(places_search)
     static const char *const queries[] = {"q=Créteil", "q=creteil", "q=CRÉTEIL", "q=94000",
                                           "q=94028"};
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
-        Response response;
-        call("/api/places", queries[i], &response);
-        CHECK(response.status == 200 &&
-                  position_of(&response, "{\"results\":[{\"code\":\"94028\",\"name\":\"Créteil\","
-                                         "\"postcodes\":[\"94000\"],\"departement\":\"94\"") == 0,
-              "%s: %.300s", queries[i], body(&response));
-        response_free(&response);
+        int status;
+        JsonNode *root = get("/api/places", queries[i], &status);
+        const char *code = json_node_string(root, "/results/0/code");
+        const char *name = json_node_string(root, "/results/0/name");
+        const char *postcode = json_node_string(root, "/results/0/postcodes/0");
+        const char *departement = json_node_string(root, "/results/0/departement");
+        CHECK(status == 200 && code && strcmp(code, "94028") == 0 && name &&
+                  strcmp(name, "Créteil") == 0 &&
+                  json_node_count(root, "/results/0/postcodes") == 1 && postcode &&
+                  strcmp(postcode, "94000") == 0 && departement && strcmp(departement, "94") == 0,
+              "%s: first %s %s", queries[i], code ? code : "-", name ? name : "-");
+        json_node_free(root);
     }
-    Response response;
-    call("/api/places", "q=9&limit=50", &response);
-    int results = 0;
-    for (const char *at = body(&response); (at = strstr(at, "\"code\"")); at++)
-        results++;
-    CHECK(results == 50, "postcode prefix 9: %d results", results);
-    response_free(&response);
+    int status;
+    JsonNode *root = get("/api/places", "q=9&limit=50", &status);
+    long results = json_node_count(root, "/results");
+    CHECK(results == 50, "postcode prefix 9: %ld results", results);
+    json_node_free(root);
     CHECK_STATUS("/api/places", "", 400);
     CHECK_STATUS("/api/places", "q=-", 400);
     CHECK_STATUS("/api/places", "q=Paris&limit=51", 400);
@@ -327,37 +392,55 @@ TEST(structures)
 {
     Response response;
     call("/api/structures", "bbox=2.2,48.8,2.4,48.9", &response);
-    long bichat = position_of(&response, "\"site_id\":\"BICHAT-CAI\"");
-    long necker = position_of(&response, "\"site_id\":\"NECKER-MAREP\"");
+    JsonNode *root = parse(&response);
+    const char *type = json_node_string(root, "/type");
+    long bichat = find_item(root, "/features", "/properties/site_id", "BICHAT-CAI");
+    long necker = find_item(root, "/features", "/properties/site_id", "NECKER-MAREP");
     CHECK(response.status == 200 && strcmp(response.content_type, "application/geo+json") == 0 &&
-              position_of(&response, "{\"type\":\"FeatureCollection\",\"features\":[") == 0 &&
-              bichat >= 0 && necker > bichat && position_of(&response, "\"truncated\":false") >= 0,
-          "%.300s", body(&response));
+              type && strcmp(type, "FeatureCollection") == 0 && bichat >= 0 && necker > bichat &&
+              json_node_is_bool(root, "/truncated", 0),
+          "BICHAT-CAI at %ld, NECKER-MAREP at %ld", bichat, necker);
+    json_node_free(root);
     response_free(&response);
-    call("/api/structures", "bbox=-180,-90,180,90&limit=2", &response);
-    CHECK(position_of(&response, "\"truncated\":true") >= 0 &&
-              position_of(&response, "\"site_id\":\"BICETRE-CAP\"") >= 0,
-          "%.300s", body(&response));
-    response_free(&response);
+    int status;
+    root = get("/api/structures", "bbox=-180,-90,180,90&limit=2", &status);
+    CHECK(json_node_is_bool(root, "/truncated", 1) && json_node_count(root, "/features") == 2 &&
+              find_item(root, "/features", "/properties/site_id", "BICETRE-CAP") >= 0,
+          "limit=2: %ld features", json_node_count(root, "/features"));
+    json_node_free(root);
     /* Across the antimeridian: Martinique (-61) is not in 170..-170. */
-    call("/api/structures", "bbox=170,-90,-170,90", &response);
-    CHECK(position_of(&response, "\"features\":[]") >= 0, "%.300s", body(&response));
-    response_free(&response);
+    root = get("/api/structures", "bbox=170,-90,-170,90", &status);
+    CHECK(json_node_count(root, "/features") == 0, "170..-170: %ld features",
+          json_node_count(root, "/features"));
+    json_node_free(root);
     /* ...but is in 100..-60, which wraps through 180. */
-    call("/api/structures", "bbox=100,-90,-60,90", &response);
-    CHECK(position_of(&response, "FORT-DE-FRANCE-ESMARA") >= 0, "%.300s", body(&response));
-    response_free(&response);
+    root = get("/api/structures", "bbox=100,-90,-60,90", &status);
+    CHECK(find_item(root, "/features", "/properties/site_id", "FORT-DE-FRANCE-ESMARA") >= 0,
+          "100..-60: no FORT-DE-FRANCE-ESMARA");
+    json_node_free(root);
     /* With orpha: only covering sites, each with orpha_matched. */
-    call("/api/structures", "bbox=-5,41,10,52&orpha=870", &response);
-    CHECK(position_of(&response, "NECKER-MAREP") >= 0 && position_of(&response, "BICHAT-CAI") < 0 &&
-              position_of(&response, "\"orpha_matched\":{\"orpha\":96346") >= 0,
-          "%.300s", body(&response));
-    response_free(&response);
+    root = get("/api/structures", "bbox=-5,41,10,52&orpha=870", &status);
+    necker = find_item(root, "/features", "/properties/site_id", "NECKER-MAREP");
+    char pointer[96];
+    snprintf(pointer, sizeof pointer, "/features/%ld/properties/orpha_matched/orpha", necker);
+    CHECK(necker >= 0 && find_item(root, "/features", "/properties/site_id", "BICHAT-CAI") < 0 &&
+              json_node_number(root, pointer) == 96346,
+          "orpha=870: NECKER-MAREP at %ld, matched %g", necker, json_node_number(root, pointer));
+    for (long i = 0; i < json_node_count(root, "/features"); i++) {
+        snprintf(pointer, sizeof pointer, "/features/%ld/properties/orpha_matched/orpha", i);
+        CHECK(json_node_number(root, pointer) > 0, "feature %ld without orpha_matched", i);
+    }
+    json_node_free(root);
     call("/api/structures/NECKER-MAREP", "", &response);
-    CHECK(response.status == 200 &&
-              position_of(&response, "{\"type\":\"Feature\",\"id\":\"NECKER-MAREP\"") == 0 &&
-              position_of(&response, "\"orpha_codes\":[96346]") >= 0,
+    root = parse(&response);
+    type = json_node_string(root, "/type");
+    const char *id = json_node_string(root, "/id");
+    CHECK(response.status == 200 && type && strcmp(type, "Feature") == 0 && id &&
+              strcmp(id, "NECKER-MAREP") == 0 &&
+              json_node_count(root, "/properties/orpha_codes") == 1 &&
+              json_node_number(root, "/properties/orpha_codes/0") == 96346,
           "%.300s", body(&response));
+    json_node_free(root);
     response_free(&response);
     CHECK_STATUS("/api/structures/NOPE", "", 404);
     CHECK_STATUS("/api/structures/", "", 404);
@@ -383,12 +466,13 @@ int main(void)
     if (!path || !*path)
         path = "build/maillage.sqlite";
     char error[1024];
-    snapshot = snapshot_load(path, error, sizeof error);
-    if (!snapshot) {
+    dataset = dataset_load(path, NULL, error, sizeof error);
+    if (!dataset) {
         fprintf(stderr, "test_api: cannot load the shipped database: %s\n", error);
         printf("test_api: 0 passed, 1 failed\n");
         return 1;
     }
+    snapshot = dataset->snapshot;
     RUN(health);
     RUN(seed_nearest);
     RUN(nearest_filters_and_messages);
@@ -397,6 +481,6 @@ int main(void)
     RUN(conditions_search);
     RUN(places_search);
     RUN(structures);
-    snapshot_free(snapshot);
+    dataset_free(dataset);
     return CHECK_SUMMARY("test_api");
 }

@@ -1,14 +1,20 @@
-/* Unit tests for `maillage build` (build.c and the import_* modules): the
- * FINESS fixture round trip, network CSV edge cases with exact rejected
- * lines, the seed sites, the report totals, the official importer alone, and
- * the determinism of the dataset version. Fixtures are written by the tests
- * into a temporary directory; their names say "synthetic". */
+/* Unit tests for `maillage build`'s work (build/build.c, run through
+ * build_run() with snapshot_pack() as its packing step, and the import_*
+ * modules): the FINESS fixture round trip, network CSV edge cases with exact
+ * rejected lines, the seed sites, the report (read with json_read.h) and its
+ * totals, the official importer alone, the determinism of the dataset
+ * version, a failed build leaving its output untouched, and the command
+ * line's usage errors (cli/build_command.c). Fixtures are written by the
+ * tests into a temporary directory; their names say "synthetic". */
+#include "base/csv.h"
+#include "base/geodesy.h"
+#include "build/build.h"
+#include "build/import_finess.h"
 #include "check.h"
-#include "commands.h"
-#include "csv.h"
-#include "geodesy.h"
-#include "import_finess.h"
-#include "store.h"
+#include "cli/commands.h"
+#include "json_read.h"
+#include "model/snapshot_load.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -42,8 +48,28 @@ static int write_text(const char *name, const char *text)
     return (fclose(file) == 0 && ok) ? 0 : -1;
 }
 
-/* Runs `maillage build --quiet` with the arguments (a NULL-terminated array). */
-static int build_with(const char *const *arguments)
+/* Builds `out` from geodata/, the network CSV `network` and the FINESS
+ * stock file `finess` (each NULL for none), with a report when `report` is
+ * not NULL, quietly, packing the sites as `maillage build` does. Returns
+ * build_run()'s exit status. */
+static int build(const char *out, const char *network, const char *finess, const char *report)
+{
+    BuildOptions options;
+    memset(&options, 0, sizeof options);
+    options.geodata = "geodata";
+    options.out = out;
+    options.networks = &network;
+    options.network_count = network ? 1 : 0;
+    options.finess = finess;
+    options.report = report;
+    options.quiet = 1;
+    options.pack = snapshot_pack;
+    return build_run(&options);
+}
+
+/* Runs the command line `maillage build --quiet` with the arguments (a
+ * NULL-terminated array). */
+static int command_with(const char *const *arguments)
 {
     char *argv[32];
     int argc = 0;
@@ -54,7 +80,7 @@ static int build_with(const char *const *arguments)
     return command_build(argc, argv);
 }
 
-#define build(...) build_with((const char *const[]){__VA_ARGS__})
+#define command(...) command_with((const char *const[]){__VA_ARGS__})
 
 static int query_int(sqlite3 *handle, const char *sql, const char *parameter, long long *value)
 {
@@ -374,23 +400,95 @@ TEST(network_links_drawn_only_between_existing_sites)
     CHECK(count == 0, "dangling links %lld", count);
 }
 
-TEST(report_warns_about_links_to_unknown_sites)
+/* The report, read whole; NULL after a failed CHECK. */
+static JsonNode *read_report(void)
 {
     FILE *file = fopen(report_path, "rb");
-    static char text[1 << 16];
-    size_t length = file ? fread(text, 1, sizeof text - 1, file) : 0;
+    Buffer text;
+    buffer_init(&text);
+    char block[65536];
+    size_t got;
+    while (file && (got = fread(block, 1, sizeof block, file)) > 0)
+        buffer_append(&text, block, got);
     if (file)
         fclose(file);
-    text[length] = 0;
-    CHECK(strstr(text, "{\"line\":19,\"message\":\"coordinator_site_id T-NOPE of site T-LINK "
-                       "is not a known site") != NULL,
+    char error[128] = "";
+    JsonNode *report =
+        file && !text.failed ? json_node_parse(text.data, text.length, error, sizeof error) : NULL;
+    CHECK(report != NULL, "%s: not read, or not JSON (%s)", report_path, error);
+    buffer_free(&text);
+    return report;
+}
+
+/* The input of the report that read `file`; NULL when none. */
+static const JsonNode *report_input(const JsonNode *report, const char *file)
+{
+    const JsonNode *inputs = json_node_at(report, "/inputs");
+    for (size_t i = 0; inputs && inputs->kind == JSON_NODE_ARRAY && i < inputs->count; i++) {
+        const char *name = json_node_string(&inputs->items[i], "/file");
+        if (name && strcmp(name, file) == 0)
+            return &inputs->items[i];
+    }
+    return NULL;
+}
+
+/* 1 when the input's `list` ("rejected" or "warnings") has an entry at
+ * `line` whose message starts with `message`. */
+static int report_lists(const JsonNode *input, const char *list, long line, const char *message)
+{
+    char pointer[32];
+    snprintf(pointer, sizeof pointer, "/%s", list);
+    const JsonNode *entries = json_node_at(input, pointer);
+    for (size_t i = 0; entries && entries->kind == JSON_NODE_ARRAY && i < entries->count; i++) {
+        const char *text = json_node_string(&entries->items[i], "/message");
+        if (json_node_number(&entries->items[i], "/line") == line && text &&
+            strncmp(text, message, strlen(message)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+TEST(report_warns_about_links_to_unknown_sites)
+{
+    JsonNode *report = read_report();
+    const JsonNode *network = report_input(report, "synthetic-edge-network.csv");
+    CHECK(report_lists(network, "warnings", 19,
+                       "coordinator_site_id T-NOPE of site T-LINK is not a known site"),
           "coordinator warning");
-    CHECK(strstr(text, "{\"line\":19,\"message\":\"cooperates_with T-GONE of site T-LINK is "
-                       "not a known site") != NULL,
+    CHECK(report_lists(network, "warnings", 19,
+                       "cooperates_with T-GONE of site T-LINK is not a known site"),
           "cooperation warning");
-    CHECK(strstr(text, "\"file\":\"synthetic-edge-network.csv\",\"kind\":\"network\","
-                       "\"rows\":21,\"loaded\":10,") != NULL,
+    const char *kind = json_node_string(network, "/kind");
+    CHECK(network && kind && strcmp(kind, "network") == 0 &&
+              json_node_number(network, "/rows") == EDGE_ROWS &&
+              json_node_number(network, "/loaded") == 10 &&
+              json_node_count(network, "/rejected") ==
+                  (long)(sizeof expected_rejections / sizeof expected_rejections[0]),
           "network totals in the report");
+    /* The same rejections as the database, with their lines. */
+    for (size_t i = 0; i < sizeof expected_rejections / sizeof expected_rejections[0]; i++) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/rejected/%zu/line", i);
+        CHECK(json_node_number(network, pointer) == expected_rejections[i].line,
+              "report rejection %zu at line %g, expected %ld", i,
+              json_node_number(network, pointer), expected_rejections[i].line);
+    }
+    /* Every input adds up, and the version is the database's. */
+    const JsonNode *inputs = json_node_at(report, "/inputs");
+    CHECK(inputs && inputs->kind == JSON_NODE_ARRAY && inputs->count == 12, "%zu inputs",
+          inputs ? inputs->count : 0);
+    for (size_t i = 0; inputs && i < inputs->count; i++) {
+        const JsonNode *input = &inputs->items[i];
+        CHECK(json_node_number(input, "/rows") ==
+                  json_node_number(input, "/loaded") + (double)json_node_count(input, "/rejected"),
+              "input %s: rows != loaded + rejected", json_node_string(input, "/file"));
+    }
+    char version[32];
+    read_version(database, version, sizeof version);
+    const char *reported = json_node_string(report, "/version");
+    CHECK(version[0] && reported && strcmp(reported, version) == 0, "report version %s, file %s",
+          reported ? reported : "-", version);
+    json_node_free(report);
 }
 
 TEST(every_seed_site_has_a_position)
@@ -449,9 +547,7 @@ TEST(version_is_deterministic_and_follows_every_byte)
     path_in(network, sizeof network, "synthetic-edge-network.csv");
     path_in(again, sizeof again, "synthetic-again.sqlite");
     path_in(changed, sizeof changed, "synthetic-changed.sqlite");
-    CHECK(build("--geodata", "geodata", "--out", again, "--network", network, "--finess",
-                finess_path, NULL) == 0,
-          "second build");
+    CHECK(build(again, network, finess_path, NULL) == 0, "second build");
     read_version(database, v1, sizeof v1);
     read_version(again, v2, sizeof v2);
     CHECK(strlen(v1) == 16, "version '%s'", v1);
@@ -463,9 +559,7 @@ TEST(version_is_deterministic_and_follows_every_byte)
         digit[4] = '6';
     CHECK(copy && write_text("synthetic-edge-network.csv", copy) == 0, "rewrite");
     free(copy);
-    CHECK(build("--geodata", "geodata", "--out", changed, "--network", network, "--finess",
-                finess_path, NULL) == 0,
-          "third build");
+    CHECK(build(changed, network, finess_path, NULL) == 0, "third build");
     read_version(changed, v3, sizeof v3);
     CHECK(strlen(v3) == 16 && strcmp(v3, v1) != 0, "changed byte kept version %s", v3);
     write_text("synthetic-edge-network.csv", edge_network);
@@ -478,15 +572,28 @@ TEST(failed_build_leaves_output_untouched)
     char before[32], after[32], missing[600];
     read_version(database, before, sizeof before);
     path_in(missing, sizeof missing, "synthetic-missing.csv");
-    CHECK(build("--geodata", "geodata", "--out", database, "--network", missing, NULL) == 1,
-          "missing network file must fail");
+    CHECK(build(database, missing, NULL, NULL) == 1, "missing network file must fail");
     read_version(database, after, sizeof after);
     CHECK(before[0] && strcmp(before, after) == 0, "version %s -> %s", before, after);
     char temporary[700];
     snprintf(temporary, sizeof temporary, "%s.tmp-%ld", database, (long)getpid());
     CHECK(access(temporary, F_OK) != 0, "temporary file left behind");
-    CHECK(build("--geodata", "geodata", "--bogus", NULL) == 2, "unknown option");
-    CHECK(build("--out", database, NULL) == 2, "missing --geodata");
+}
+
+/* The command line: usage errors exit 2 and build nothing. */
+TEST(command_line_usage_errors)
+{
+    char before[32], after[32];
+    read_version(database, before, sizeof before);
+    CHECK(command("--geodata", "geodata", "--bogus", NULL) == 2, "unknown option");
+    CHECK(command("--out", database, NULL) == 2, "missing --geodata");
+    CHECK(command("--geodata", "geodata", NULL) == 2, "missing --out");
+    CHECK(command("--geodata", "geodata", "--out", database, "--out", database, NULL) == 2,
+          "--out twice");
+    CHECK(command("--geodata", "geodata", "--out", database, "--network", NULL) == 2,
+          "--network without a value");
+    read_version(database, after, sizeof after);
+    CHECK(before[0] && strcmp(before, after) == 0, "version %s -> %s", before, after);
 }
 
 int main(void)
@@ -503,11 +610,11 @@ int main(void)
     char network[600];
     path_in(network, sizeof network, "synthetic-edge-network.csv");
     int built = write_text("synthetic-edge-network.csv", edge_network) == 0 &&
-                build("--geodata", "geodata", "--out", database, "--network", network, "--finess",
-                      "geodata/finess-cs1100507-sample.csv", "--report", report_path, NULL) == 0 &&
+                build(database, network, "geodata/finess-cs1100507-sample.csv", report_path) == 0 &&
                 sqlite3_open_v2(database, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK;
     if (!built) {
         fprintf(stderr, "test_build: the fixture build failed\n");
+        printf("test_build: 0 passed, 1 failed\n");
         return 1;
     }
     RUN(finess_fixture_round_trip_within_half_a_metre);
@@ -521,6 +628,7 @@ int main(void)
     RUN(every_input_accounts_for_its_rows);
     RUN(version_is_deterministic_and_follows_every_byte);
     RUN(failed_build_leaves_output_untouched);
+    RUN(command_line_usage_errors);
     sqlite3_close(db);
     unlink(database);
     unlink(report_path);

@@ -4,10 +4,10 @@
  * stock file (latin-1). Fixtures are written into a temporary directory and
  * named synthetic-*. */
 #include "check.h"
-#include "import_areas.h"
-#include "import_finess.h"
-#include "import_orphanet.h"
-#include "store.h"
+#include "build/import_areas.h"
+#include "build/import_finess.h"
+#include "build/import_orphanet.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>

@@ -4,9 +4,9 @@
  * condition and filters, bounding boxes (antimeridian, inclusive edges,
  * truncation), covering-site counts, and distances against PROJ's `geod`. */
 #include "check.h"
-#include "geodesy.h"
-#include "snapshot.h"
-#include "spatial_index.h"
+#include "base/geodesy.h"
+#include "index/spatial_index.h"
+#include "model/snapshot.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,6 +44,9 @@ static int parents[SYNTHETIC_CONDITIONS][MAX_PARENTS];
 static int ancestor_depth[SYNTHETIC_CONDITIONS][SYNTHETIC_CONDITIONS];
 
 static Snapshot *snapshot;
+/* The index every test queries (SPATIAL_INDEX_DEFAULTS); tests that need
+ * other options build their own over the same snapshot. */
+static SpatialIndex *default_index;
 
 static void make_classification(void)
 {
@@ -177,12 +180,26 @@ static int build_snapshot(void)
     make_classification();
     fill_conditions();
     fill_sites();
-    char error[256];
-    if (snapshot_finish(snapshot, error, sizeof error) != 0) {
-        fprintf(stderr, "snapshot_finish: %s\n", error);
+    if (snapshot_count_coverage(snapshot) != 0) {
+        fprintf(stderr, "snapshot_count_coverage: out of memory\n");
+        return -1;
+    }
+    char error[256] = "";
+    default_index = spatial_index_build(snapshot, NULL, error, sizeof error);
+    if (!default_index) {
+        fprintf(stderr, "spatial_index_build: %s\n", error);
         return -1;
     }
     return 0;
+}
+
+/* A second index over the snapshot with `options`; NULL after a failed CHECK. */
+static SpatialIndex *build_index(SpatialIndexOptions options)
+{
+    char error[256] = "";
+    SpatialIndex *built = spatial_index_build(snapshot, &options, error, sizeof error);
+    CHECK(built != NULL, "building an index: %s", error);
+    return built;
 }
 
 /* --- Brute force -------------------------------------------------------- */
@@ -267,10 +284,10 @@ static int same_results(const NearestResult *got, int count, const NearestResult
 
 /* --- Tests -------------------------------------------------------------- */
 
-/* Runs `queries` random nearest queries (points near sites, over France and
- * anywhere on Earth; with and without a condition, a filter, k from 1 to
- * 100) against brute force; returns how many differ. */
-static int nearest_mismatches(int queries)
+/* Runs `queries` random nearest queries on `index` (points near sites, over
+ * France and anywhere on Earth; with and without a condition, a filter, k
+ * from 1 to 100) against brute force; returns how many differ. */
+static int nearest_mismatches(const SpatialIndex *index, int queries)
 {
     static NearestResult expected[100], got[100];
     int mismatches = 0;
@@ -293,7 +310,7 @@ static int nearest_mismatches(int queries)
         size_t k = random_below(4) == 0 ? 100 : 1 + random_below(12);
         const Condition *condition = c < 0 ? NULL : &snapshot->conditions[c];
         size_t expected_count = brute_nearest(lat, lon, c, &filter, k, expected);
-        int count = spatial_index_nearest(snapshot, lat, lon, condition, &filter, k, got);
+        int count = spatial_index_nearest(index, snapshot, lat, lon, condition, &filter, k, got);
         int same = same_results(got, count, expected, expected_count);
         if (!same && mismatches++ < 5)
             CHECK(same, "query %d (%.6f, %.6f) orpha index %d k %zu: %d results, expected %zu",
@@ -316,49 +333,49 @@ static int nearest_mismatches(int queries)
 
 TEST(nearest_matches_brute_force)
 {
-    int mismatches = nearest_mismatches(1000);
+    int mismatches = nearest_mismatches(default_index, 1000);
     CHECK(mismatches == 0, "%d of 1000 queries differ from brute force", mismatches);
 }
 
 /* The search prunes with a radius derived from a curvature bound, then
  * checks its answer against it and searches again unpruned if the check
- * fails. Shrinking the radius breaks the bound on purpose: half of it
- * prunes true answers in most queries, 0.99999 only near the edge. The
- * answers must stay exact either way. */
+ * fails. Shrinking the radius (an index built with radius_factor below 1)
+ * breaks the bound on purpose: half of it prunes true answers in most
+ * queries, 0.99999 only near the edge. The answers must stay exact either
+ * way. */
 TEST(nearest_exact_when_the_radius_is_wrong)
 {
     const double factors[] = {0.5, 0.99999};
     for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++) {
-        spatial_index_radius_factor = factors[i];
-        int mismatches = nearest_mismatches(300);
-        spatial_index_radius_factor = 1.0;
+        SpatialIndexOptions options = SPATIAL_INDEX_DEFAULTS;
+        options.radius_factor = factors[i];
+        SpatialIndex *shrunk = build_index(options);
+        if (!shrunk)
+            return;
+        int mismatches = nearest_mismatches(shrunk, 300);
         CHECK(mismatches == 0, "radius factor %g: %d of 300 queries differ from brute force",
               factors[i], mismatches);
+        spatial_index_free(shrunk);
     }
-}
-
-/* Rebuilds the index with a covering-tree budget of `budget` bytes (the
- * trees are built again on demand). */
-static void rebuild_index(size_t budget)
-{
-    char error[256] = "";
-    spatial_index_free(snapshot->index);
-    spatial_index_cache_budget = budget;
-    snapshot->index = spatial_index_build(snapshot, error, sizeof error);
-    spatial_index_cache_budget = SPATIAL_INDEX_DEFAULT_CACHE_BYTES;
-    CHECK(snapshot->index != NULL, "rebuilding the index: %s", error);
 }
 
 /* The ancestor-tree search, which covering trees replace when they fit
  * the budget: still exactly brute force. */
 TEST(nearest_without_covering_trees_matches_brute_force)
 {
-    spatial_index_covering_trees = 0;
-    int mismatches = nearest_mismatches(500);
-    spatial_index_covering_trees = 1;
+    SpatialIndexOptions options = SPATIAL_INDEX_DEFAULTS;
+    options.covering_trees = 0;
+    SpatialIndex *ancestors_only = build_index(options);
+    if (!ancestors_only)
+        return;
+    int mismatches = nearest_mismatches(ancestors_only, 500);
     CHECK(mismatches == 0, "%d of 500 queries differ from brute force", mismatches);
-    CHECK(spatial_index_cache_bytes(snapshot->index) > 0,
+    CHECK(spatial_index_cache_bytes(ancestors_only) == 0,
+          "an index without covering trees holds %zu bytes of them",
+          spatial_index_cache_bytes(ancestors_only));
+    CHECK(spatial_index_cache_bytes(default_index) > 0,
           "the earlier tests built no covering tree: the two searches were not both run");
+    spatial_index_free(ancestors_only);
 }
 
 /* With room for a few covering trees only, some conditions use theirs and
@@ -368,18 +385,20 @@ TEST(covering_tree_budget_is_kept)
 {
     const size_t budgets[] = {48 * 1024, 0};
     for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
-        rebuild_index(budgets[i]);
-        if (!snapshot->index)
+        SpatialIndexOptions options = SPATIAL_INDEX_DEFAULTS;
+        options.cache_budget = budgets[i];
+        SpatialIndex *budgeted = build_index(options);
+        if (!budgeted)
             return;
-        int mismatches = nearest_mismatches(300);
-        size_t used = spatial_index_cache_bytes(snapshot->index);
+        int mismatches = nearest_mismatches(budgeted, 300);
+        size_t used = spatial_index_cache_bytes(budgeted);
         CHECK(mismatches == 0, "budget %zu: %d of 300 queries differ from brute force", budgets[i],
               mismatches);
         CHECK(used <= budgets[i], "budget %zu: the covering trees hold %zu bytes", budgets[i],
               used);
         CHECK(budgets[i] == 0 || used > 0, "budget %zu: no covering tree was built", budgets[i]);
+        spatial_index_free(budgeted);
     }
-    rebuild_index(SPATIAL_INDEX_DEFAULT_CACHE_BYTES);
 }
 
 #define RACE_THREADS 4
@@ -393,6 +412,7 @@ typedef struct RaceQuery {
 } RaceQuery;
 
 static RaceQuery race_queries[SYNTHETIC_CONDITIONS * RACE_POINTS];
+static const SpatialIndex *race_index; /* the index the racers query */
 static _Atomic int race_mismatches;
 
 /* One racer: every query once, starting at its own offset, so that the
@@ -407,7 +427,7 @@ static void *race(void *argument)
         const RaceQuery *query = &race_queries[(start + n) % count];
         NearestResult got[10];
         int found =
-            spatial_index_nearest(snapshot, query->lat, query->lon,
+            spatial_index_nearest(race_index, snapshot, query->lat, query->lon,
                                   &snapshot->conditions[query->condition], &filter, 10, got);
         int same = same_results(got, found, query->expected, query->expected_count);
         if (!same)
@@ -432,7 +452,10 @@ TEST(concurrent_first_queries_are_exact)
         query->expected_count =
             brute_nearest(query->lat, query->lon, query->condition, &filter, 10, query->expected);
     }
-    rebuild_index(SPATIAL_INDEX_DEFAULT_CACHE_BYTES);
+    SpatialIndex *raced = build_index(SPATIAL_INDEX_DEFAULTS);
+    if (!raced)
+        return;
+    race_index = raced;
     pthread_t threads[RACE_THREADS];
     int started = 0;
     for (int t = 0; t < RACE_THREADS; t++)
@@ -440,26 +463,36 @@ TEST(concurrent_first_queries_are_exact)
     CHECK(started == RACE_THREADS, "started %d of %d threads", started, RACE_THREADS);
     for (int t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
-    size_t concurrent_bytes = spatial_index_cache_bytes(snapshot->index);
+    size_t concurrent_bytes = spatial_index_cache_bytes(raced);
     CHECK(race_mismatches == 0, "%d concurrent queries differ from brute force",
           (int)race_mismatches);
-    rebuild_index(SPATIAL_INDEX_DEFAULT_CACHE_BYTES);
-    race((void *)(intptr_t)0);
-    size_t serial_bytes = spatial_index_cache_bytes(snapshot->index);
-    CHECK(concurrent_bytes == serial_bytes && serial_bytes > 0,
-          "covering trees hold %zu bytes after the race, %zu built one at a time", concurrent_bytes,
-          serial_bytes);
-    /* Each tree holds every covering site once. */
-    size_t trees = 0;
-    for (size_t c = 0; c < snapshot->condition_count; c++) {
-        const Condition *condition = &snapshot->conditions[c];
-        size_t size = spatial_index_covering_tree_size(snapshot, condition);
-        trees += size > 0;
-        CHECK(size == 0 || size == condition->covering_sites,
-              "orpha %d: a covering tree of %zu points for %u covering sites", condition->orpha,
-              size, condition->covering_sites);
+    SpatialIndex *serial = build_index(SPATIAL_INDEX_DEFAULTS);
+    if (serial) {
+        race_index = serial;
+        race((void *)(intptr_t)0);
+        size_t serial_bytes = spatial_index_cache_bytes(serial);
+        CHECK(concurrent_bytes == serial_bytes && serial_bytes > 0,
+              "covering trees hold %zu bytes after the race, %zu built one at a time",
+              concurrent_bytes, serial_bytes);
     }
-    CHECK(trees > SYNTHETIC_CONDITIONS / 2, "only %zu conditions have a covering tree", trees);
+    /* Each tree, raced or not, holds every covering site once. */
+    const SpatialIndex *indexes[] = {raced, serial};
+    for (size_t i = 0; i < sizeof indexes / sizeof indexes[0] && indexes[i]; i++) {
+        size_t trees = 0;
+        for (size_t c = 0; c < snapshot->condition_count; c++) {
+            const Condition *condition = &snapshot->conditions[c];
+            size_t size = spatial_index_covering_tree_size(indexes[i], snapshot, condition);
+            trees += size > 0;
+            CHECK(size == 0 || size == condition->covering_sites,
+                  "%s: orpha %d: a covering tree of %zu points for %u covering sites",
+                  i ? "serial" : "raced", condition->orpha, size, condition->covering_sites);
+        }
+        CHECK(trees > SYNTHETIC_CONDITIONS / 2, "%s: only %zu conditions have a covering tree",
+              i ? "serial" : "raced", trees);
+    }
+    race_index = NULL;
+    spatial_index_free(raced);
+    spatial_index_free(serial);
 }
 
 /* Far from every site (the antipode of a site, the Pacific), where the
@@ -481,7 +514,8 @@ TEST(nearest_far_away_matches_brute_force)
         size_t k = 1 + random_below(20);
         const Condition *condition = c < 0 ? NULL : &snapshot->conditions[c];
         size_t expected_count = brute_nearest(lat, lon, c, &filter, k, expected);
-        int count = spatial_index_nearest(snapshot, lat, lon, condition, &filter, k, got);
+        int count =
+            spatial_index_nearest(default_index, snapshot, lat, lon, condition, &filter, k, got);
         int same = same_results(got, count, expected, expected_count);
         CHECK(same, "far query %d (%.6f, %.6f) orpha index %d k %zu: %d results, expected %zu",
               query, lat, lon, c, k, count, expected_count);
@@ -507,8 +541,8 @@ TEST(nearest_with_k_above_candidates)
         return;
     NearestResult expected[100], got[100];
     size_t expected_count = brute_nearest(45, 3, chosen, &filter, 100, expected);
-    int count =
-        spatial_index_nearest(snapshot, 45, 3, &snapshot->conditions[chosen], &filter, 100, got);
+    int count = spatial_index_nearest(default_index, snapshot, 45, 3, &snapshot->conditions[chosen],
+                                      &filter, 100, got);
     CHECK(count == (int)covering && expected_count == covering, "%d results, %zu covering", count,
           covering);
     for (size_t i = 0; i < expected_count && count == (int)expected_count; i++)
@@ -521,7 +555,8 @@ TEST(ties_go_to_smaller_site_id)
     SiteFilter filter;
     site_filter_init(&filter);
     NearestResult got[20];
-    int count = spatial_index_nearest(snapshot, 48.8566, 2.3522, NULL, &filter, 20, got);
+    int count =
+        spatial_index_nearest(default_index, snapshot, 48.8566, 2.3522, NULL, &filter, 20, got);
     CHECK(count == 20, "%d results", count);
     for (int i = 1; i < count; i++)
         CHECK(got[i].distance_m > got[i - 1].distance_m ||
@@ -607,7 +642,7 @@ TEST(boxes_match_brute_force)
         }
         size_t count = 0;
         int truncated = 0;
-        int status = spatial_index_box(snapshot, west, south, east, north,
+        int status = spatial_index_box(default_index, snapshot, west, south, east, north,
                                        c < 0 ? NULL : &snapshot->conditions[c], &filter, limit, got,
                                        &count, &truncated);
         truncations += truncated;
@@ -632,8 +667,8 @@ TEST(box_edges_are_inclusive)
     size_t count = 0;
     int truncated = 0, found = 0;
     /* A point box exactly on the site. */
-    spatial_index_box(snapshot, site->lon, site->lat, site->lon, site->lat, NULL, &filter,
-                      SYNTHETIC_SITES, got, &count, &truncated);
+    spatial_index_box(default_index, snapshot, site->lon, site->lat, site->lon, site->lat, NULL,
+                      &filter, SYNTHETIC_SITES, got, &count, &truncated);
     for (size_t i = 0; i < count; i++)
         found |= got[i] == 17;
     CHECK(found, "a point box on site 17 misses it (%zu results)", count);
@@ -694,6 +729,7 @@ int main(void)
     RUN(boxes_match_brute_force);
     RUN(box_edges_are_inclusive);
     RUN(distances_agree_with_geod);
+    spatial_index_free(default_index);
     snapshot_free(snapshot);
     return CHECK_SUMMARY("test_index");
 }

@@ -1,5 +1,6 @@
-/* test_packed.c — the packed sites (snapshot_pack(), snapshot.c): a
- * database written by `maillage build` (the shipped geodata plus a small
+/* test_packed.c — the packed sites (snapshot_pack(), model/packed_sites.c):
+ * a database written by `maillage build` (build_run() with snapshot_pack()
+ * as its packing step, on the shipped geodata plus a small
  * synthetic network with texts that need JSON escapes, coordinators and
  * codes) loads through the packed parts with the same Site array, codes,
  * texts and details as through the sites table, and the same API answers
@@ -8,10 +9,13 @@
  * in a text marked plain, a wrong format or version...) are refused with
  * one warning and the answers are the table's; a file without packed parts
  * loads silently from the table; packing again repairs a tampered file. */
-#include "api.h"
+#include "build/build.h"
 #include "check.h"
-#include "commands.h"
-#include "snapshot.h"
+#include "dataset/dataset.h"
+#include "http/routes.h"
+#include "model/snapshot.h"
+#include "model/snapshot_load.h"
+#include "support.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -44,46 +48,38 @@ static int write_file(const char *path, const char *text, size_t length)
     return fclose(file) == 0 && ok ? 0 : -1;
 }
 
-static int copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    int ok = in && out;
-    char buffer[65536];
-    size_t got;
-    while (ok && (got = fread(buffer, 1, sizeof buffer, in)) > 0)
-        ok = fwrite(buffer, 1, got, out) == got;
-    ok = ok && !ferror(in);
-    if (in)
-        fclose(in);
-    if (out)
-        ok = fclose(out) == 0 && ok;
-    return ok ? 0 : -1;
-}
-
 static int build_database(void)
 {
     char network[600];
     snprintf(network, sizeof network, "%s/synthetic-packed-network.csv", directory);
     if (write_file(network, synthetic_network, sizeof synthetic_network - 1) != 0)
         return -1;
-    char *argv[] = {(char *)"--quiet", (char *)"--geodata", (char *)"geodata", (char *)"--network",
-                    network,           (char *)"--out",     database,          NULL};
-    return command_build(7, argv);
+    const char *networks[] = {network};
+    BuildOptions options = {0};
+    options.geodata = "geodata";
+    options.out = database;
+    options.networks = networks;
+    options.network_count = 1;
+    options.quiet = 1;
+    options.pack = snapshot_pack;
+    return build_run(&options);
 }
 
-static Snapshot *load(const char *path, int packed)
+/* The dataset of `path`, its sites read from the packed parts when
+ * `packed` allows and they are valid, else from the table. */
+static Dataset *load(const char *path, int packed)
 {
     char error[512];
-    snapshot_use_packed = packed;
-    Snapshot *snapshot = snapshot_load(path, error, sizeof error);
-    snapshot_use_packed = 1;
-    CHECK(snapshot != NULL, "%s", error);
-    return snapshot;
+    DatasetOptions options = DATASET_DEFAULTS;
+    options.snapshot.use_packed = packed;
+    Dataset *dataset = dataset_load(path, &options, error, sizeof error);
+    CHECK(dataset != NULL, "%s", error);
+    return dataset;
 }
 
 /* Loads `path` with stderr going to a file; *warning gets what was written
  * there (the caller frees it). */
-static Snapshot *load_capturing(const char *path, char **warning)
+static Dataset *load_capturing(const char *path, char **warning)
 {
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
@@ -92,7 +88,7 @@ static Snapshot *load_capturing(const char *path, char **warning)
         dup2(file, STDERR_FILENO);
     if (file >= 0)
         close(file);
-    Snapshot *snapshot = load(path, 1);
+    Dataset *dataset = load(path, 1);
     fflush(stderr);
     if (saved >= 0) {
         dup2(saved, STDERR_FILENO);
@@ -104,7 +100,7 @@ static Snapshot *load_capturing(const char *path, char **warning)
         (void)!fread(*warning, 1, 4095, in);
     if (in)
         fclose(in);
-    return snapshot;
+    return dataset;
 }
 
 static size_t code_total(const Snapshot *snapshot)
@@ -119,20 +115,15 @@ static size_t code_total(const Snapshot *snapshot)
 
 /* Every API answer this test compares, status and body, one after the
  * other. */
-static void add_answer(const Snapshot *snapshot, const char *path, const char *const *parameters,
+static void add_answer(const Dataset *dataset, const char *path, const char *const *parameters,
                        Buffer *out)
 {
-    Request request;
-    memset(&request, 0, sizeof request);
-    request.method = "GET";
-    request.path = path;
-    request.snapshot = snapshot;
-    for (size_t p = 0; parameters && parameters[p]; p += 2)
-        request.parameters[request.parameter_count++] =
-            (QueryParameter){parameters[p], parameters[p + 1]};
+    QueryParameter decoded[REQUEST_MAX_PARAMETERS];
+    size_t count = 0;
+    for (size_t p = 0; parameters && parameters[p] && count < REQUEST_MAX_PARAMETERS; p += 2)
+        decoded[count++] = (QueryParameter){parameters[p], parameters[p + 1]};
     Response response;
-    response_init(&response);
-    api_handle(&request, &response);
+    CHECK(route_call(dataset, path, decoded, count, &response), "no handler for %s", path);
     char status[64];
     snprintf(status, sizeof status, "\n%s %d ", path, response.status);
     buffer_append_string(out, status);
@@ -141,14 +132,15 @@ static void add_answer(const Snapshot *snapshot, const char *path, const char *c
     response_free(&response);
 }
 
-static void all_answers(const Snapshot *snapshot, Buffer *out)
+static void all_answers(const Dataset *dataset, Buffer *out)
 {
+    const Snapshot *snapshot = dataset->snapshot;
     buffer_init(out);
     for (size_t s = 0; s < snapshot->site_count; s++) {
         char path[256];
         snprintf(path, sizeof path, "/api/structures/%s",
                  site_id_text(snapshot, &snapshot->sites[s]));
-        add_answer(snapshot, path, NULL, out);
+        add_answer(dataset, path, NULL, out);
     }
     static const char *const points[][2] = {
         {"48.85", "2.35"}, {"45.75", "4.85"}, {"43.3", "5.4"}, {"-21.1", "55.5"}, {"50", "3"}};
@@ -158,28 +150,30 @@ static void all_answers(const Snapshot *snapshot, Buffer *out)
             const char *parameters[] = {
                 "lat",    points[p][0], "lon", points[p][1], "k", "100", codes[c] ? "orpha" : NULL,
                 codes[c], NULL};
-            add_answer(snapshot, "/api/nearest", parameters, out);
+            add_answer(dataset, "/api/nearest", parameters, out);
         }
     }
     static const char *const bboxes[] = {"-180,-90,180,90", "-5,41,10,52", "170,-90,-170,90"};
     for (size_t b = 0; b < sizeof bboxes / sizeof bboxes[0]; b++) {
         const char *parameters[] = {"bbox", bboxes[b], "limit", "10000", NULL};
-        add_answer(snapshot, "/api/structures", parameters, out);
+        add_answer(dataset, "/api/structures", parameters, out);
         const char *with_code[] = {"bbox", bboxes[b], "orpha", "3002", NULL};
-        add_answer(snapshot, "/api/structures", with_code, out);
+        add_answer(dataset, "/api/structures", with_code, out);
     }
     const char *conditions[] = {"q", "3002", NULL};
-    add_answer(snapshot, "/api/conditions", conditions, out);
+    add_answer(dataset, "/api/conditions", conditions, out);
 }
 
-/* The table path's snapshot and answers, the reference of every test. */
-static Snapshot *table;
+/* The table path's dataset, its snapshot and answers, the reference of
+ * every test. */
+static Dataset *table_dataset;
+static const Snapshot *table;
 static Buffer table_answers;
 
-static void check_same_answers(const Snapshot *snapshot, const char *what)
+static void check_same_answers(const Dataset *dataset, const char *what)
 {
     Buffer answers;
-    all_answers(snapshot, &answers);
+    all_answers(dataset, &answers);
     CHECK(!answers.failed && answers.length == table_answers.length &&
               memcmp(answers.data, table_answers.data, answers.length) == 0,
           "%s: answers differ from the table path's", what);
@@ -189,20 +183,22 @@ static void check_same_answers(const Snapshot *snapshot, const char *what)
 TEST(build_and_load_through_the_table)
 {
     CHECK(build_database() == 0, "maillage build failed");
-    table = load(database, 0);
+    table_dataset = load(database, 0);
+    table = table_dataset ? table_dataset->snapshot : NULL;
     if (table)
-        all_answers(table, &table_answers);
+        all_answers(table_dataset, &table_answers);
     CHECK(table && !table_answers.failed, "the table path's answers");
 }
 
 TEST(the_build_packs_and_both_paths_agree)
 {
     CHECK(table != NULL, "no reference");
-    Snapshot *packed = load(database, 1);
-    if (!packed || !table) {
-        snapshot_free(packed);
+    Dataset *packed_dataset = load(database, 1);
+    if (!packed_dataset || !table) {
+        dataset_free(packed_dataset);
         return;
     }
+    const Snapshot *packed = packed_dataset->snapshot;
     CHECK(packed->sites_packed == 1 && table->sites_packed == 0, "paths: %d %d",
           packed->sites_packed, table->sites_packed);
     CHECK(packed->site_count == table->site_count && packed->site_count >= 27, "%zu and %zu sites",
@@ -229,9 +225,11 @@ TEST(the_build_packs_and_both_paths_agree)
     CHECK(a && b && b->coordinator == snapshot_site_index(packed, a) &&
               !snapshot_text_plain(packed, a->name) && b->code_count == 2,
           "synthetic sites");
-    check_same_answers(packed, "packed");
-    CHECK(strstr(table_answers.data, "\\\"synthétique\\\"") != NULL, "escaped name answered");
-    snapshot_free(packed);
+    check_same_answers(packed_dataset, "packed");
+    /* Bytes: the name's quotes and backslash escaped as json.h escapes them. */
+    CHECK(strstr(table_answers.data, "Hôpital \\\"synthétique\\\" \\\\ A") != NULL,
+          "escaped name answered");
+    dataset_free(packed_dataset);
 }
 
 /* --- Tampering ------------------------------------------------------------ */
@@ -501,16 +499,16 @@ static void apply_tamper(Tamper tamper, Part *part)
 static void check_falls_back(const char *what, const char *reason)
 {
     char *warning = NULL;
-    Snapshot *snapshot = load_capturing(tampered, &warning);
-    CHECK(snapshot && snapshot->sites_packed == 0, "%s: the packed sites were used", what);
+    Dataset *dataset = load_capturing(tampered, &warning);
+    CHECK(dataset && dataset->snapshot->sites_packed == 0, "%s: the packed sites were used", what);
     CHECK(warning && strstr(warning, "maillage: packed sites in ") &&
               strstr(warning, "are invalid (") && strstr(warning, "); reading the sites table\n") &&
               strstr(warning, reason) && strchr(warning, '\n') == warning + strlen(warning) - 1,
           "%s: warning \"%s\"", what, warning ? warning : "");
-    if (snapshot)
-        check_same_answers(snapshot, what);
+    if (dataset)
+        check_same_answers(dataset, what);
     free(warning);
-    snapshot_free(snapshot);
+    dataset_free(dataset);
 }
 
 TEST(tampered_parts_fall_back_to_the_table)
@@ -558,13 +556,13 @@ TEST(tampered_parts_fall_back_to_the_table)
         }
         if (i == 3) { /* one site fewer in the table: compare with its own table path */
             char *warning = NULL;
-            Snapshot *snapshot = load_capturing(tampered, &warning);
-            CHECK(snapshot && !snapshot->sites_packed &&
-                      snapshot->site_count == table->site_count - 1 && warning &&
+            Dataset *dataset = load_capturing(tampered, &warning);
+            CHECK(dataset && !dataset->snapshot->sites_packed &&
+                      dataset->snapshot->site_count == table->site_count - 1 && warning &&
                       strstr(warning, statements[i][2]),
                   "%s: %s", statements[i][0], warning ? warning : "");
             free(warning);
-            snapshot_free(snapshot);
+            dataset_free(dataset);
             continue;
         }
         check_falls_back(statements[i][0], statements[i][2]);
@@ -581,13 +579,13 @@ TEST(no_packed_parts_loads_silently_and_packing_repairs)
                                  " DELETE FROM metadata WHERE key LIKE 'packed%'") == 0,
           "remove the packed parts");
     char *warning = NULL;
-    Snapshot *snapshot = load_capturing(tampered, &warning);
-    CHECK(snapshot && !snapshot->sites_packed && warning && warning[0] == 0,
+    Dataset *dataset = load_capturing(tampered, &warning);
+    CHECK(dataset && !dataset->snapshot->sites_packed && warning && warning[0] == 0,
           "no packed parts: \"%s\"", warning ? warning : "");
-    if (snapshot)
-        check_same_answers(snapshot, "no packed parts");
+    if (dataset)
+        check_same_answers(dataset, "no packed parts");
     free(warning);
-    snapshot_free(snapshot);
+    dataset_free(dataset);
     /* Packing a tampered file again writes good parts. */
     CHECK(exec_sql(tampered, "CREATE TABLE IF NOT EXISTS packed_sites(part TEXT PRIMARY KEY,"
                              " bytes BLOB NOT NULL);"
@@ -595,13 +593,13 @@ TEST(no_packed_parts_loads_silently_and_packing_repairs)
           "a bad part");
     char error[512];
     CHECK(snapshot_pack(tampered, error, sizeof error) == 0, "%s", error);
-    snapshot = load_capturing(tampered, &warning);
-    CHECK(snapshot && snapshot->sites_packed && warning && warning[0] == 0, "repacked: \"%s\"",
-          warning ? warning : "");
-    if (snapshot)
-        check_same_answers(snapshot, "repacked");
+    dataset = load_capturing(tampered, &warning);
+    CHECK(dataset && dataset->snapshot->sites_packed && warning && warning[0] == 0,
+          "repacked: \"%s\"", warning ? warning : "");
+    if (dataset)
+        check_same_answers(dataset, "repacked");
     free(warning);
-    snapshot_free(snapshot);
+    dataset_free(dataset);
     /* A file that is not a database cannot be packed. */
     CHECK(write_file(tampered, "not a database", 14) == 0 &&
               snapshot_pack(tampered, error, sizeof error) == -1 && strstr(error, tampered),
@@ -625,7 +623,7 @@ int main(void)
     RUN(no_packed_parts_loads_silently_and_packing_repairs);
     if (table)
         buffer_free(&table_answers);
-    snapshot_free(table);
+    dataset_free(table_dataset);
     unlink(database);
     unlink(tampered);
     unlink(warnings);

@@ -1,14 +1,20 @@
 /* test_serve.c — unit tests of the HTTP server's pure parts: request-target
- * parsing, If-None-Match, gzip, metrics, static-file confinement, option
- * lists, and snapshot reference counting across a reload (this last one
- * against the database in MAILLAGE_DATABASE, skipped when it is absent). */
+ * parsing, If-None-Match, gzip, the route table and its metrics labels,
+ * metrics, static-file confinement, option lists, and the dataset state:
+ * reference counting across a reload, and a failed reload that changes
+ * nothing (against the shipped database, build/maillage.sqlite or
+ * $MAILLAGE_DATABASE: a failure when it cannot be loaded). */
+#include "base/gzip.h"
 #include "check.h"
-#include "gzip.h"
-#include "http.h"
-#include "metrics.h"
-#include "request_target.h"
-#include "server_state.h"
-#include "static_files.h"
+#include "dataset/dataset_state.h"
+#include "http/api.h"
+#include "http/http.h"
+#include "http/metrics.h"
+#include "http/request_target.h"
+#include "http/routes.h"
+#include "http/static_files.h"
+#include "http/tile_routes.h"
+#include "support.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -156,14 +162,82 @@ TEST(gzip_round_trip_and_negotiation)
     CHECK(!gzip_accepted("gzipped"), "not a prefix match");
 }
 
+/* The metrics label http.c gives `path`: its route's, ROUTE_OTHER when no
+ * route matches. */
+static MetricsRoute label_of(const char *path)
+{
+    const char *rest;
+    const Route *route = routes_find(path, &rest);
+    return route ? route->label : ROUTE_OTHER;
+}
+
+TEST(route_table)
+{
+    CHECK(routes_check() > 0, "no route");
+    static const struct {
+        const char *path;
+        RouteHandler handler;
+        const char *rest;
+    } handled[] = {
+        {"/healthz", api_health, ""},
+        {"/api/nearest", api_nearest, ""},
+        {"/api/structures", api_structures, ""},
+        {"/api/structures/NECKER-MAREP", api_structure, "NECKER-MAREP"},
+        {"/api/conditions", api_conditions, ""},
+        {"/api/places", api_places, ""},
+        {"/tiles.json", tile_catalogue, ""},
+        {"/tiles/sites/1/1/1.mvt", tile_answer, "sites/1/1/1.mvt"},
+        {"/tiles/sites.json", tile_answer, "sites.json"},
+        {"/metrics", metrics_answer, ""},
+    };
+    for (size_t i = 0; i < sizeof handled / sizeof handled[0]; i++) {
+        const char *rest = NULL;
+        const Route *route = routes_find(handled[i].path, &rest);
+        CHECK(route && route->handler == handled[i].handler && !route->page &&
+                  strcmp(route->method, "GET") == 0,
+              "%s: wrong route", handled[i].path);
+        CHECK_STRING(rest, handled[i].rest);
+    }
+    /* Pages: a file under --web, never a handler; /embed may be framed. */
+    static const struct {
+        const char *path, *page;
+        int embed;
+    } pages[] = {{"/", "/index.html", 0},
+                 {"/embed", "/embed.html", 1},
+                 {"/embed/", "/embed.html", 1},
+                 {"/embed.html", "/embed.html", 1}};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        const char *rest = NULL;
+        const Route *route = routes_find(pages[i].path, &rest);
+        CHECK(route && !route->handler && route->page && strcmp(route->page, pages[i].page) == 0 &&
+                  route->embed == pages[i].embed && route->label == ROUTE_STATIC,
+              "%s: wrong page route", pages[i].path);
+    }
+    /* Exact routes match their path only; other paths are static files. */
+    static const char *const unrouted[] = {"/api/nearestX", "/api/nearest/", "/healthz/",
+                                           "/api",          "/index.html",   "/tiles",
+                                           "/embedded",     "/js/app.js",    "/metrics2"};
+    for (size_t i = 0; i < sizeof unrouted / sizeof unrouted[0]; i++) {
+        const char *rest = "";
+        CHECK(routes_find(unrouted[i], &rest) == NULL && rest == NULL, "%s is routed", unrouted[i]);
+    }
+}
+
 TEST(metrics_routes_and_text)
 {
-    CHECK(metrics_route_for_path("/api/nearest") == ROUTE_NEAREST, "nearest");
-    CHECK(metrics_route_for_path("/api/structures") == ROUTE_STRUCTURES, "structures");
-    CHECK(metrics_route_for_path("/api/structures/X") == ROUTE_STRUCTURE, "structure");
-    CHECK(metrics_route_for_path("/tiles/sites/1/1/1.mvt") == ROUTE_TILES, "tiles");
-    CHECK(metrics_route_for_path("/tiles.json") == ROUTE_TILES, "tiles.json");
-    CHECK(metrics_route_for_path("/api/nearestX") == ROUTE_OTHER, "other");
+    CHECK(label_of("/api/nearest") == ROUTE_NEAREST, "nearest");
+    CHECK(label_of("/api/structures") == ROUTE_STRUCTURES, "structures");
+    CHECK(label_of("/api/structures/X") == ROUTE_STRUCTURE, "structure");
+    CHECK(label_of("/api/conditions") == ROUTE_CONDITIONS, "conditions");
+    CHECK(label_of("/api/places") == ROUTE_PLACES, "places");
+    CHECK(label_of("/healthz") == ROUTE_HEALTHZ, "healthz");
+    CHECK(label_of("/metrics") == ROUTE_METRICS, "metrics");
+    CHECK(label_of("/tiles/sites/1/1/1.mvt") == ROUTE_TILES, "tiles");
+    CHECK(label_of("/tiles.json") == ROUTE_TILES, "tiles.json");
+    CHECK(label_of("/api/nearestX") == ROUTE_OTHER, "other");
+    CHECK(strcmp(metrics_route_name(ROUTE_NEAREST), "nearest") == 0 &&
+              strcmp(metrics_route_name(ROUTE_OTHER), "other") == 0,
+          "route names");
     metrics_record_request(ROUTE_NEAREST, 200, 40000);   /* 40 µs */
     metrics_record_request(ROUTE_NEAREST, 200, 700000);  /* 0.7 ms */
     metrics_record_request(ROUTE_NEAREST, 418, 5000000); /* untracked status */
@@ -221,7 +295,8 @@ TEST(static_files_confined)
     CHECK(files != NULL, "%s", error);
     if (files) {
         StaticFile file;
-        CHECK(static_files_read(files, "/", 0, &file) == 1, "index");
+        /* Paths are file names: the route table maps "/" to /index.html. */
+        CHECK(static_files_read(files, "/index.html", 0, &file) == 1, "index");
         CHECK_STRING(file.content_type, "text/html; charset=utf-8");
         CHECK(file.is_html && file.body.length == 15, "html body");
         static_file_free(&file);
@@ -229,9 +304,9 @@ TEST(static_files_confined)
         CHECK_STRING(file.content_type, "text/javascript; charset=utf-8");
         CHECK(file.gzip_body.length == 0, "too small to gzip");
         static_file_free(&file);
-        static const char *const refused[] = {"/escape.txt", "/../secret.txt", "/.hidden",
-                                              "/missing",    "//app.js",       "/app.js/",
-                                              "relative"};
+        static const char *const refused[] = {
+            "/escape.txt", "/../secret.txt", "/.hidden", "/missing",
+            "//app.js",    "/app.js/",       "relative", "/" /* a directory, never listed */};
         for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
             CHECK(static_files_read(files, refused[i], 0, &file) == 0, "%s served", refused[i]);
             static_file_free(&file);
@@ -267,31 +342,79 @@ TEST(origin_lists)
     CHECK(http_check_origin_list(" , ", error, sizeof error) != 0, "empty");
 }
 
-TEST(snapshot_references_survive_a_reload)
+/* The shipped database: build/maillage.sqlite, or $MAILLAGE_DATABASE. */
+static const char *shipped_database(void)
 {
     const char *database = getenv("MAILLAGE_DATABASE");
-    if (!database || access(database, R_OK) != 0) {
-        printf("note: MAILLAGE_DATABASE not set or unreadable; reload test skipped\n");
-        return;
-    }
-    char error[512];
-    ServerState *state = server_state_open(database, error, sizeof error);
-    CHECK(state != NULL, "%s", error);
+    return database && *database ? database : "build/maillage.sqlite";
+}
+
+TEST(dataset_references_survive_a_reload)
+{
+    const char *database = shipped_database();
+    char error[512] = "";
+    DatasetState *state = dataset_state_open(database, NULL, error, sizeof error);
+    CHECK(state != NULL, "cannot load the shipped database: %s", error);
     if (!state)
         return;
-    SnapshotReference *first = server_state_acquire(state);
-    const Snapshot *old = snapshot_reference_get(first);
-    CHECK(server_state_reload(state, error, sizeof error) == 0, "%s", error);
-    SnapshotReference *second = server_state_acquire(state);
-    CHECK(snapshot_reference_get(second) != old, "a new snapshot after reload");
-    /* The old one is still pinned and readable (ASan checks the access). */
-    CHECK(old->site_count == snapshot_reference_get(second)->site_count, "same data");
-    CHECK(strcmp(old->version, snapshot_reference_get(second)->version) == 0, "same version");
-    server_state_release(first); /* frees the retired snapshot */
-    server_state_release(second);
-    ServerState *missing = server_state_open("/nonexistent/synthetic.sqlite", error, sizeof error);
+    DatasetReference *first = dataset_state_acquire(state);
+    const Dataset *old = dataset_reference_get(first);
+    CHECK(dataset_state_reload(state, error, sizeof error) == 0, "%s", error);
+    DatasetReference *second = dataset_state_acquire(state);
+    const Dataset *current = dataset_reference_get(second);
+    CHECK(current != old && current->snapshot != old->snapshot && current->index != old->index &&
+              current->tiles != old->tiles,
+          "a new dataset after reload");
+    /* The old one is still pinned and readable, members included (ASan
+     * checks the accesses). */
+    CHECK(old->snapshot->site_count == current->snapshot->site_count, "same data");
+    CHECK(strcmp(old->snapshot->version, current->snapshot->version) == 0, "same version");
+    SiteFilter filter;
+    site_filter_init(&filter);
+    NearestResult old_result, new_result;
+    CHECK(spatial_index_nearest(old->index, old->snapshot, 48.85, 2.35, NULL, &filter, 1,
+                                &old_result) == 1 &&
+              spatial_index_nearest(current->index, current->snapshot, 48.85, 2.35, NULL, &filter,
+                                    1, &new_result) == 1 &&
+              old_result.site == new_result.site,
+          "the old index still answers, as the new one");
+    dataset_state_release(first); /* frees the retired dataset */
+    dataset_state_release(second);
+    dataset_state_close(state);
+    DatasetState *missing =
+        dataset_state_open("/nonexistent/synthetic.sqlite", NULL, error, sizeof error);
     CHECK(missing == NULL && strstr(error, "synthetic.sqlite"), "%s", error);
-    server_state_close(state);
+}
+
+/* A reload of a file that no longer loads fails with its name and
+ * changes nothing: the same dataset keeps answering. */
+TEST(failed_reload_keeps_the_dataset)
+{
+    char copy[256], garbage[300];
+    const char *temporary = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(copy, sizeof copy, "%s/maillage-test-serve-%d.sqlite", temporary, (int)getpid());
+    snprintf(garbage, sizeof garbage, "%s.new", copy);
+    CHECK(copy_file(shipped_database(), copy) == 0, "cannot copy %s", shipped_database());
+    char error[512] = "";
+    DatasetState *state = dataset_state_open(copy, NULL, error, sizeof error);
+    CHECK(state != NULL, "cannot load the shipped database: %s", error);
+    if (state) {
+        DatasetReference *before = dataset_state_acquire(state);
+        write_file(garbage, "not a database");
+        CHECK(rename(garbage, copy) == 0, "replacing %s", copy);
+        error[0] = 0;
+        CHECK(dataset_state_reload(state, error, sizeof error) == -1 && strstr(error, copy),
+              "reload of a broken file: %s", error);
+        DatasetReference *after = dataset_state_acquire(state);
+        CHECK(dataset_reference_get(after) == dataset_reference_get(before) &&
+                  dataset_reference_get(after)->snapshot->site_count > 0,
+              "the dataset changed after a failed reload");
+        dataset_state_release(before);
+        dataset_state_release(after);
+        dataset_state_close(state);
+    }
+    unlink(garbage);
+    unlink(copy);
 }
 
 int main(void)
@@ -302,9 +425,11 @@ int main(void)
     RUN(target_parameter_limit_and_dense_storage);
     RUN(if_none_match);
     RUN(gzip_round_trip_and_negotiation);
+    RUN(route_table);
     RUN(metrics_routes_and_text);
     RUN(static_files_confined);
     RUN(origin_lists);
-    RUN(snapshot_references_survive_a_reload);
+    RUN(dataset_references_survive_a_reload);
+    RUN(failed_reload_keeps_the_dataset);
     return CHECK_SUMMARY("test_serve");
 }

@@ -2,14 +2,21 @@
  * sites layer (folding, clustering, filters: counts against brute force,
  * read back with a small MVT decoder) on a synthetic in-memory network,
  * and, on the shipped dataset (MAILLAGE_DATABASE, default
- * build/maillage.sqlite), validity (GEOS) of every clipped and simplified
- * polygon the areas and basemap layers encode, and tile sizes. */
+ * build/maillage.sqlite; a failure when it cannot be loaded), validity
+ * (GEOS) of every clipped and simplified polygon the areas and basemap
+ * layers encode, tile sizes, the tile paths' answers (http/tile_routes.c,
+ * TileJSON read with json_read.h) and the cache bypass of TileSetOptions. */
 #include "check.h"
-#include "snapshot.h"
-#include "tile_cache.h"
-#include "tile_geometry.h"
-#include "tile_layers.h"
-#include "tiles.h"
+#include "dataset/dataset.h"
+#include "http/routes.h"
+#include "http/tile_routes.h"
+#include "json_read.h"
+#include "model/snapshot.h"
+#include "tiles/tile_cache.h"
+#include "tiles/tile_geometry.h"
+#include "tiles/tile_layers.h"
+#include "tiles/tile_set.h"
+#include "support.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -547,6 +554,42 @@ static const char *database_path(void)
     return path && *path ? path : "build/maillage.sqlite";
 }
 
+/* The shipped dataset, loaded by the first test that needs it (with
+ * `options`, NULL for the defaults): NULL after a failed CHECK when it
+ * cannot be loaded, so that a missing fixture fails the test. */
+static Dataset *load_shipped(const DatasetOptions *options)
+{
+    char error[512] = "";
+    Dataset *dataset = dataset_load(database_path(), options, error, sizeof error);
+    CHECK(dataset != NULL, "cannot load the shipped dataset %s: %s", database_path(), error);
+    return dataset;
+}
+
+static Dataset *shipped; /* with the defaults, loaded once, freed by main() */
+
+static Dataset *shipped_dataset(void)
+{
+    if (!shipped)
+        shipped = load_shipped(NULL);
+    return shipped;
+}
+
+/* GET `path` (with `parameter_count` query parameters) on `dataset`
+ * through the route table, into `response` (response_init()ed here).
+ * Returns 1 when a tile handler answered, 0 when the path is not a tile
+ * route. */
+static int get_tile_path(const Dataset *dataset, const char *path, const QueryParameter *parameters,
+                         size_t parameter_count, Response *response)
+{
+    const char *rest;
+    const Route *route = routes_find(path, &rest);
+    if (!route || (route->handler != tile_answer && route->handler != tile_catalogue)) {
+        response_init(response);
+        return 0;
+    }
+    return route_call(dataset, path, parameters, parameter_count, response);
+}
+
 /* Every polygon clip of `tile` (areas and basemap) is valid. Returns the
  * number of clipped geometries checked. */
 static int check_polygons_valid(TileSet *tiles, TileAddress tile, GEOSContextHandle_t geos,
@@ -593,18 +636,13 @@ static int check_polygons_valid(TileSet *tiles, TileAddress tile, GEOSContextHan
 
 TEST(dataset_polygons_valid_and_tiles_small)
 {
-    char error[512];
-    Snapshot *snapshot = snapshot_load(database_path(), error, sizeof error);
-    if (!snapshot) {
-        fprintf(stderr, "SKIP dataset tests: %s\n", error);
+    if (!shipped_dataset())
         return;
-    }
-    TileSet *tiles = snapshot->tiles;
-    CHECK(tiles != NULL, "tiles loaded");
-    if (!tiles) {
-        snapshot_free(snapshot);
+    const Snapshot *snapshot = shipped->snapshot;
+    TileSet *tiles = shipped->tiles;
+    CHECK(tiles != NULL && tile_set_snapshot(tiles) == snapshot, "tiles loaded");
+    if (!tiles)
         return;
-    }
     CHECK(tiles->area_count == 101 + 18, "areas %zu", tiles->area_count);
     fprintf(stderr, "note: areas and basemap prepared in %.3f s (snapshot %.3f s)\n",
             tiles->basemap_load_seconds, snapshot->load_seconds);
@@ -642,30 +680,19 @@ TEST(dataset_polygons_valid_and_tiles_small)
         "/tiles/basemap/14/8299/5636.mvt", "/tiles/sites/14/8299/5636.mvt",
         "/tiles/network/14/8299/5636.mvt", "/tiles/etablissements/14/8299/5636.mvt"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        Request request;
-        memset(&request, 0, sizeof request);
-        request.method = "GET";
-        request.path = paths[i];
-        request.snapshot = snapshot;
         Response response;
-        response_init(&response);
-        CHECK(tiles_handle(&request, &response) == 1, "handled");
+        CHECK(get_tile_path(shipped, paths[i], NULL, 0, &response) == 1, "%s handled", paths[i]);
         CHECK(response.status == 200 || response.status == 204, "%s: %d", paths[i],
               response.status);
         CHECK(response.body.length < 500 * 1024, "%s: %zu bytes", paths[i], response.body.length);
         response_free(&response);
     }
-    snapshot_free(snapshot);
 }
 
 TEST(tile_paths_and_errors)
 {
-    char error[512];
-    Snapshot *snapshot = snapshot_load(database_path(), error, sizeof error);
-    if (!snapshot) {
-        fprintf(stderr, "SKIP dataset tests: %s\n", error);
+    if (!shipped_dataset())
         return;
-    }
     const struct {
         const char *path;
         int status;
@@ -690,47 +717,125 @@ TEST(tile_paths_and_errors)
         {"/tiles/sites/10/0/0.mvt", 204},         /* ocean */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        Request request;
-        memset(&request, 0, sizeof request);
-        request.method = "GET";
-        request.path = cases[i].path;
-        request.snapshot = snapshot;
         Response response;
-        response_init(&response);
-        CHECK(tiles_handle(&request, &response) == 1, "%s handled", cases[i].path);
+        CHECK(get_tile_path(shipped, cases[i].path, NULL, 0, &response) == 1, "%s handled",
+              cases[i].path);
         CHECK(response.status == cases[i].status, "%s: %d, expected %d", cases[i].path,
               response.status, cases[i].status);
         if (response.status >= 400)
             CHECK_STRING(response.content_type, "application/problem+json");
+        if (response.status == 204)
+            CHECK(response.body.length == 0, "%s: a 204 with %zu bytes", cases[i].path,
+                  response.body.length);
         response_free(&response);
     }
-    Request request;
-    memset(&request, 0, sizeof request);
-    request.path = "/api/nearest";
-    request.snapshot = snapshot;
     Response response;
-    response_init(&response);
-    CHECK(tiles_handle(&request, &response) == 0, "not a tile path");
+    CHECK(get_tile_path(shipped, "/api/nearest", NULL, 0, &response) == 0, "not a tile path");
+    response_free(&response);
     /* Filters: unknown ORPHAcode and role are 400s; a repeated one too. */
-    request.path = "/tiles/sites/0/0/0.mvt";
-    request.parameters[0] = (QueryParameter){"orpha", "99999999"};
-    request.parameter_count = 1;
-    CHECK(tiles_handle(&request, &response) == 1 && response.status == 400, "orpha %d",
-          response.status);
+    const QueryParameter orpha[] = {{"orpha", "99999999"}};
+    CHECK(get_tile_path(shipped, "/tiles/sites/0/0/0.mvt", orpha, 1, &response) == 1 &&
+              response.status == 400,
+          "orpha %d", response.status);
     response_free(&response);
-    response_init(&response);
-    request.parameters[0] = (QueryParameter){"role", "crmr,nobody"};
-    CHECK(tiles_handle(&request, &response) == 1 && response.status == 400, "role %d",
-          response.status);
+    const QueryParameter role[] = {{"role", "crmr,nobody"}};
+    CHECK(get_tile_path(shipped, "/tiles/sites/0/0/0.mvt", role, 1, &response) == 1 &&
+              response.status == 400,
+          "role %d", response.status);
     response_free(&response);
-    response_init(&response);
-    request.parameters[0] = (QueryParameter){"role", "crmr"};
-    request.parameters[1] = (QueryParameter){"role", "ccmr"};
-    request.parameter_count = 2;
-    CHECK(tiles_handle(&request, &response) == 1 && response.status == 400, "repeated %d",
-          response.status);
+    const QueryParameter repeated[] = {{"role", "crmr"}, {"role", "ccmr"}};
+    CHECK(get_tile_path(shipped, "/tiles/sites/0/0/0.mvt", repeated, 2, &response) == 1 &&
+              response.status == 400,
+          "repeated %d", response.status);
     response_free(&response);
-    snapshot_free(snapshot);
+}
+
+/* /tiles.json lists every layer's TileJSON 3.0.0; a layer's TileJSON
+ * carries its filters, normalised, into its tile URL. */
+TEST(tilejson)
+{
+    if (!shipped_dataset())
+        return;
+    size_t layer_count;
+    const TileLayerInfo *layers = tile_layers(&layer_count);
+    Response response;
+    get_tile_path(shipped, "/tiles.json", NULL, 0, &response);
+    char error[128] = "";
+    JsonNode *root = json_node_parse(response.body.data, response.body.length, error, sizeof error);
+    CHECK(root && response.status == 200 && strcmp(response.content_type, "application/json") == 0,
+          "/tiles.json: %d, %s", response.status, error);
+    CHECK(layer_count == 5 && json_node_count(root, "/layers") == (long)layer_count, "%ld layers",
+          json_node_count(root, "/layers"));
+    const JsonNode *list = json_node_at(root, "/layers");
+    for (size_t i = 0; list && list->kind == JSON_NODE_ARRAY && i < list->count && i < layer_count;
+         i++) {
+        const JsonNode *layer = &list->items[i];
+        const char *version = json_node_string(layer, "/tilejson");
+        const char *name = json_node_string(layer, "/name");
+        const char *url = json_node_string(layer, "/tiles/0");
+        char expected[128];
+        snprintf(expected, sizeof expected, "/tiles/%s/{z}/{x}/{y}.mvt", layers[i].name);
+        CHECK(version && strcmp(version, "3.0.0") == 0 && name &&
+                  strcmp(name, layers[i].name) == 0 && url && strcmp(url, expected) == 0 &&
+                  json_node_number(layer, "/minzoom") == layers[i].minzoom &&
+                  json_node_number(layer, "/maxzoom") == layers[i].maxzoom &&
+                  json_node_count(layer, "/bounds") == 4 &&
+                  json_node_count(layer, "/vector_layers/0/fields") > 0,
+              "layer %zu (%s): %s %s", i, layers[i].name, name ? name : "-", url ? url : "-");
+    }
+    json_node_free(root);
+    response_free(&response);
+    const QueryParameter filters[] = {{"role", "ccmr,crmr"}, {"orpha", "ORPHA:232"}};
+    get_tile_path(shipped, "/tiles/sites.json", filters, 2, &response);
+    root = json_node_parse(response.body.data, response.body.length, error, sizeof error);
+    const char *url = json_node_string(root, "/tiles/0");
+    CHECK(response.status == 200 && url &&
+              strcmp(url, "/tiles/sites/{z}/{x}/{y}.mvt?orpha=232&role=crmr,ccmr") == 0,
+          "filtered TileJSON url %s (%s)", url ? url : "-", error);
+    json_node_free(root);
+    response_free(&response);
+}
+
+/* nocache=1 renders without the cache only in a dataset whose tiles were
+ * loaded with allow_nocache (benchmarks); elsewhere it is ignored. */
+TEST(cache_bypass_only_when_allowed)
+{
+    shipped_dataset();
+    DatasetOptions options = DATASET_DEFAULTS;
+    options.tiles.allow_nocache = 1;
+    Dataset *bench = load_shipped(&options);
+    if (!shipped || !bench) {
+        dataset_free(bench);
+        return;
+    }
+    CHECK(!tile_set_allows_nocache(shipped->tiles) && tile_set_allows_nocache(bench->tiles),
+          "allow_nocache");
+    const Dataset *datasets[] = {shipped, bench};
+    const QueryParameter nocache[] = {{"nocache", "1"}};
+    const char *path = "/tiles/sites/5/16/11.mvt";
+    for (int d = 0; d < 2; d++) {
+        TileCacheStatistics before = tile_cache_statistics(datasets[d]->tiles->cache);
+        Response first, second;
+        get_tile_path(datasets[d], path, nocache, 1, &first);
+        get_tile_path(datasets[d], path, nocache, 1, &second);
+        TileCacheStatistics after = tile_cache_statistics(datasets[d]->tiles->cache);
+        CHECK(first.status == 200 && second.status == 200 &&
+                  first.body.length == second.body.length &&
+                  memcmp(first.body.data, second.body.data, first.body.length) == 0,
+              "%s: %d %d", path, first.status, second.status);
+        if (d == 0)
+            CHECK(after.hits == before.hits + 1 && after.entries == before.entries + 1,
+                  "nocache honoured without allow_nocache: %llu hits, %zu entries",
+                  (unsigned long long)(after.hits - before.hits), after.entries - before.entries);
+        else
+            CHECK(after.hits == before.hits && after.misses == before.misses &&
+                      after.entries == before.entries,
+                  "nocache ignored with allow_nocache: %llu hits, %zu entries",
+                  (unsigned long long)(after.hits - before.hits), after.entries - before.entries);
+        response_free(&first);
+        response_free(&second);
+    }
+    dataset_free(bench);
 }
 
 int main(void)
@@ -742,5 +847,8 @@ int main(void)
     RUN(network_bundles_account_for_links);
     RUN(dataset_polygons_valid_and_tiles_small);
     RUN(tile_paths_and_errors);
+    RUN(tilejson);
+    RUN(cache_bypass_only_when_allowed);
+    dataset_free(shipped);
     return CHECK_SUMMARY("test_tiles");
 }

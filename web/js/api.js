@@ -1,10 +1,33 @@
 /* api.js — calls to the maillage JSON API (same origin, relative paths).
  *
- * Owns: building API URLs and turning answers into values or Errors.
+ * Owns: building API URLs, turning answers into values or Errors, and the
+ * shapes the page reads. Those are the server's (src/http/api.c, documented
+ * in the project's CONTRACT.md), read as they are, never guessed among
+ * alternatives (tests/browser/modules.test.mjs checks them on real answers):
+ *  - /api/conditions: {results: [{orpha, label, matched, level, status, sites}]},
+ *    `label` in the asked language;
+ *  - /api/places: {results: [{code, name, postcodes: [...], departement,
+ *    lat, lon, population}]}; every place has a position;
+ *  - /api/nearest: {query: {...}, results: [{site_id, name, role,
+ *    centre_label, filiere, orpha_matched, distance_m, lat, lon, finess,
+ *    public, phone, address, postcode, city, coordinator_site_id, platform}]}
+ *    and, only when no site covers the condition, a top-level `message`;
+ *    `orpha_matched` is {orpha, label} (the French label) when a condition
+ *    was asked, else null;
+ *  - /api/structures: a GeoJSON FeatureCollection of Point features (the
+ *    same members in `properties`, without distance_m and position, plus
+ *    responsable, service, source, orpha_codes) with a boolean `truncated`;
+ *  - /api/coverage (the server answers 404 until the coverage issue lands):
+ *    the contract's answer, per area its code and the share of its
+ *    population within the radius as a fraction in [0, 1], read as
+ *    {results: [{code, share, ...}]} like every list answer of the API;
+ *  - errors: application/problem+json {type, title, status, detail}.
+ * Text members are strings or null, numbers are JSON numbers.
  * Invariants: every request goes to the page's own server (relative URLs,
- * so the page also works under a path prefix); a problem+json answer
- * becomes an Error whose message is the problem's `detail` or `title`;
- * a superseded request is aborted by its caller through `signal`. */
+ * so the page also works under a path prefix); a problem answer becomes an
+ * ApiError whose message is the problem's `detail` (any other error answer,
+ * e.g. one the HTTP library writes itself: "HTTP <status>"); a superseded
+ * request is aborted by its caller through `signal` (an AbortError). */
 
 export class ApiError extends Error {
     constructor(message, status) {
@@ -23,55 +46,33 @@ export function apiUrl(path, parameters = {}) {
 
 export async function getJson(path, parameters = {}, signal = undefined) {
     const response = await fetch(apiUrl(path, parameters), { signal, headers: { Accept: 'application/json' } });
-    let body = null;
-    try {
-        body = await response.json();
-    } catch {
-        body = null;
-    }
     if (!response.ok) {
-        const detail = body && (body.detail || body.title);
-        throw new ApiError(detail || `HTTP ${response.status}`, response.status);
+        const problem = response.headers.get('Content-Type')?.startsWith('application/problem+json');
+        throw new ApiError(problem ? (await response.json()).detail : `HTTP ${response.status}`, response.status);
     }
-    if (body === null) throw new ApiError('invalid JSON', response.status);
-    return body;
+    try {
+        return await response.json();
+    } catch (error) {
+        if (error.name === 'AbortError') throw error;
+        throw new ApiError('invalid JSON', response.status);
+    }
 }
 
 export const searchConditions = (q, lang, signal) => getJson('api/conditions', { q, lang, limit: 8 }, signal);
 export const searchPlaces = (q, signal) => getJson('api/places', { q, limit: 8 }, signal);
 export const nearest = (parameters, signal) => getJson('api/nearest', parameters, signal);
 export const structures = (parameters, signal) => getJson('api/structures', parameters, signal);
+export const coverage = (parameters, signal) => getJson('api/coverage', parameters, signal);
 
-/* The matched group of a nearest result, whatever shape the server gives:
- * {orpha, label}, or a code with a separate label member. */
-export function matchedOf(result) {
-    const matched = result.orpha_matched;
-    if (matched && typeof matched === 'object')
-        return { orpha: Number(matched.orpha ?? matched.code), label: matched.label ?? matched.label_fr ?? '' };
-    if (matched === undefined || matched === null) return null;
-    return {
-        orpha: Number(matched),
-        label: result.orpha_matched_label ?? result.matched_label ?? '',
-    };
+/* Whether the server offers /api/coverage: one HEAD request. */
+export function coverageAvailable() {
+    return fetch('api/coverage?orpha=232&radius_km=100&level=departement', { method: 'HEAD' })
+        .then((response) => response.ok)
+        .catch(() => false);
 }
 
-/* Reads an /api/coverage answer into département code -> share of the
- * population within the radius (0..1). Tolerant of the exact member names
- * until the coverage issue fixes them: rows in results/areas/features, the
- * share given directly or as covered population / population. */
+/* An /api/coverage answer as département code -> share of the population
+ * within the radius (0..1). */
 export function coverageShares(body) {
-    const rows = body.results ?? body.areas ?? body.features?.map((feature) => feature.properties ?? {}) ?? [];
-    const shares = new Map();
-    for (const row of rows) {
-        const code = row.code ?? row.area_code ?? row.departement;
-        const population = Number(row.population);
-        const covered = Number(
-            row.covered_population ?? row.population_within_radius ?? row.population_covered ?? row.within_radius,
-        );
-        let share = row.share ?? row.coverage_share ?? row.coverage;
-        if (share === undefined && population > 0 && Number.isFinite(covered)) share = covered / population;
-        share = Number(share);
-        if (code !== undefined && Number.isFinite(share)) shares.set(String(code), share > 1 ? share / 100 : share);
-    }
-    return shares;
+    return new Map(body.results.map((area) => [area.code, area.share]));
 }

@@ -4,7 +4,7 @@
  * download. Invariants: CSV is UTF-8, comma-separated, one header line,
  * RFC 4180 quoting (like the project's own CSV files), columns in a stable
  * order (known ones first, then any others alphabetically), lat/lon from the
- * geometry; GeoJSON is an RFC 7946 FeatureCollection of the same features. */
+ * geometry (the features are /api/structures's: Point geometries); GeoJSON is an RFC 7946 FeatureCollection of the same features. */
 
 const FIRST_COLUMNS = ['site_id', 'name', 'centre_label', 'role', 'filiere', 'public', 'finess', 'phone',
     'address', 'postcode', 'city', 'platform', 'orpha_codes', 'coordinator_site_id'];
@@ -17,15 +17,15 @@ function csvField(value) {
 
 export function featuresToCsv(features) {
     const seen = new Set();
-    for (const feature of features) for (const name of Object.keys(feature.properties ?? {})) seen.add(name);
+    for (const feature of features) for (const name of Object.keys(feature.properties)) seen.add(name);
     const columns = [
         ...FIRST_COLUMNS.filter((name) => seen.has(name)),
         ...[...seen].filter((name) => !FIRST_COLUMNS.includes(name)).sort(),
     ];
     const lines = [[...columns, 'lat', 'lon'].join(',')];
     for (const feature of features) {
-        const [lon, lat] = feature.geometry?.type === 'Point' ? feature.geometry.coordinates : ['', ''];
-        lines.push([...columns.map((name) => csvField(feature.properties?.[name])), csvField(lat), csvField(lon)].join(','));
+        const [lon, lat] = feature.geometry.coordinates;
+        lines.push([...columns.map((name) => csvField(feature.properties[name])), csvField(lat), csvField(lon)].join(','));
     }
     return `${lines.join('\n')}\n`;
 }

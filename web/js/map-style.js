@@ -43,42 +43,41 @@ export function classOf(classes, value) {
     return classes.find((entry) => value <= entry.upTo);
 }
 
-function isDepartement(layerName, properties) {
-    return !String(properties.level ?? layerName).toLowerCase().startsWith('region');
-}
-
 /* The style of the areas layer for a metric: valueOf(properties) gives the
- * number to classify (undefined: the area is not drawn). */
+ * number to classify (not a finite number: the area is not drawn). Only
+ * départements are drawn (the layer's features have level "departement"
+ * or "region"). */
 export function choroplethStyle(valueOf, classes) {
     return (layerName, properties, type) => {
-        if (type !== 3 || !isDepartement(layerName, properties)) return null;
+        if (type !== 3 || properties.level !== 'departement') return null;
         const value = valueOf(properties);
-        if (value === undefined || value === null || !Number.isFinite(Number(value))) return null;
-        return { fill: classOf(classes, Number(value)).colour, stroke: '#ffffff', width: 0.6 };
+        if (!Number.isFinite(value)) return null;
+        return { fill: classOf(classes, value).colour, stroke: '#ffffff', width: 0.6 };
     };
 }
 
+/* The basemap layer's features: kind "land" (polygons), "coastline", and
+ * "boundary" with level "region" or "departement" (lines). Région
+ * boundaries are solid; département boundaries and the coastline are thin
+ * and dashed (so COLOURS.coastline is not used at present). */
 export function basemapStyle(layerName, properties, type) {
-    const name = layerName.toLowerCase();
-    if (type === 3) return { fill: COLOURS.land, stroke: name.includes('land') ? null : COLOURS.boundary, width: 0.5 };
+    if (type === 3) return { fill: COLOURS.land, stroke: COLOURS.boundary, width: 0.5 };
     if (type === 2) {
-        if (name.includes('coast')) return { stroke: COLOURS.coastline, width: 1 };
-        const level = String(properties.level ?? properties.kind ?? properties.admin_level ?? '');
-        if (level.startsWith('region') || level === '4') return { stroke: COLOURS.boundary, width: 1.2 };
+        if (properties.kind === 'boundary' && properties.level === 'region') return { stroke: COLOURS.boundary, width: 1.2 };
         return { stroke: COLOURS.boundary, width: 0.6, dash: [3, 2] };
     }
     return null;
 }
 
-/* A cluster (server side: cluster=true, point_count) or a site point; a point
- * folding several sites at one position has count > 1 and says how many. */
+/* A cluster (cluster=true, with point_count and expansion_zoom) or a site
+ * point; a point folding several sites at one position has count > 1. */
 export function isCluster(properties) {
-    return properties.cluster === true || properties.cluster === 1 || Number(properties.point_count ?? 0) > 1;
+    return properties.cluster === true;
 }
 
 export function siteStyle(layerName, properties) {
     if (isCluster(properties)) {
-        const count = Number(properties.point_count ?? 0);
+        const count = properties.point_count;
         return {
             fill: COLOURS.cluster,
             stroke: COLOURS.siteStroke,
@@ -88,7 +87,7 @@ export function siteStyle(layerName, properties) {
             hit: true,
         };
     }
-    const folded = Number(properties.count ?? 1);
+    const folded = properties.count;
     return {
         fill: COLOURS.site,
         stroke: COLOURS.siteStroke,
@@ -100,8 +99,9 @@ export function siteStyle(layerName, properties) {
     };
 }
 
+/* The network layer's links: kind "coordinator" (solid) or "cooperation" (dashed). */
 export function networkStyle(layerName, properties) {
-    const cooperation = String(properties.kind ?? '').startsWith('coop');
+    const cooperation = properties.kind === 'cooperation';
     return { stroke: COLOURS.link, width: 1.5, dash: cooperation ? [5, 4] : [] };
 }
 

@@ -286,14 +286,15 @@ export function tileJson(layer) {
     return tileJsonCache.get(layer);
 }
 
-/* A VectorTileLayer for server layer `layer`, its zoom range from TileJSON. */
+/* A VectorTileLayer for server layer `layer`, its zoom range from TileJSON
+ * (the server's always gives minzoom and maxzoom). */
 export async function vectorLayer(layer, options) {
     const description = await tileJson(layer);
     if (!description) return null;
     return new VectorTileLayer({
         layer,
-        minNativeZoom: description.minzoom ?? 0,
-        maxNativeZoom: description.maxzoom ?? 14,
+        minNativeZoom: description.minzoom,
+        maxNativeZoom: description.maxzoom,
         ...options,
     });
 }

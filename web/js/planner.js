@@ -10,7 +10,7 @@
  *    is not served (coverage, from /api/coverage, until that issue lands)
  *    or that needs a condition not chosen yet is listed but disabled, and
  *    the population metric stays on. */
-import { structures, getJson, coverageShares } from './api.js';
+import { structures, coverage, coverageAvailable, coverageShares } from './api.js';
 import { t, roleWords, publicWords, formatInteger, ROLE_NAMES } from './i18n.js';
 import { vectorLayer } from './mvt-layer.js';
 import { networkStyle, areaStyle, etablissementStyle, choroplethStyle, POPULATION_CLASSES, COVERAGE_CLASSES } from './map-style.js';
@@ -38,14 +38,11 @@ export const METRICS = {
         format: (value) => `${Math.round(value * 100)}\u202f%`,
         needsCondition: true,
         /* /api/coverage answers 404 until the coverage issue lands. */
-        available: () =>
-            fetch('api/coverage?orpha=232&radius_km=100&level=departement', { method: 'HEAD' })
-                .then((response) => response.ok)
-                .catch(() => false),
+        available: coverageAvailable,
         load: async (state) => {
-            const body = await getJson('api/coverage', { orpha: state.orpha, radius_km: state.radius ?? 100, level: 'departement' });
+            const body = await coverage({ orpha: state.orpha, radius_km: state.radius ?? 100, level: 'departement' });
             const shares = coverageShares(body);
-            return (properties) => shares.get(String(properties.code));
+            return (properties) => shares.get(properties.code);
         },
     },
 };
@@ -189,7 +186,7 @@ export function createPlanner({ map, state, elements, onFiltersChanged }) {
     }
 
     function keep(feature) {
-        const properties = feature.properties ?? {};
+        const properties = feature.properties;
         if (state.filiere && properties.filiere !== state.filiere) return false;
         if (state.platform && properties.platform !== state.platform) return false;
         return true;
@@ -228,7 +225,7 @@ export function createPlanner({ map, state, elements, onFiltersChanged }) {
                 controller.signal,
             );
             selection = answer.features.filter(keep);
-            renderSelection(Boolean(answer.truncated));
+            renderSelection(answer.truncated);
         } catch (error) {
             if (error.name === 'AbortError') return;
             selection = [];

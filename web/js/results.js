@@ -6,22 +6,22 @@
  * group's rank number is the number on its map marker, so list and map
  * agree without relying on colour; every text comes from the API or
  * i18n.js, never from markup strings (no HTML injection). */
-import { matchedOf } from './api.js';
 import { t, roleWords, publicWords, formatKilometres } from './i18n.js';
 
-/* Results (in distance order) -> [{key, rank, name, lat, lon, distance, sites}] */
+/* Results (in distance order) -> [{key, rank, name, lat, lon, distance, sites}];
+ * a hospital is a FINESS number, or a position for sites without one. */
 export function groupByHospital(results) {
     const groups = new Map();
     for (const result of results) {
-        const key = result.finess || `${Number(result.lat).toFixed(5)},${Number(result.lon).toFixed(5)}`;
+        const key = result.finess || `${result.lat.toFixed(5)},${result.lon.toFixed(5)}`;
         if (!groups.has(key))
             groups.set(key, {
                 key,
                 rank: groups.size + 1,
-                name: result.name || result.structure_name || result.site_id,
-                lat: Number(result.lat),
-                lon: Number(result.lon),
-                distance: Number(result.distance_m),
+                name: result.name || result.site_id,
+                lat: result.lat,
+                lon: result.lon,
+                distance: result.distance_m,
                 phone: result.phone,
                 city: result.city,
                 address: result.address,
@@ -54,9 +54,9 @@ function renderSite(site, queryOrpha) {
     if (site.filiere) facts.append(element('span', 'site-filiere', t('filiere', { value: site.filiere })));
     if (site.public) facts.append(element('span', 'site-public', t('public', { value: publicWords(site.public) })));
     item.append(facts);
-    const matched = matchedOf(site);
+    const matched = site.orpha_matched;
     if (matched && queryOrpha && matched.orpha !== queryOrpha)
-        item.append(element('p', 'site-via', t('via', { label: matched.label || `ORPHA:${matched.orpha}` })));
+        item.append(element('p', 'site-via', t('via', { label: matched.label ?? `ORPHA:${matched.orpha}` })));
     if (site.responsable) item.append(element('p', 'site-responsable', t('responsable', { value: site.responsable })));
     return item;
 }
@@ -108,12 +108,10 @@ export function renderResults(list, groups, { from, queryOrpha, onShow }) {
     }
 }
 
-/* The honest answer when no site covers the condition. */
+/* The honest answer when no site is listed; `message` is the server's
+ * explanation, present when no site covers the condition. */
 export function renderNoSite(container, body) {
     container.replaceChildren();
     container.append(element('p', 'no-site-title', t('no_site')));
     if (body.message) container.append(element('p', 'no-site-message', body.message));
-    const filieres = [body.filiere, ...(body.filieres ?? [])].filter(Boolean);
-    if (filieres.length)
-        container.append(element('p', 'no-site-filiere', t('no_site_filiere', { filiere: filieres.join(', ') })));
 }

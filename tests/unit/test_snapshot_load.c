@@ -1,18 +1,22 @@
-/* test_api_load.c — snapshot_load() on a small synthetic database written
- * here: sites stored out of site_id order come back sorted, orpha_codes
- * parsing (blanks, "ORPHA:" prefix, duplicates, unknown codes), the ancestor
- * closure order, coordinators and links by site_id, covering counts,
- * communes without a point skipped, the text pool and site details (plain
- * and escaped texts written as json.h writes them, empty as absent,
- * identical details stored once across both readers), and a clear error
- * for a bad role or a file that is not a database. */
-#include "api.h"
+/* test_snapshot_load.c — loading a database: snapshot_load() (model/) and
+ * dataset_load() (dataset/) on a small synthetic database written here:
+ * sites stored out of site_id order come back sorted, orpha_codes parsing
+ * (blanks, "ORPHA:" prefix, duplicates, unknown codes), the ancestor
+ * closure order, coordinators and links by site_id, covering counts (the
+ * same through both loaders), the condition search and places a dataset
+ * builds (synonyms, inactive codes, communes without a point skipped), the
+ * text pool and site details (plain and escaped texts written as json.h
+ * writes them, empty as absent, identical details stored once across both
+ * readers), and a clear error, with nothing left allocated, for a bad role
+ * or a file that is not a database. */
+#include "base/json.h"
 #include "check.h"
-#include "conditions.h"
-#include "json.h"
-#include "places.h"
-#include "snapshot.h"
-#include "store.h"
+#include "dataset/dataset.h"
+#include "http/routes.h"
+#include "model/snapshot.h"
+#include "model/snapshot_load.h"
+#include "store/store.h"
+#include "support.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -101,10 +105,32 @@ static int write_database(const char *bad_role)
     return status;
 }
 
+/* Loads the database with two site readers even on its 4 rows. */
+static const SnapshotLoadOptions two_readers = {1, 2};
+
+/* GET `path` on `dataset` through the route table, into `response`
+ * (response_free() it); 0 when no handler answers the path. */
+static int answer(const Dataset *dataset, const char *path, Response *response)
+{
+    return route_call(dataset, path, NULL, 0, response);
+}
+
+/* Covering: 10 <- A; 20 <- A, C; 30 <- A, C; 40 <- A, B; 50 <- none. */
+static void check_covering_counts(const Snapshot *snapshot, const char *loader)
+{
+    static const int32_t codes[] = {10, 20, 30, 40, 50};
+    static const uint32_t covering[] = {1, 2, 2, 2, 0};
+    for (size_t i = 0; i < 5; i++) {
+        const Condition *condition = snapshot_condition(snapshot, codes[i]);
+        CHECK(condition && condition->covering_sites == covering[i], "%s: %d covered by %u", loader,
+              codes[i], condition ? condition->covering_sites : 0);
+    }
+}
+
 TEST(loads_and_sorts)
 {
     char error[512];
-    Snapshot *snapshot = snapshot_load(database_path, error, sizeof error);
+    Snapshot *snapshot = snapshot_load(database_path, NULL, error, sizeof error);
     CHECK(snapshot != NULL, "%s", error);
     if (!snapshot)
         return;
@@ -147,49 +173,58 @@ TEST(loads_and_sorts)
                   matched->orpha == 10,
               "SYN-A covers 30 through 10");
     }
-    /* Covering: 10 <- A; 20 <- A, C; 30 <- A, C; 40 <- A, B; 50 <- none. */
-    static const int32_t codes[] = {10, 20, 30, 40, 50};
-    static const uint32_t covering[] = {1, 2, 2, 2, 0};
-    for (size_t i = 0; i < 5; i++) {
-        const Condition *condition = snapshot_condition(snapshot, codes[i]);
-        CHECK(condition && condition->covering_sites == covering[i], "%d covered by %u", codes[i],
-              condition ? condition->covering_sites : 0);
-    }
+    check_covering_counts(snapshot, "snapshot_load");
     CHECK(snapshot_condition(snapshot, 999) == NULL && snapshot_condition(snapshot, -1) == NULL &&
               snapshot_condition(snapshot, INT32_MAX) == NULL,
           "absent codes");
+    snapshot_free(snapshot);
+}
+
+/* What dataset_load() builds over the snapshot: the coverage counts (in
+ * its second thread), the condition search, the places, and the answers. */
+TEST(dataset_searches_and_answers)
+{
+    char error[512];
+    Dataset *dataset = dataset_load(database_path, NULL, error, sizeof error);
+    CHECK(dataset != NULL, "%s", error);
+    if (!dataset)
+        return;
+    const Snapshot *snapshot = dataset->snapshot;
+    CHECK(dataset->index && dataset->conditions && dataset->places && dataset->tiles,
+          "every member built");
+    CHECK(snapshot->site_count == 4 && snapshot->link_count == 2, "%zu sites, %zu links",
+          snapshot->site_count, snapshot->link_count);
+    check_covering_counts(snapshot, "dataset_load");
 
     /* Search: synonyms, inactive codes only by code, places without points. */
+    const Condition *thirty = snapshot_condition(snapshot, 30);
     ConditionMatch matches[10];
     char code_text[32];
-    int count = condition_search_find(snapshot, "syndrome synthetique", CONDITION_FRENCH, 10,
-                                      matches, code_text);
-    CHECK(count == 1 && matches[0].condition == thirty &&
+    int count = condition_search_find(dataset->conditions, snapshot, "syndrome synthetique",
+                                      CONDITION_FRENCH, 10, matches, code_text);
+    CHECK(count == 1 && thirty && matches[0].condition == thirty &&
               strcmp(matches[0].matched, "Syndrome synthétique de test") == 0,
           "synonym search: %d", count);
-    count = condition_search_find(snapshot, "obsolete", CONDITION_FRENCH, 10, matches, code_text);
+    count = condition_search_find(dataset->conditions, snapshot, "obsolete", CONDITION_FRENCH, 10,
+                                  matches, code_text);
     CHECK(count == 0, "inactive code found by text (%d)", count);
-    count = condition_search_find(snapshot, "ORPHA:50", CONDITION_FRENCH, 10, matches, code_text);
+    count = condition_search_find(dataset->conditions, snapshot, "ORPHA:50", CONDITION_FRENCH, 10,
+                                  matches, code_text);
     CHECK(count == 1 && matches[0].condition->orpha == 50, "inactive code by code (%d)", count);
     const Place *places[10];
     /* "Synthétique-sur-Mer" starts with the query: before the larger town. */
-    count = places_find(snapshot->places, "synthetique", 10, places);
+    count = places_find(dataset->places, "synthetique", 10, places);
     CHECK(count == 2 && strcmp(places[0]->code, "99002") == 0, "places: %d", count);
-    count = places_find(snapshot->places, "99300", 10, places);
+    count = places_find(dataset->places, "99300", 10, places);
     CHECK(count == 0, "a commune without a point is found (%d)", count);
-    count = places_find(snapshot->places, "99101", 10, places);
+    count = places_find(dataset->places, "99101", 10, places);
     CHECK(count == 1 && strcmp(places[0]->code, "99001") == 0, "second postcode (%d)", count);
 
-    /* Site JSON escapes exactly like json.h. */
+    /* Site JSON escapes exactly like json.h (a check of bytes). */
     const Site *b = snapshot_site(snapshot, "SYN-B");
-    Request request;
-    memset(&request, 0, sizeof request);
-    request.method = "GET";
-    request.path = "/api/structures/SYN-B";
-    request.snapshot = snapshot;
     Response response;
-    response_init(&response);
-    CHECK(api_handle(&request, &response) == 1 && response.status == 200, "structure SYN-B");
+    CHECK(answer(dataset, "/api/structures/SYN-B", &response) == 1 && response.status == 200,
+          "structure SYN-B: %d", response.status);
     Buffer expected;
     buffer_init(&expected);
     buffer_append_string(&expected, "\"name\":");
@@ -202,7 +237,7 @@ TEST(loads_and_sorts)
           expected.data);
     buffer_free(&expected);
     response_free(&response);
-    snapshot_free(snapshot);
+    dataset_free(dataset);
 }
 
 static int same_text(const Snapshot *one, TextRef a, const Snapshot *two, TextRef b)
@@ -216,11 +251,11 @@ static int same_text(const Snapshot *one, TextRef a, const Snapshot *two, TextRe
 TEST(two_readers_read_the_same)
 {
     char error[512];
-    snapshot_parallel_minimum_sites = SIZE_MAX;
-    Snapshot *one = snapshot_load(database_path, error, sizeof error);
-    snapshot_parallel_minimum_sites = 2;
-    Snapshot *two = snapshot_load(database_path, error, sizeof error);
-    snapshot_parallel_minimum_sites = 20000;
+    const SnapshotLoadOptions one_reader = {1, SIZE_MAX};
+    Snapshot *one = snapshot_load(database_path, &one_reader, error, sizeof error);
+    CHECK(one != NULL, "one reader: %s", error);
+    Snapshot *two = snapshot_load(database_path, &two_readers, error, sizeof error);
+    CHECK(two != NULL, "two readers: %s", error);
     CHECK(one && two && one->site_count == two->site_count && one->link_count == two->link_count,
           "loads");
     for (size_t s = 0; one && two && s < one->site_count && s < two->site_count; s++) {
@@ -313,17 +348,18 @@ static void expected_feature(const Snapshot *snapshot, const Site *site, Buffer 
 TEST(text_pool_and_details)
 {
     char error[512];
-    snapshot_parallel_minimum_sites = 2;
-    Snapshot *snapshot = snapshot_load(database_path, error, sizeof error);
-    snapshot_parallel_minimum_sites = 20000;
-    CHECK(snapshot != NULL, "%s", error);
-    if (!snapshot)
+    DatasetOptions options = DATASET_DEFAULTS;
+    options.snapshot = two_readers;
+    Dataset *dataset = dataset_load(database_path, &options, error, sizeof error);
+    CHECK(dataset != NULL, "%s", error);
+    if (!dataset)
         return;
+    const Snapshot *snapshot = dataset->snapshot;
     const Site *a = snapshot_site(snapshot, "SYN-A"), *b = snapshot_site(snapshot, "SYN-B");
     const Site *c = snapshot_site(snapshot, "SYN-C"), *ten = snapshot_site(snapshot, "SYN-10");
     CHECK(a && b && c && ten, "sites");
     if (!a || !b || !c || !ten) {
-        snapshot_free(snapshot);
+        dataset_free(dataset);
         return;
     }
     /* Identical details once, even across the two readers; empty = absent. */
@@ -353,14 +389,9 @@ TEST(text_pool_and_details)
         const Site *site = &snapshot->sites[s];
         char path[128];
         snprintf(path, sizeof path, "/api/structures/%s", site_id_text(snapshot, site));
-        Request request;
-        memset(&request, 0, sizeof request);
-        request.method = "GET";
-        request.path = path;
-        request.snapshot = snapshot;
         Response response;
-        response_init(&response);
-        api_handle(&request, &response);
+        CHECK(answer(dataset, path, &response) == 1 && response.status == 200, "%s: %d", path,
+              response.status);
         Buffer expected;
         buffer_init(&expected);
         expected_feature(snapshot, site, &expected);
@@ -398,7 +429,7 @@ TEST(text_pool_and_details)
     CHECK(snapshot_text_add(&full, "0123456789", 10, &beyond) == -1 && beyond == 0 &&
               full.text_pool == NULL,
           "a pool past 4 GB is an error");
-    snapshot_free(snapshot);
+    dataset_free(dataset);
 }
 
 TEST(bad_role_is_a_clear_error)
@@ -408,13 +439,21 @@ TEST(bad_role_is_a_clear_error)
         return;
     }
     char error[512] = "";
-    snapshot_parallel_minimum_sites = 2; /* the error from the second reader too */
-    Snapshot *snapshot = snapshot_load(database_path, error, sizeof error);
-    snapshot_parallel_minimum_sites = 20000;
+    /* Two readers: the error comes from the second reader too. */
+    Snapshot *snapshot = snapshot_load(database_path, &two_readers, error, sizeof error);
     CHECK(snapshot == NULL && strstr(error, "SYN-C") && strstr(error, "surgeon") &&
               strstr(error, database_path),
           "error: %s", error);
     snapshot_free(snapshot);
+    /* The same error through dataset_load(), which leaves nothing allocated. */
+    DatasetOptions options = DATASET_DEFAULTS;
+    options.snapshot = two_readers;
+    error[0] = 0;
+    Dataset *dataset = dataset_load(database_path, &options, error, sizeof error);
+    CHECK(dataset == NULL && strstr(error, "SYN-C") && strstr(error, "surgeon") &&
+              strstr(error, database_path),
+          "dataset error: %s", error);
+    dataset_free(dataset);
 }
 
 TEST(not_a_database)
@@ -427,10 +466,16 @@ TEST(not_a_database)
         fclose(file);
     }
     char error[512] = "";
-    Snapshot *snapshot = snapshot_load(path, error, sizeof error);
+    Snapshot *snapshot = snapshot_load(path, NULL, error, sizeof error);
     CHECK(snapshot == NULL && strstr(error, path), "error: %s", error);
-    snapshot = snapshot_load("no/such/file.sqlite", error, sizeof error);
+    snapshot = snapshot_load("no/such/file.sqlite", NULL, error, sizeof error);
     CHECK(snapshot == NULL && strstr(error, "no/such/file.sqlite"), "error: %s", error);
+    error[0] = 0;
+    Dataset *dataset = dataset_load(path, NULL, error, sizeof error);
+    CHECK(dataset == NULL && strstr(error, path), "dataset error: %s", error);
+    error[0] = 0;
+    dataset = dataset_load("no/such/file.sqlite", NULL, error, sizeof error);
+    CHECK(dataset == NULL && strstr(error, "no/such/file.sqlite"), "dataset error: %s", error);
     unlink(path);
 }
 
@@ -439,14 +484,15 @@ int main(void)
     snprintf(database_path, sizeof database_path, "%s/maillage-test-load-%d.sqlite",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     if (write_database(NULL) != 0) {
-        printf("test_api_load: 0 passed, 1 failed\n");
+        printf("test_snapshot_load: 0 passed, 1 failed\n");
         return 1;
     }
     RUN(loads_and_sorts);
+    RUN(dataset_searches_and_answers);
     RUN(two_readers_read_the_same);
     RUN(text_pool_and_details);
     RUN(bad_role_is_a_clear_error);
     RUN(not_a_database);
     unlink(database_path);
-    return CHECK_SUMMARY("test_api_load");
+    return CHECK_SUMMARY("test_snapshot_load");
 }

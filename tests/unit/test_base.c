@@ -1,10 +1,14 @@
-/* Unit tests for csv.c, text.c, json.c and geodesy.c: the edge cases the
- * importers and the API rely on. */
+/* test_base.c — unit tests for the base/ layer: csv.c, text.c, json.c and
+ * geodesy.c, the edge cases the importers and the API rely on; and the
+ * tests' own JSON reader (json_read.h), which must accept what json.h
+ * writes and refuse what is not JSON, or the tests that read answers with
+ * it would prove nothing. */
+#include "base/csv.h"
+#include "base/geodesy.h"
+#include "base/json.h"
+#include "base/text.h"
 #include "check.h"
-#include "csv.h"
-#include "geodesy.h"
-#include "json.h"
-#include "text.h"
+#include "json_read.h"
 
 #include <stdlib.h>
 
@@ -138,6 +142,126 @@ TEST(json_writer_escapes_and_never_writes_nan)
     buffer_free(&out);
 }
 
+/* What json.h writes, read back by json_read.h: the same values. */
+TEST(json_reader_reads_what_the_writer_writes)
+{
+    Buffer out;
+    buffer_init(&out);
+    JsonWriter json;
+    json_init(&json, &out);
+    json_begin_object(&json);
+    json_key(&json, "text");
+    json_string(&json, "q\"\\/\n\t\x01\x1f é 𝄞 ~");
+    json_key(&json, "empty");
+    json_string_or_null(&json, "");
+    json_key(&json, "numbers");
+    json_begin_array(&json);
+    json_integer(&json, -42);
+    json_double(&json, 2.3522, 7);
+    json_double(&json, NAN, 3);
+    json_integer(&json, INT64_MAX);
+    json_end_array(&json);
+    json_key(&json, "flags");
+    json_begin_array(&json);
+    json_bool(&json, 1);
+    json_bool(&json, 0);
+    json_end_array(&json);
+    json_key(&json, "a/b~c");
+    json_begin_object(&json);
+    json_end_object(&json);
+    json_end_object(&json);
+    char error[128] = "";
+    JsonNode *root = json_node_parse(out.data, out.length, error, sizeof error);
+    CHECK(root != NULL, "%s in %s", error, out.data);
+    CHECK_STRING(json_node_string(root, "/text"), "q\"\\/\n\t\x01\x1f é 𝄞 ~");
+    CHECK(json_node_is_null(root, "/empty") && json_node_count(root, "") == 5, "null, 5 members");
+    CHECK(json_node_number(root, "/numbers/0") == -42 &&
+              json_node_number(root, "/numbers/1") == 2.3522 &&
+              json_node_is_null(root, "/numbers/2") &&
+              json_node_number(root, "/numbers/3") == (double)INT64_MAX &&
+              json_node_count(root, "/numbers") == 4,
+          "numbers");
+    CHECK(json_node_is_bool(root, "/flags/0", 1) && json_node_is_bool(root, "/flags/1", 0) &&
+              !json_node_is_bool(root, "/flags/1", 1),
+          "booleans");
+    CHECK(json_node_count(root, "/a~1b~0c") == 0, "escaped pointer");
+    /* Absent members and wrong kinds. */
+    CHECK(json_node_at(root, "/missing") == NULL && json_node_at(root, "/numbers/4") == NULL &&
+              json_node_at(root, "/numbers/01") == NULL && json_node_at(root, "/text/0") == NULL &&
+              json_node_string(root, "/numbers/0") == NULL &&
+              isnan(json_node_number(root, "/text")) && json_node_count(root, "/text") == -1 &&
+              json_node_at(root, "numbers") == NULL,
+          "absent members");
+    json_node_free(root);
+    buffer_free(&out);
+    /* Escapes the writer never uses, and surrogate pairs. */
+    static const char escaped[] = "[\"\\u00e9\\ud834\\udd1e\\b\\f\\r\\/\\u0000x\"]";
+    root = json_node_parse(escaped, sizeof escaped - 1, error, sizeof error);
+    const JsonNode *text = json_node_at(root, "/0");
+    CHECK(text && text->length == 12 && memcmp(text->text, "é𝄞\b\f\r/\0x", 12) == 0, "%s", error);
+    json_node_free(root);
+}
+
+TEST(json_reader_refuses_what_is_not_json)
+{
+    static const char *const refused[] = {
+        "",
+        " ",
+        "{",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "{\"a\":1,\"a\":2}", /* a repeated key */
+        "[1] [2]",
+        "01",
+        "-",
+        "1.",
+        ".5",
+        "1e",
+        "+1",
+        "NaN",
+        "Infinity",
+        "nul",
+        "True",
+        "'a'",
+        "\"a",
+        "\"tab\there\"",
+        "\"\\x41\"",
+        "\"\\u12\"",
+        "\"\\ud834\"",
+        "\"\\udd1e\"",
+        "\"\xff\"",
+        "\"\xc3\"",
+        "\"\xc0\xaf\"",
+        "\"\xed\xa0\x80\"",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char error[128] = "";
+        JsonNode *root = json_node_parse(refused[i], strlen(refused[i]), error, sizeof error);
+        CHECK(root == NULL && error[0], "accepted: %s", refused[i]);
+        json_node_free(root);
+    }
+    /* Nesting: 64 levels are read, 70 are refused. */
+    for (int levels = 64; levels <= 70; levels += 6) {
+        char nested[160];
+        memset(nested, '[', (size_t)levels);
+        memset(nested + levels, ']', (size_t)levels);
+        char error[128] = "";
+        JsonNode *root = json_node_parse(nested, 2 * (size_t)levels, error, sizeof error);
+        CHECK((root != NULL) == (levels == 64), "%d levels: %s", levels, error);
+        json_node_free(root);
+    }
+    static const char *const accepted[] = {
+        "0", "-0.5e+3", " [ ] ", "{}", "\"\"", "null", "[1E2,true,false,null,{\"a\":[]}]"};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+        char error[128] = "";
+        JsonNode *root = json_node_parse(accepted[i], strlen(accepted[i]), error, sizeof error);
+        CHECK(root != NULL, "refused %s: %s", accepted[i], error);
+        json_node_free(root);
+    }
+}
+
 TEST(reprojection_vectors)
 {
     Reprojector *reprojector = reprojector_new();
@@ -197,7 +321,9 @@ int main(void)
     RUN(strict_decimal_parsing);
     RUN(utf8_validation);
     RUN(json_writer_escapes_and_never_writes_nan);
+    RUN(json_reader_reads_what_the_writer_writes);
+    RUN(json_reader_refuses_what_is_not_json);
     RUN(reprojection_vectors);
     RUN(geodesic_distance_and_chord_bound);
-    return CHECK_SUMMARY("test_text_csv");
+    return CHECK_SUMMARY("test_base");
 }
