@@ -56,7 +56,8 @@ static const char *const input_kind_names[] = {
     "departements", "regions",  "filieres",       "fsmr_sites",     "network",
 };
 
-/* Geodata files in load order (the network seeds come last, with --network). */
+/* Geodata files in load order: the shipped network (the seeds, then the
+ * CRCM of the 2014 designation) comes last, before any --network file. */
 static const struct {
     InputKind kind;
     const char *name;
@@ -71,6 +72,7 @@ static const struct {
     {INPUT_FILIERES, "filieres.csv"},
     {INPUT_FSMR_SITES, "fsmr-sites-2017.csv"},
     {INPUT_NETWORK, "network-seeds.csv"},
+    {INPUT_NETWORK, "network-crcm-2014.csv"},
 };
 
 #define GEODATA_FILE_COUNT (sizeof geodata_files / sizeof geodata_files[0])

@@ -8,6 +8,9 @@
  *  - a bbox with west == east or south == north is a valid line or point
  *    box (boundaries are inclusive); south > north is a 400;
  *  - labels (orpha_matched, query.label, message) are the French labels;
+ *  - every site carries its `source` (the citation of the document or
+ *    designation it comes from, CONTRACT); a nearest answer whose first
+ *    site is more than 1,000 km away carries a `message` saying how far;
  *  - /api/structures answers application/geo+json and always carries
  *    "truncated" (false when complete);
  *  - an allocation failure while answering is a 503 problem;
@@ -385,6 +388,8 @@ static void put_site_members(Cursor *cursor, const Snapshot *snapshot, const Sit
     put_text(cursor, snapshot, coordinator_id(snapshot, site));
     PUT_LITERAL(cursor, ",\"platform\":");
     put_text(cursor, snapshot, details->platform);
+    PUT_LITERAL(cursor, ",\"source\":");
+    put_text(cursor, snapshot, details->source);
 }
 
 /* Reserves `bound` bytes of `out` and returns a cursor at its end, or
@@ -417,7 +422,7 @@ static void append_feature(Buffer *out, const Snapshot *snapshot, const Site *si
     put_text(&cursor, snapshot, site->site_id);
     PUT_LITERAL(&cursor, ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
     put_fixed(&cursor, site->lon, COORDINATE_DIGITS);
-    *cursor.at++ = ',';
+    PUT_CHAR(&cursor, ',');
     put_fixed(&cursor, site->lat, COORDINATE_DIGITS);
     PUT_LITERAL(&cursor, "]},\"properties\":{");
     put_site_head(&cursor, snapshot, site);
@@ -427,15 +432,13 @@ static void append_feature(Buffer *out, const Snapshot *snapshot, const Site *si
     put_text(&cursor, snapshot, details->responsable);
     PUT_LITERAL(&cursor, ",\"service\":");
     put_text(&cursor, snapshot, details->service);
-    PUT_LITERAL(&cursor, ",\"source\":");
-    put_text(&cursor, snapshot, details->source);
     PUT_LITERAL(&cursor, ",\"orpha_codes\":[");
     for (uint32_t i = 0; i < site->code_count; i++) {
         if (i > 0)
-            *cursor.at++ = ',';
+            PUT_CHAR(&cursor, ',');
         put_integer(&cursor, site_codes(snapshot, site)[i]);
     }
-    *cursor.at++ = ']';
+    PUT_CHAR(&cursor, ']');
     if (condition) {
         PUT_LITERAL(&cursor, ",\"orpha_matched\":");
         put_condition_reference(&cursor, matched);
@@ -487,7 +490,7 @@ typedef struct NearestQuery {
     double lat, lon;
     int64_t k;
     SiteParameters parameters;
-    char message[512]; /* empty unless no site covers the condition */
+    char message[512]; /* empty unless no site covers the condition, or all are far */
 } NearestQuery;
 
 /* Room for the answer around the results: its texts escaped at worst,
@@ -569,7 +572,7 @@ static void write_nearest_answer(Buffer *out, const Snapshot *snapshot, const Ne
     PUT_LITERAL(&cursor, ",\"results\":[");
     for (int i = 0; i < count; i++) {
         if (i > 0)
-            *cursor.at++ = ',';
+            PUT_CHAR(&cursor, ',');
         put_nearest_result(&cursor, snapshot, &results[i], matched[i]);
     }
     PUT_LITERAL(&cursor, "]}");
@@ -583,6 +586,38 @@ static void format_uncovered_message(NearestQuery *query)
              "Aucun site du réseau ne couvre « %s » (ORPHA:%d), ni directement ni par un "
              "groupe qui le contient.",
              condition->label_fr ? condition->label_fr : "", (int)condition->orpha);
+}
+
+/* Beyond this distance the nearest site is in another territory (Paris to
+ * Ajaccio is 900 km, to Fort-de-France 6,850 km): the answer says so. */
+#define NEAREST_FAR_M 1000e3
+
+/* The kilometres of `metres` with a narrow no-break space between
+ * thousands, as French writes them ("9 364"). */
+static void format_kilometres(double metres, char *text, size_t size)
+{
+    long kilometres = lround(metres / 1000);
+    if (kilometres < 1000)
+        snprintf(text, size, "%ld", kilometres);
+    else
+        snprintf(text, size, "%ld\u202f%03ld", kilometres / 1000, kilometres % 1000);
+}
+
+static void format_far_message(NearestQuery *query, double distance_m)
+{
+    char kilometres[32];
+    format_kilometres(distance_m, kilometres, sizeof kilometres);
+    const Condition *condition = query->parameters.condition;
+    if (condition)
+        snprintf(query->message, sizeof query->message,
+                 "Le site le plus proche qui couvre « %s » est à %s km : aucun site de ce "
+                 "réseau dans votre territoire.",
+                 condition->label_fr ? condition->label_fr : "", kilometres);
+    else
+        snprintf(query->message, sizeof query->message,
+                 "Le site le plus proche est à %s km : aucun site de ce réseau dans votre "
+                 "territoire.",
+                 kilometres);
 }
 
 static void handle_nearest(const Request *request, Response *response)
@@ -609,6 +644,8 @@ static void handle_nearest(const Request *request, Response *response)
             out_of_memory(response);
             return;
         }
+        if (count > 0 && results[0].distance_m > NEAREST_FAR_M)
+            format_far_message(&query, results[0].distance_m);
     }
     write_nearest_answer(&response->body, snapshot, &query, results, count);
 }

@@ -387,6 +387,17 @@ static const char *role_of(const Snapshot *snapshot, const Site *site)
     return role_name((Role)site->role);
 }
 
+static const char *public_of(const Snapshot *snapshot, const Site *site)
+{
+    (void)snapshot;
+    return audience_name((Audience)site->audience); /* NULL, listed as "", when unstated */
+}
+
+static const char *source_of(const Snapshot *snapshot, const Site *site)
+{
+    return snapshot_text(snapshot, site_details(snapshot, site)->source);
+}
+
 /* One point for the accepted sites of the run [first, last), which share
  * one exact position; `count` of them are accepted, the first at `lead`. */
 static void encode_folded_point(const TileJob *job, MvtLayer *layer, size_t first, size_t last,
@@ -407,6 +418,7 @@ static void encode_folded_point(const TileJob *job, MvtLayer *layer, size_t firs
     mvt_feature_string(layer, "finess", snapshot_text(snapshot, details->finess));
     mvt_feature_string(layer, "city", snapshot_text(snapshot, details->city));
     mvt_feature_string(layer, "public", audience_name((Audience)site->audience));
+    mvt_feature_string(layer, "source", snapshot_text(snapshot, details->source));
     if (count > 1) {
         Buffer list;
         buffer_init(&list);
@@ -421,6 +433,12 @@ static void encode_folded_point(const TileJob *job, MvtLayer *layer, size_t firs
         buffer_reset(&list);
         join_field(job, first, last, &list, role_of);
         mvt_feature_string(layer, "roles", list.data ? list.data : "");
+        buffer_reset(&list);
+        join_field(job, first, last, &list, public_of);
+        mvt_feature_string(layer, "publics", list.data ? list.data : "");
+        buffer_reset(&list);
+        join_field(job, first, last, &list, source_of);
+        mvt_feature_string(layer, "sources", list.data ? list.data : "");
         if (list.failed)
             layer->failed = 1;
         buffer_free(&list);

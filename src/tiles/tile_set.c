@@ -38,12 +38,14 @@ static const TileLayerInfo LAYERS[] = {
      "two positions or more is one cluster, at z 9..15 only when it also holds more than 8 "
      "sites, never at z 16 (cluster, point_count, expansion_zoom); "
      "sites at one exact position fold into one point with count and '|'-joined site_ids, "
-     "names, centre_labels, roles (first 100).",
+     "names, centre_labels, roles, publics, sources (first 100). source cites the document or "
+     "designation a site comes from.",
      0, 16, 1,
      "{\"count\":\"Number\",\"site_id\":\"String\",\"name\":\"String\",\"role\":\"String\","
      "\"centre_label\":\"String\",\"filiere\":\"String\",\"finess\":\"String\",\"city\":\"String\","
-     "\"public\":\"String\",\"site_ids\":\"String\",\"names\":\"String\","
-     "\"centre_labels\":\"String\",\"roles\":\"String\",\"lists_truncated\":\"Boolean\","
+     "\"public\":\"String\",\"source\":\"String\",\"site_ids\":\"String\","
+     "\"names\":\"String\",\"centre_labels\":\"String\",\"roles\":\"String\","
+     "\"publics\":\"String\",\"sources\":\"String\",\"lists_truncated\":\"Boolean\","
      "\"cluster\":\"Boolean\",\"point_count\":\"Number\",\"expansion_zoom\":\"Number\"}"},
     {"network",
      "Links from each site to its coordinating site and to the sites it cooperates with. Links "

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shell tests of `maillage build`: --help, usage errors, a missing geodata
-# file (non-zero exit, one line naming it), the JSON report's totals, and
+# file (non-zero exit, one line naming it), the JSON report's totals, the
+# shipped network (seeds and 2014 CRCM, nothing rejected), and
 # atomicity (a build killed with SIGKILL half-way leaves the previous
 # database intact, opening with its old version). Prints "N passed, N failed".
 set -uo pipefail
@@ -83,6 +84,24 @@ check "synthetic names say so" [ "$(sqlite3 "$db" "SELECT count(*) FROM sites WH
 check "synthetic codes mix groups and disorders" [ "$(sqlite3 "$db" "SELECT count(DISTINCT \
     level) FROM site_codes JOIN conditions USING (orpha_code) WHERE site_id LIKE 'SYNTH-%'")" = 2 ]
 
+# The shipped network: the seeds and the 2014 CRCM load together, every row
+# loaded and none rejected; the sites are the rows of both files.
+"$binary" build --geodata geodata --out "$work/shipped.sqlite" --report "$work/shipped.json" \
+    --quiet 2>"$work/err"
+check "shipped build exits 0" [ $? -eq 0 ]
+for file in network-seeds.csv network-crcm-2014.csv; do
+    rows=$(($(wc -l <"geodata/$file") - 1))
+    check "$file: $rows rows, all loaded, none rejected" node -e '
+        const report = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        const input = report.inputs.find((item) => item.file === process.argv[2]);
+        if (!input || input.rows !== Number(process.argv[3]) || input.loaded !== input.rows ||
+            input.rejected.length !== 0) process.exit(1);' "$work/shipped.json" "$file" "$rows"
+done
+check "sites = seeds + CRCM rows" [ "$(sqlite3 "$work/shipped.sqlite" "SELECT count(*) FROM sites")" \
+    = $(($(wc -l <geodata/network-seeds.csv) + $(wc -l <geodata/network-crcm-2014.csv) - 2)) ]
+check "CRCM in at least 25 départements" [ "$(sqlite3 "$work/shipped.sqlite" "SELECT count(DISTINCT \
+    substr(postcode, 1, 2)) FROM sites WHERE site_id LIKE 'CRCM-%'")" -ge 25 ]
+
 # Atomicity: kill -9 a build of a big synthetic network half-way through.
 "$generator" --sites 300000 --seed 11 --out "$work/synthetic-300k.csv"
 check "synthetic generator" [ -s "$work/synthetic-300k.csv" ]
@@ -105,8 +124,8 @@ check "previous database keeps its version" \
     [ "$(sqlite3 "$db" "SELECT value FROM metadata WHERE key = 'version'")" = "$version" ]
 check "previous database passes integrity_check" \
     [ "$(sqlite3 "$db" "PRAGMA integrity_check")" = ok ]
-check "previous database has its 2023 sites" \
-    [ "$(sqlite3 "$db" "SELECT count(*) FROM sites")" = 2023 ]
+check "previous database has its 2066 sites" \
+    [ "$(sqlite3 "$db" "SELECT count(*) FROM sites")" = 2066 ]
 rm -f "$db".tmp-*
 
 # Synthetic generator: deterministic for a seed.

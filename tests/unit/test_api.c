@@ -197,7 +197,9 @@ TEST(nearest_filters_and_messages)
     json_node_free(root);
     check_first_nearest("lat=48.8566&lon=2.3522&orpha=96346&public=enfants", "NECKER-MAREP", 96346,
                         "Malformation anorectale");
-    check_first_nearest("lat=48.8566&lon=2.3522&role=ccmr,crmr", "BRETONNEAU-CAI", 0, NULL);
+    /* Cochin's adult CRCM (2014 designation) is nearer the Hôtel de Ville than
+     * Bretonneau's centre; a crmr-only query still finds a seed. */
+    check_first_nearest("lat=48.8566&lon=2.3522&role=ccmr,crmr", "CRCM-PARIS-COCHIN-ADU", 0, NULL);
     root = get("/api/nearest", "lat=48.8566&lon=2.3522&role=ccmr,crmr&public=tous", &status);
     const char *first = json_node_string(root, "/query/role/0");
     const char *second = json_node_string(root, "/query/role/1");
@@ -225,6 +227,80 @@ TEST(nearest_filters_and_messages)
               "message: %s", message ? message : "(none)");
         json_node_free(root);
     }
+}
+
+/* The 2014 CRCM designation (geodata/network-crcm-2014.csv): mucoviscidose
+ * (ORPHA:586) finds a national network, every result cites its source. */
+static JsonNode *muco_from(double lat, double lon, const char *extra, int *status)
+{
+    char query[160];
+    snprintf(query, sizeof query, "lat=%.4f&lon=%.4f&orpha=586%s", lat, lon, extra);
+    return get("/api/nearest", query, status);
+}
+
+/* Every result of `root` carries a non-empty source; returns how many. */
+static long results_with_source(const JsonNode *root)
+{
+    long count = json_node_count(root, "/results"), cited = 0;
+    for (long i = 0; i < count; i++) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/results/%ld/source", i);
+        const char *source = json_node_string(root, pointer);
+        cited += source && *source;
+    }
+    return cited;
+}
+
+TEST(cystic_fibrosis_network)
+{
+    int status;
+    JsonNode *root = muco_from(45.7640, 4.8357, "", &status); /* Lyon */
+    const char *first = json_node_string(root, "/results/0/site_id");
+    double distance = json_node_number(root, "/results/0/distance_m");
+    CHECK(status == 200 && first && strncmp(first, "CRCM-LYON-", 10) == 0 && distance < 10e3,
+          "Lyon: first %s at %.0f m", first ? first : "-", distance);
+    long count = json_node_count(root, "/results");
+    CHECK(count == 5 && results_with_source(root) == count, "Lyon: %ld results, %ld cited", count,
+          results_with_source(root));
+    const char *source = json_node_string(root, "/results/0/source");
+    CHECK(source && strstr(source, "16 janvier 2014"), "Lyon: source %s", source ? source : "-");
+    CHECK(json_node_string(root, "/message") == NULL, "Lyon: no message expected");
+    json_node_free(root);
+    static const struct {
+        const char *town;
+        double lat, lon;
+    } brittany[] = {
+        {"Brest", 48.3904, -4.4861}, {"Roscoff", 48.7262, -3.9853}, {"Vannes", 47.6582, -2.7608}};
+    for (size_t t = 0; t < sizeof brittany / sizeof brittany[0]; t++) {
+        root = muco_from(brittany[t].lat, brittany[t].lon, "", &status);
+        distance = json_node_number(root, "/results/0/distance_m");
+        CHECK(status == 200 && distance < 120e3, "%s: nearest CRCM at %.0f m", brittany[t].town,
+              distance);
+        json_node_free(root);
+    }
+    /* Saint-Denis de La Réunion: no CRCM placed there yet; the answer says
+     * how far the nearest is instead of a silent 8,700 km. */
+    root = muco_from(-20.8823, 55.4504, "", &status);
+    const char *message = json_node_string(root, "/message");
+    distance = json_node_number(root, "/results/0/distance_m");
+    CHECK(status == 200 && distance > 8000e3 && message && strstr(message, " km") &&
+              strstr(message, "Mucoviscidose"),
+          "Réunion: %.0f m, message %s", distance, message ? message : "-");
+    json_node_free(root);
+    /* Children: only paediatric or mixed centres. */
+    root = muco_from(48.8566, 2.3522, "&public=enfants&k=20", &status);
+    count = json_node_count(root, "/results");
+    long for_children = 0;
+    for (long i = 0; i < count; i++) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/results/%ld/public", i);
+        const char *audience = json_node_string(root, pointer);
+        for_children +=
+            audience && (strcmp(audience, "enfants") == 0 || strcmp(audience, "tous") == 0);
+    }
+    CHECK(status == 200 && count == 20 && for_children == count,
+          "public=enfants: %ld of %ld for children", for_children, count);
+    json_node_free(root);
 }
 
 TEST(nearest_bad_input)
@@ -476,6 +552,7 @@ int main(void)
     RUN(health);
     RUN(seed_nearest);
     RUN(nearest_filters_and_messages);
+    RUN(cystic_fibrosis_network);
     RUN(nearest_bad_input);
     RUN(nearest_equals_brute_force_on_real_data);
     RUN(conditions_search);

@@ -328,9 +328,9 @@ static void expected_feature(const Snapshot *snapshot, const Site *site, Buffer 
         {"city", snapshot_text(snapshot, details->city)},
         {"coordinator_site_id", coordinator},
         {"platform", snapshot_text(snapshot, details->platform)},
+        {"source", snapshot_text(snapshot, details->source)},
         {"responsable", snapshot_text(snapshot, details->responsable)},
         {"service", snapshot_text(snapshot, details->service)},
-        {"source", snapshot_text(snapshot, details->source)},
     };
     for (size_t m = 0; m < sizeof members / sizeof members[0]; m++) {
         json_key(&json, members[m].key);
