@@ -48,16 +48,6 @@
 static pthread_once_t body_bytes_once = PTHREAD_ONCE_INIT;
 static size_t floor_body_bytes = FLOOR_DEFAULT_BODY_BYTES;
 
-static int required_decimal(const Request *request, Response *response, const char *name,
-                            double minimum, double maximum, double *value)
-{
-    int status = request_decimal(request, name, minimum, maximum, value, response);
-    if (status == 0)
-        response_problem(response, 400, "Missing parameter", "the parameter '%s' is required",
-                         name);
-    return status == 1 ? 0 : -1;
-}
-
 /* Reads MAILLAGE_FLOOR_BODY_BYTES once; keeps the default when it is unset
  * or not a whole number in 1..FLOOR_MAX_BODY_BYTES. */
 static void read_body_bytes(void)
@@ -109,8 +99,8 @@ static void append_padding(Buffer *body, size_t total)
 static void handle_nearest_floor(const Request *request, Response *response)
 {
     double lat, lon;
-    if (required_decimal(request, response, "lat", -90, 90, &lat) != 0 ||
-        required_decimal(request, response, "lon", -180, 180, &lon) != 0)
+    if (request_required_decimal(request, "lat", -90, 90, &lat, response) != 0 ||
+        request_required_decimal(request, "lon", -180, 180, &lon, response) != 0)
         return;
     double distances[FLOOR_DISTANCE_COUNT];
     for (int i = 0; i < FLOOR_DISTANCE_COUNT; i++) {

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Computed answers kept per dataset (coverage, service areas). */
+#define DATASET_ANSWER_CACHE_BYTES ((size_t)16 << 20)
+
 /* The second thread's work: what needs only the sites and conditions. */
 typedef struct IndexJob {
     Snapshot *snapshot;
@@ -41,6 +44,14 @@ static int read_the_rest(SnapshotLoader *loader, Dataset *dataset, const Dataset
     dataset->places = places_load(store, error, error_size);
     if (!dataset->places)
         return -1;
+    dataset->communes = communes_load(store, error, error_size);
+    if (!dataset->communes)
+        return -1;
+    dataset->answers = tile_cache_new(DATASET_ANSWER_CACHE_BYTES);
+    if (!dataset->answers) {
+        snprintf(error, error_size, "%s: out of memory", dataset->snapshot->path);
+        return -1;
+    }
     dataset->tiles = tiles_load(dataset->snapshot, store, &options->tiles, error, error_size);
     return dataset->tiles ? 0 : -1;
 }
@@ -91,6 +102,8 @@ void dataset_free(Dataset *dataset)
         return;
     tiles_free(dataset->tiles);
     places_free(dataset->places);
+    communes_free(dataset->communes);
+    tile_cache_free(dataset->answers);
     condition_search_free(dataset->conditions);
     spatial_index_free(dataset->index);
     snapshot_free(dataset->snapshot);

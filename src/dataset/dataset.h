@@ -2,7 +2,9 @@
  *
  * Owns: assembling, from one database file, the plain-data Snapshot
  * (model/) and the structures built over it: the spatial index, the
- * condition search, the places and the tiles (index/, tiles/). The HTTP
+ * condition search, the places, the communes and areas, the tiles
+ * (index/, tiles/), and a cache of the answers computed from them
+ * (coverage, service areas), which dies with the dataset. The HTTP
  * handlers answer from a Dataset; dataset_state.h reference-counts them
  * and swaps them on reload. Invariants:
  *  - every member is built from the same snapshot and lives exactly as
@@ -16,11 +18,13 @@
 #ifndef MAILLAGE_DATASET_H
 #define MAILLAGE_DATASET_H
 
+#include "index/communes.h"
 #include "index/conditions.h"
 #include "index/places.h"
 #include "index/spatial_index.h"
 #include "model/snapshot.h"
 #include "model/snapshot_load.h"
+#include "tiles/tile_cache.h"
 #include "tiles/tile_set.h"
 
 #include <stddef.h>
@@ -39,7 +43,9 @@ typedef struct Dataset {
     SpatialIndex *index;
     ConditionSearch *conditions;
     Places *places;
+    Communes *communes; /* coverage and service areas are computed over them */
     TileSet *tiles;
+    TileCache *answers; /* computed answers (coverage, service areas) by request */
 } Dataset;
 
 /* Loads the database at `path` (opened read-only) and builds everything

@@ -55,16 +55,6 @@ static int parse_site_query(const Request *request, Response *response, SitePara
     return site_parameters_parse(request, request->dataset->snapshot, query, response);
 }
 
-static int required_decimal(const Request *request, Response *response, const char *name,
-                            double minimum, double maximum, double *value)
-{
-    int status = request_decimal(request, name, minimum, maximum, value, response);
-    if (status == 0)
-        response_problem(response, 400, "Missing parameter", "the parameter '%s' is required",
-                         name);
-    return status == 1 ? 0 : -1;
-}
-
 static int optional_integer(const Request *request, Response *response, const char *name,
                             int64_t minimum, int64_t maximum, int64_t fallback, int64_t *value)
 {
@@ -625,8 +615,8 @@ static void handle_nearest(const Request *request, Response *response)
     const Snapshot *snapshot = request->dataset->snapshot;
     NearestQuery query;
     query.message[0] = 0;
-    if (required_decimal(request, response, "lat", -90, 90, &query.lat) != 0 ||
-        required_decimal(request, response, "lon", -180, 180, &query.lon) != 0 ||
+    if (request_required_decimal(request, "lat", -90, 90, &query.lat, response) != 0 ||
+        request_required_decimal(request, "lon", -180, 180, &query.lon, response) != 0 ||
         optional_integer(request, response, "k", 1, NEAREST_MAX_K, NEAREST_DEFAULT_K, &query.k) !=
             0 ||
         parse_site_query(request, response, &query.parameters) != 0)

@@ -9,8 +9,8 @@
 #define METRICS_MAX_SLOTS 32
 
 static const char *const route_names[ROUTE_COUNT] = {
-    "nearest", "structures", "structure", "conditions", "places",
-    "healthz", "tiles",      "static",    "metrics",    "other",
+    "nearest",       "structures", "structure", "conditions", "places",  "coverage",
+    "service_areas", "healthz",    "tiles",     "static",     "metrics", "other",
 };
 
 /* Statuses with their own series; anything else is counted as "other". */

@@ -150,3 +150,13 @@ int request_integer(const Request *request, const char *name, int64_t minimum, i
     *value = parsed;
     return 1;
 }
+
+int request_required_decimal(const Request *request, const char *name, double minimum,
+                             double maximum, double *value, Response *response)
+{
+    int status = request_decimal(request, name, minimum, maximum, value, response);
+    if (status == 0)
+        response_problem(response, 400, "Missing parameter", "the parameter '%s' is required",
+                         name);
+    return status == 1 ? 0 : -1;
+}

@@ -68,6 +68,11 @@ void response_finish(Response *response);
 int request_text(const Request *request, const char *name, const char **value, Response *response);
 int request_decimal(const Request *request, const char *name, double minimum, double maximum,
                     double *value, Response *response);
+/* request_decimal() for a parameter that must be present: a missing one is
+ * a 400 "Missing parameter" problem. Returns 0 with *value, or -1 after
+ * writing the problem. */
+int request_required_decimal(const Request *request, const char *name, double minimum,
+                             double maximum, double *value, Response *response);
 int request_integer(const Request *request, const char *name, int64_t minimum, int64_t maximum,
                     int64_t *value, Response *response);
 

@@ -2,6 +2,9 @@
 #include "http/site_parameters.h"
 #include "base/text.h"
 
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -103,4 +106,42 @@ int site_parameters_parse(const Request *request, const Snapshot *snapshot,
         parse_public(request, parameters, response) < 0)
         return -1;
     return 0;
+}
+
+/* Appends to `query` (room for `size`, *used bytes used), never past it:
+ * text that does not fit is cut. */
+static void key_append(char *query, size_t size, size_t *used, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void key_append(char *query, size_t size, size_t *used, const char *format, ...)
+{
+    assert(*used < size);
+    va_list arguments;
+    va_start(arguments, format);
+    int written = vsnprintf(query + *used, size - *used, format, arguments);
+    va_end(arguments);
+    if (written > 0)
+        *used = *used + (size_t)written < size ? *used + (size_t)written : size - 1;
+}
+
+void site_parameters_key(const SiteParameters *parameters, char *query, size_t query_size)
+{
+    assert(query_size > 0);
+    query[0] = 0;
+    size_t used = 0;
+    if (parameters->condition)
+        key_append(query, query_size, &used, "orpha=%lld", (long long)parameters->condition->orpha);
+    if (parameters->role_text) {
+        key_append(query, query_size, &used, "%srole=", used ? "&" : "");
+        const char *separator = "";
+        for (int role = 0; role < ROLE_COUNT; role++) {
+            if (!(parameters->filter.role_mask >> role & 1u))
+                continue;
+            key_append(query, query_size, &used, "%s%s", separator, role_name((Role)role));
+            separator = ",";
+        }
+    }
+    if (parameters->public_text)
+        key_append(query, query_size, &used, "%spublic=%s", used ? "&" : "",
+                   parameters->public_text);
 }

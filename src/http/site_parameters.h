@@ -24,4 +24,11 @@ typedef struct SiteParameters {
 int site_parameters_parse(const Request *request, const Snapshot *snapshot,
                           SiteParameters *parameters, Response *response);
 
+/* Writes the canonical query string of `parameters` into `query` (room for
+ * `query_size`, at least 1): "orpha=232&role=ccmr,crmr&public=enfants",
+ * roles in Role order, absent parameters left out ("" when none), cut to
+ * fit. The same selection always gives the same text (cache keys, TileJSON
+ * tile URLs). */
+void site_parameters_key(const SiteParameters *parameters, char *query, size_t query_size);
+
 #endif

@@ -32,27 +32,7 @@ static int parse_filter(const Request *request, const Snapshot *snapshot, TileFi
         return -1;
     filter->sites = parameters.filter;
     filter->condition = parameters.condition;
-    query[0] = 0;
-    size_t used = 0;
-    if (parameters.condition)
-        used += (size_t)snprintf(query + used, query_size - used, "orpha=%lld",
-                                 (long long)parameters.condition->orpha);
-    if (parameters.role_text) {
-        used += (size_t)snprintf(query + used, query_size - used, "%srole=", used ? "&" : "");
-        int first = 1;
-        for (int role = 0; role < ROLE_COUNT && used < query_size; role++) {
-            if (!(parameters.filter.role_mask >> role & 1u))
-                continue;
-            used += (size_t)snprintf(query + used, query_size - used, "%s%s", first ? "" : ",",
-                                     role_name((Role)role));
-            first = 0;
-        }
-    }
-    if (parameters.public_text && used < query_size)
-        used += (size_t)snprintf(query + used, query_size - used, "%spublic=%s", used ? "&" : "",
-                                 parameters.public_text);
-    if (used >= query_size)
-        query[query_size - 1] = 0;
+    site_parameters_key(&parameters, query, query_size);
     return 0;
 }
 

@@ -103,7 +103,7 @@ static void box_collect(const SpatialIndex *index, const Snapshot *snapshot, con
                 uint32_t s = index->box_points[p];
                 const Site *site = &snapshot->sites[s];
                 if ((inside || box_holds(box, site->lon, site->lat)) &&
-                    site_filter_accepts(filter, site))
+                    site_filter_accepts(snapshot, filter, site))
                     list_push(out, s);
             }
             continue;
@@ -145,7 +145,7 @@ static void condition_collect(const SpatialIndex *index, const Snapshot *snapsho
             listing_points(index, snapshot, &snapshot->conditions[ancestors[a].condition], &count);
         for (size_t i = 0; i < count; i++) {
             const Site *site = &snapshot->sites[listing[i].site];
-            if (site_filter_accepts(filter, site) && in_query_box(pieces, piece_count, site))
+            if (site_filter_accepts(snapshot, filter, site) && in_query_box(pieces, piece_count, site))
                 list_push(out, listing[i].site);
         }
     }
@@ -187,7 +187,7 @@ int spatial_index_box(const SpatialIndex *index, const Snapshot *snapshot, doubl
             (double)(limit + 1) * (double)snapshot->site_count) {
             for (size_t s = 0; s < snapshot->site_count; s++) {
                 const Site *site = &snapshot->sites[s];
-                if (!site_filter_accepts(filter, site) || !in_query_box(pieces, piece_count, site))
+                if (!site_filter_accepts(snapshot, filter, site) || !in_query_box(pieces, piece_count, site))
                     continue;
                 if (*count == limit) {
                     *truncated = 1;

@@ -93,10 +93,11 @@ typedef struct PointBuilder {
     uint32_t *site_out; /* the (lon, lat) tree's box_points; NULL for ECEF */
 } PointBuilder;
 
-/* 1 when every site under the node passes `filter`. */
+/* 1 when every site under the node passes `filter` (never with a filière:
+ * nodes do not know their sites' filières). */
 static inline int node_all_pass(const KdNode *node, const SiteFilter *filter)
 {
-    return (node->role_mask & ~filter->role_mask) == 0 &&
+    return !filter->filiere && (node->role_mask & ~filter->role_mask) == 0 &&
            (node->audience_mask & ~filter->audience_mask) == 0;
 }
 

@@ -377,7 +377,7 @@ static void scan_leaf(NearestSearch *search, const KdNode *node)
         if (lower > search->radius)
             continue;
         if (!all_pass &&
-            !site_filter_accepts(search->filter, &search->snapshot->sites[point->site]))
+            !site_filter_accepts(search->snapshot, search->filter, &search->snapshot->sites[point->site]))
             continue;
         candidate_add(search, point->site, lower);
         chord_offer(search, point->site, chord + POINT_SLACK_M);

@@ -52,4 +52,5 @@ void site_filter_init(SiteFilter *filter)
 {
     filter->role_mask = SITE_FILTER_ALL_ROLES;
     filter->audience_mask = SITE_FILTER_ALL_AUDIENCES;
+    filter->filiere = NULL;
 }

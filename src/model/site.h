@@ -114,10 +114,13 @@ _Static_assert(sizeof(Site) <= 48, "Site must stay within 48 bytes");
 Audience audience_from_name(const char *name);
 
 /* Which sites a query accepts: bit (1u << role) of role_mask and bit
- * (1u << audience) of audience_mask must be set. */
+ * (1u << audience) of audience_mask must be set, and, when `filiere` is
+ * not NULL, the site's filière must be that name (ASCII case ignored;
+ * site_filter_accepts() in snapshot.h, which can read the site's texts). */
 typedef struct SiteFilter {
     uint32_t role_mask;
     uint32_t audience_mask;
+    const char *filiere; /* NULL: any filière */
 } SiteFilter;
 
 #define SITE_FILTER_ALL_ROLES ((1u << ROLE_COUNT) - 1)
@@ -126,7 +129,8 @@ typedef struct SiteFilter {
      (1u << AUDIENCE_TOUS))
 
 void site_filter_init(SiteFilter *filter); /* accepts every site */
-static inline int site_filter_accepts(const SiteFilter *filter, const Site *site)
+/* 1 when the site's role and audience pass (the filière is not looked at). */
+static inline int site_filter_accepts_kind(const SiteFilter *filter, const Site *site)
 {
     return ((filter->role_mask >> site->role) & 1u) &&
            ((filter->audience_mask >> site->audience) & 1u);

@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int snapshot_text_add(Snapshot *snapshot, const char *text, size_t length, TextRef *ref)
 {
@@ -164,6 +165,7 @@ void snapshot_free(Snapshot *snapshot)
     free(snapshot->ancestors);
     free(snapshot->links);
     free(snapshot->condition_by_code);
+    free(snapshot->filieres);
     if (snapshot->arena)
         arena_release(snapshot->arena);
     free(snapshot->arena);
@@ -223,4 +225,12 @@ int snapshot_invariants_hold(const Snapshot *snapshot)
             return 0;
     return snapshot->text_pool_size <= UINT32_MAX && sites_hold(snapshot) &&
            conditions_hold(snapshot);
+}
+
+const char *snapshot_filiere(const Snapshot *snapshot, const char *name)
+{
+    for (size_t f = 0; f < snapshot->filiere_count; f++)
+        if (strcasecmp(snapshot->filieres[f], name) == 0)
+            return snapshot->filieres[f];
+    return NULL;
 }

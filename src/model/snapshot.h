@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 /* The layout of the packed sites `maillage build` stores (snapshot_pack()):
  * bump it whenever Site, SiteDetails, TextRef or the text pool's record
  * layout changes, so that older packed parts are ignored (their sites are
@@ -73,6 +75,8 @@ typedef struct Snapshot {
      * snapshot_condition() searches `conditions` by bisection. */
     uint32_t *condition_by_code;
     size_t condition_by_code_size;
+    const char **filieres; /* names of table `filieres`, sorted (arena strings) */
+    size_t filiere_count;
 } Snapshot;
 
 /* Frees the snapshot and everything it owns; NULL is a no-op. */
@@ -133,6 +137,21 @@ static inline int site_lists_code(const Snapshot *snapshot, const Site *site, in
     }
     return 0;
 }
+
+/* 1 when `site` passes `filter` (site.h): role, audience and filière. */
+static inline int site_filter_accepts(const Snapshot *snapshot, const SiteFilter *filter,
+                                      const Site *site)
+{
+    if (!site_filter_accepts_kind(filter, site))
+        return 0;
+    if (!filter->filiere)
+        return 1;
+    return site->filiere && strcasecmp(snapshot->text_pool + site->filiere, filter->filiere) == 0;
+}
+
+/* The filière named `name` (ASCII case ignored) as table `filieres` spells
+ * it (the 23 FSMR), or NULL when none has that name. */
+const char *snapshot_filiere(const Snapshot *snapshot, const char *name);
 
 /* --- Texts ---------------------------------------------------------------- */
 

@@ -286,6 +286,31 @@ int snapshot_loader_read_links(Loader *loader)
     return 0;
 }
 
+/* The names of table `filieres`, sorted, in the conditions' arena. */
+static int load_filieres(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
+    size_t capacity = count_rows(loader, "filieres");
+    snapshot->filieres = calloc(capacity + 1, sizeof *snapshot->filieres);
+    if (!snapshot->filieres)
+        return load_fail(loader, "out of memory");
+    sqlite3_stmt *statement;
+    if (load_prepare(loader, "SELECT filiere FROM filieres ORDER BY filiere", &statement) != 0)
+        return -1;
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW && snapshot->filiere_count < capacity) {
+        const char *name = column_interned(&loader->interner, statement, 0);
+        if (name)
+            snapshot->filieres[snapshot->filiere_count++] = name;
+    }
+    if (status == SQLITE_ROW)
+        status = SQLITE_DONE;
+    if (load_step_error(loader, statement, status) != 0)
+        return -1;
+    sqlite3_finalize(statement);
+    return loader->interner.failed ? load_fail(loader, "out of memory") : 0;
+}
+
 /* The dataset version, the conditions and the sites: all snapshot_pack()
  * needs. */
 static int load_site_steps(Loader *loader)
@@ -293,7 +318,7 @@ static int load_site_steps(Loader *loader)
     Snapshot *snapshot = loader->snapshot;
     if (store_metadata(&loader->store, "version", snapshot->version, sizeof snapshot->version) != 0)
         return load_fail(loader, "no dataset version in metadata");
-    if (load_conditions(loader) != 0 || load_ancestors(loader) != 0 ||
+    if (load_conditions(loader) != 0 || load_ancestors(loader) != 0 || load_filieres(loader) != 0 ||
         loader_read_sites(loader) != 0)
         return -1;
     return 0;

@@ -236,7 +236,7 @@ void point_index_range(const PointIndex *index, int level, uint64_t cell_x, uint
 
 int tile_filter_accepts(const Snapshot *snapshot, const TileFilter *filter, const Site *site)
 {
-    if (!site_filter_accepts(&filter->sites, site))
+    if (!site_filter_accepts(snapshot, &filter->sites, site))
         return 0;
     return !filter->condition || snapshot_site_covers(snapshot, site, filter->condition, NULL) >= 0;
 }

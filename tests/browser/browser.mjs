@@ -67,6 +67,12 @@ export async function screenshot(page, name) {
     await page.screenshot({ path: join(artifacts, `${name}.png`) });
 }
 
+/* A screenshot of one element (a locator), e.g. a result card. */
+export async function screenshotElement(locator, name) {
+    await mkdir(artifacts, { recursive: true });
+    await locator.screenshot({ path: join(artifacts, `${name}.png`) });
+}
+
 /* URLs of `record` that reach any host other than the test server. */
 export function foreignRequests(record, base) {
     const origin = new URL(base).origin;

@@ -1,7 +1,7 @@
 // modules.test.mjs — the page's modules one at a time, without the page's
 // entry (web/js/main.js). First in Node (no browser, no DOM): URL state,
 // result grouping, CSV/GeoJSON export, tile styles, site points, share URLs,
-// map-move state, the coverage reader. Then in headless Chromium against a
+// map-move state, the coverage reader, source lines. Then in headless Chromium against a
 // real `maillage serve`, on the real index.html markup with its entry
 // script removed: importing any module builds nothing, api.js reads the
 // server's real answers, and the map and search modules work alone.
@@ -14,6 +14,7 @@ import { groupByHospital } from '../../web/js/results.js';
 import { featuresToCsv, featuresToGeoJson } from '../../web/js/export.js';
 import { coverageShares } from '../../web/js/api.js';
 import { sitesOfPoint } from '../../web/js/markers.js';
+import { readSource, sourceLine, sourceShort, KNOWN_DESIGNATIONS } from '../../web/js/sources.js';
 import { basemapStyle, choroplethStyle, networkStyle, isCluster, POPULATION_CLASSES } from '../../web/js/map-style.js';
 import { embedUrl, fullUrl } from '../../web/js/share.js';
 import { recordMapView, reloadState } from '../../web/js/url-sync.js';
@@ -101,9 +102,60 @@ test('markers: a site point stands for itself, a folded point for each of its si
         site_ids: 'A|B', names: 'H|H', centre_labels: 'Centre A|', roles: 'crmr|crmr_coordonnateur',
     };
     assert.deepEqual(sitesOfPoint(folded), [
-        { site_id: 'A', name: 'H', centre_label: 'Centre A', role: 'crmr' },
-        { site_id: 'B', name: 'H', centre_label: '', role: 'crmr_coordonnateur' },
+        { site_id: 'A', name: 'H', centre_label: 'Centre A', role: 'crmr', public: null, source: null },
+        { site_id: 'B', name: 'H', centre_label: '', role: 'crmr_coordonnateur', public: null, source: null },
     ]);
+    const withSources = { ...folded, publics: 'adultes|', sources: 'Arrêté du 16 janvier 2014 (CRCM), annexe; JORF|' };
+    assert.deepEqual(sitesOfPoint(withSources).map((site) => [site.public, site.source]), [
+        ['adultes', 'Arrêté du 16 janvier 2014 (CRCM), annexe; JORF'],
+        [null, null],
+    ], 'an unstated public or source (empty string) is null');
+});
+
+const CRCM = 'Arrêté du 16 janvier 2014 (CRCM), annexe; JORF';
+const CRCM_INFERRED = `${CRCM}; site non nommé par l'arrêté, déduit de l'organisation de l'établissement (voir network-crcm-2014.notes.md)`;
+const SEED = "« Les centres de maladies rares de l'hôpital Bretonneau » (Hôpital Bretonneau, AP-HP); sources/002_e167d5fff387637d.txt";
+
+test('sources: the 2014 CRCM designation shows its year, its 2017 relabelling and the inferred-site caveat', () => {
+    assert.deepEqual(KNOWN_DESIGNATIONS, [{ day: 16, month: 1, year: 2014, label: 'CRCM', relabelled: 2017 }]);
+    assert.deepEqual(readSource(CRCM), { kind: 'arrete', day: 16, month: 1, year: 2014, label: 'CRCM', relabelled: 2017, inferred: false });
+    assert.equal(readSource(CRCM_INFERRED).inferred, true);
+    assert.deepEqual(sourceLine(CRCM, 'fr'), {
+        text: 'Source : arrêté du 16 janvier 2014 (CRCM) — liste de 2014, renouvelée en 2017 ; vérifiez auprès du centre',
+        caveat: null,
+        quoted: null,
+    });
+    assert.deepEqual(sourceLine(CRCM_INFERRED, 'en'), {
+        text: 'Source: arrêté of 16 January 2014 (CRCM) — 2014 list, relabelled in 2017; check with the centre',
+        caveat: 'Site inferred from how the hospital is organised; the arrêté does not name it',
+        quoted: null,
+    });
+    assert.equal(sourceLine(CRCM_INFERRED, 'fr').caveat, 'Site déduit de l’organisation de l’hôpital, non nommé par l’arrêté');
+    assert.equal(sourceShort(CRCM, 'fr'), 'Arrêté du 16 janvier 2014 (CRCM), liste renouvelée en 2017');
+    assert.equal(sourceShort(CRCM_INFERRED, 'fr'), 'Arrêté du 16 janvier 2014 (CRCM), liste renouvelée en 2017 ; site déduit');
+    assert.equal(sourceShort(CRCM_INFERRED, 'en'), 'Arrêté of 16 January 2014 (CRCM), list relabelled in 2017; site inferred');
+    assert.equal(sourceLine(CRCM).text, sourceLine(CRCM, 'fr').text, 'French without a document (Node)');
+});
+
+test('sources: any other arrêté shows its year; a seed its document; anything else as it is', () => {
+    assert.deepEqual(sourceLine('Arrêté du 1er mars 2016 portant désignation des centres', 'fr'), {
+        text: 'Source : arrêté du 1er mars 2016 — liste de 2016 ; vérifiez auprès du centre', caveat: null, quoted: null,
+    });
+    assert.equal(sourceLine('arrêté du 25 juillet 2019 (FSMR)', 'en').text, 'Source: arrêté of 25 July 2019 (FSMR) — 2019 list; check with the centre');
+    assert.equal(sourceShort('Arrêté du 25 juillet 2019 (FSMR)', 'fr'), 'Arrêté du 25 juillet 2019 (FSMR)');
+    // A label other than the known one is not the known designation.
+    assert.equal(readSource('Arrêté du 16 janvier 2014 (autre)').relabelled, null);
+    const seed = sourceLine(SEED, 'fr');
+    assert.equal(seed.text, "Source : « Les centres de maladies rares de l'hôpital Bretonneau » (Hôpital Bretonneau, AP-HP)");
+    assert.equal(seed.quoted, "« Les centres de maladies rares de l'hôpital Bretonneau » (Hôpital Bretonneau, AP-HP)");
+    assert.equal(sourceLine(SEED, 'en').text, "Source: « Les centres de maladies rares de l'hôpital Bretonneau » (Hôpital Bretonneau, AP-HP)");
+    assert.equal(sourceShort(SEED, 'fr'), "« Les centres de maladies rares de l'hôpital Bretonneau »");
+    assert.deepEqual(sourceLine('Annuaire Orphanet, 2023', 'fr'), { text: 'Source : Annuaire Orphanet, 2023', caveat: null, quoted: 'Annuaire Orphanet, 2023' });
+    assert.equal(sourceShort('Annuaire Orphanet, 2023', 'en'), 'Annuaire Orphanet, 2023');
+    for (const unstated of [null, undefined, '', '  ']) {
+        assert.equal(sourceLine(unstated, 'fr').text, 'Source : non indiquée');
+        assert.equal(sourceLine(unstated, 'en').text, 'Source: not stated');
+    }
 });
 
 test('map-style: tile features are styled by the server\'s own properties', () => {
@@ -131,6 +183,10 @@ test('export: CSV quotes per RFC 4180 and GeoJSON is a FeatureCollection', () =>
     assert.equal(lines[0], 'site_id,name,role,orpha_codes,extra,lat,lon');
     assert.equal(lines[1], 'P,"Hôpital ""A"", Provins",cooperation,275752|634518,,48.54708,3.29982');
     assert.equal(lines[2], 'Q,"line');
+    const sourced = featuresToCsv([{ type: 'Feature', geometry: { type: 'Point', coordinates: [2, 48] },
+        properties: { source: CRCM, extra: 1, site_id: 'S', name: 'N' } }]).split('\n');
+    assert.equal(sourced[0], 'site_id,name,source,extra,lat,lon', 'the full source, after the known columns');
+    assert.equal(sourced[1], `S,N,"${CRCM}",1,48,2`);
     const collection = JSON.parse(featuresToGeoJson(features));
     assert.equal(collection.type, 'FeatureCollection');
     assert.deepEqual(collection.features, features);
@@ -235,6 +291,7 @@ test('browser: api.js reads the server\'s real answers, in the shapes it documen
             viaGroup: await api.nearest({ lat: 48.85, lon: 2.35, orpha: 557, k: 1 }),
             noCondition: await api.nearest({ lat: 48.56297, lon: 3.28776, k: 1 }),
             uncovered: await api.nearest({ lat: 48.56297, lon: 3.28776, orpha: 558 }),
+            farAway: await api.nearest({ lat: -20.93306, lon: 55.447, orpha: 586, k: 2 }),
             structures: await api.structures({ bbox: '3.2,48.5,3.4,48.6' }),
             badLat: await failure(api.nearest({ lat: 100, lon: 2 })),
             coverageAvailable,
@@ -260,8 +317,9 @@ test('browser: api.js reads the server\'s real answers, in the shapes it documen
     const site = answers.viaGroup.results[0];
     assert.deepEqual(keys(site), [
         'address', 'centre_label', 'city', 'coordinator_site_id', 'distance_m', 'filiere', 'finess', 'lat', 'lon', 'name',
-        'orpha_matched', 'phone', 'platform', 'postcode', 'public', 'role', 'site_id',
+        'orpha_matched', 'phone', 'platform', 'postcode', 'public', 'role', 'site_id', 'source',
     ]);
+    assert.match(site.source, /^« Retour sur les 1ères rencontres maladies rares de l'hôpital Necker » \(.+\); sources\/\S+\.txt$/);
     assert.equal(site.site_id, 'NECKER-MAREP');
     assert.deepEqual(site.orpha_matched, { orpha: 96346, label: 'Malformation anorectale' });
     assert.ok(Number.isFinite(site.distance_m) && Number.isFinite(site.lat) && Number.isFinite(site.lon));
@@ -269,6 +327,10 @@ test('browser: api.js reads the server\'s real answers, in the shapes it documen
     assert.equal(answers.noCondition.results[0].orpha_matched, null, 'no condition asked: orpha_matched is null');
     assert.deepEqual(answers.uncovered.results, []);
     assert.match(answers.uncovered.message, /^Aucun site du réseau ne couvre « Syndrome de Marfan » \(ORPHA:558\)/);
+    // From La Réunion the nearest CRCM is in metropolitan France: the results and a message.
+    assert.equal(answers.farAway.results.length, 2);
+    assert.ok(answers.farAway.results[0].distance_m > 1e6);
+    assert.match(answers.farAway.message, /^Le site le plus proche qui couvre « Mucoviscidose » est à [\d\s\u202f\u00a0]+ km : /);
 
     assert.equal(answers.structures.type, 'FeatureCollection');
     assert.equal(answers.structures.truncated, false);
@@ -276,6 +338,7 @@ test('browser: api.js reads the server\'s real answers, in the shapes it documen
     assert.equal(feature.geometry.type, 'Point');
     assert.deepEqual(feature.geometry.coordinates, [3.29982, 48.54708]);
     assert.deepEqual(feature.properties.orpha_codes, [95455, 275752, 634518]);
+    assert.match(feature.properties.source, /^« Nouveau site web de la Plateforme d'expertise maladies rares Grand Paris Est \(ESMARA\) »/);
 
     assert.deepEqual(answers.badLat, { isApiError: true, status: 400, message: "the parameter 'lat' must be between -90 and 90, got 100" });
 

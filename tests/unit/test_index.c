@@ -229,7 +229,7 @@ static int brute_covers(const Site *site, int c, int32_t *via)
 static int brute_accepts(const Site *site, int c, const SiteFilter *filter)
 {
     int32_t via = 0;
-    return site_filter_accepts(filter, site) && (c < 0 || brute_covers(site, c, &via) >= 0);
+    return site_filter_accepts_kind(filter, site) && (c < 0 || brute_covers(site, c, &via) >= 0);
 }
 
 static int compare_nearest(const void *a, const void *b)

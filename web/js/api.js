@@ -10,10 +10,12 @@
  *    lat, lon, population}]}; every place has a position;
  *  - /api/nearest: {query: {...}, results: [{site_id, name, role,
  *    centre_label, filiere, orpha_matched, distance_m, lat, lon, finess,
- *    public, phone, address, postcode, city, coordinator_site_id, platform}]}
- *    and, only when no site covers the condition, a top-level `message`;
- *    `orpha_matched` is {orpha, label} (the French label) when a condition
- *    was asked, else null;
+ *    public, phone, address, postcode, city, coordinator_site_id, platform,
+ *    source}]} and a top-level French `message` when no site covers the
+ *    condition (no results) or when the nearest covering site is more than
+ *    1,000 km away (results still listed); `orpha_matched` is {orpha, label}
+ *    (the French label) when a condition was asked, else null; `source`
+ *    cites the site's document or designation (read by sources.js);
  *  - /api/structures: a GeoJSON FeatureCollection of Point features (the
  *    same members in `properties`, without distance_m and position, plus
  *    responsable, service, source, orpha_codes) with a boolean `truncated`;

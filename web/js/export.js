@@ -4,10 +4,12 @@
  * download. Invariants: CSV is UTF-8, comma-separated, one header line,
  * RFC 4180 quoting (like the project's own CSV files), columns in a stable
  * order (known ones first, then any others alphabetically), lat/lon from the
- * geometry (the features are /api/structures's: Point geometries); GeoJSON is an RFC 7946 FeatureCollection of the same features. */
+ * geometry (the features are /api/structures's: Point geometries), each
+ * site's full `source` citation as the server sends it (the page shows a
+ * shorter form); GeoJSON is an RFC 7946 FeatureCollection of the same features. */
 
 const FIRST_COLUMNS = ['site_id', 'name', 'centre_label', 'role', 'filiere', 'public', 'finess', 'phone',
-    'address', 'postcode', 'city', 'platform', 'orpha_codes', 'coordinator_site_id'];
+    'address', 'postcode', 'city', 'platform', 'orpha_codes', 'coordinator_site_id', 'source'];
 
 function csvField(value) {
     if (value === undefined || value === null) return '';

@@ -82,6 +82,16 @@ const strings = {
         col_role: 'Rôle',
         col_filiere: 'Filière',
         col_public: 'Public',
+        col_source: 'Source',
+        source_arrete_relabelled: 'Source : arrêté du {date}{label} — liste de {year}, renouvelée en {relabelled} ; vérifiez auprès du centre',
+        source_arrete: 'Source : arrêté du {date}{label} — liste de {year} ; vérifiez auprès du centre',
+        source_inferred: 'Site déduit de l’organisation de l’hôpital, non nommé par l’arrêté',
+        source_text: 'Source : {text}',
+        source_none: 'Source : non indiquée',
+        source_arrete_relabelled_short: 'Arrêté du {date}{label}, liste renouvelée en {relabelled}',
+        source_arrete_short: 'Arrêté du {date}{label}',
+        source_inferred_short: ' ; site déduit',
+        source_none_short: 'non indiquée',
         area_info: '{name} : {population} habitants',
         area_hint: 'Cliquez sur un département pour lire sa population.',
         share_heading: 'Partager ou intégrer cette carte',
@@ -176,6 +186,16 @@ const strings = {
         col_role: 'Role',
         col_filiere: 'Network',
         col_public: 'Patients',
+        col_source: 'Source',
+        source_arrete_relabelled: 'Source: arrêté of {date}{label} — {year} list, relabelled in {relabelled}; check with the centre',
+        source_arrete: 'Source: arrêté of {date}{label} — {year} list; check with the centre',
+        source_inferred: 'Site inferred from how the hospital is organised; the arrêté does not name it',
+        source_text: 'Source: {text}',
+        source_none: 'Source: not stated',
+        source_arrete_relabelled_short: 'Arrêté of {date}{label}, list relabelled in {relabelled}',
+        source_arrete_short: 'Arrêté of {date}{label}',
+        source_inferred_short: '; site inferred',
+        source_none_short: 'not stated',
         area_info: '{name}: {population} inhabitants',
         area_hint: 'Click a département to read its population.',
         share_heading: 'Share or embed this map',
@@ -228,15 +248,21 @@ const publics = {
 
 export const ROLE_NAMES = Object.keys(roles.fr);
 
+/* The page's language; French where there is no document (Node tests). */
 export function language() {
-    return document.documentElement.lang === 'en' ? 'en' : 'fr';
+    return globalThis.document?.documentElement.lang === 'en' ? 'en' : 'fr';
+}
+
+/* The string `key` in `lang` ('fr' or 'en') with {name} placeholders filled. */
+export function translate(lang, key, values = {}) {
+    const table = strings[lang] ?? strings.fr;
+    const text = table[key] ?? strings.fr[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }
 
 /* The string `key` in the current language with {name} placeholders filled. */
 export function t(key, values = {}) {
-    const table = strings[language()];
-    const text = table[key] ?? strings.fr[key] ?? key;
-    return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+    return translate(language(), key, values);
 }
 
 export function roleWords(role) {

@@ -10,13 +10,18 @@
  *    those of its list entry;
  *  - the tile properties read are the server's (tiles/sites.json): a
  *    cluster has cluster=true, point_count and expansion_zoom; a site point
- *    has site_id, name (absent when unknown), role, centre_label, and count,
- *    which above 1 means sites folded at one position, listed '|'-joined in
- *    site_ids, names, centre_labels and roles.
+ *    has site_id, name (absent when unknown), role, centre_label, public,
+ *    source (of its lead site), and count, which above 1 means sites folded
+ *    at one position, listed '|'-joined and aligned in site_ids, names,
+ *    centre_labels, roles, publics and sources (an unstated public or
+ *    source is the empty string);
+ *  - a popup lists every site it stands for (12 at most) with its centre,
+ *    role, public and source line (sources.js), like a result card.
  * Importing this module creates nothing; Leaflet (window.L) is needed only
  * to build markers, so the pure helpers also run in Node. */
-import { t, roleWords, formatKilometres } from './i18n.js';
+import { t, roleWords, publicWords, formatKilometres } from './i18n.js';
 import { isCluster } from './map-style.js';
+import { sourceElements } from './sources.js';
 
 const COORDINATING_ROLES = new Set(['crmr_coordonnateur', 'platform_coordinator']);
 
@@ -36,27 +41,43 @@ export function onActivate(marker, handler) {
 /* The sites of one site point of the tiles: itself, or the sites it folds. */
 export function sitesOfPoint(properties) {
     if (properties.count <= 1) return [properties];
-    const split = (name) => properties[name].split('|');
-    const [names, centres, roles] = [split('names'), split('centre_labels'), split('roles')];
+    const split = (name) => (typeof properties[name] === 'string' ? properties[name].split('|') : []);
+    const [names, centres, roles, publics, sources] = ['names', 'centre_labels', 'roles', 'publics', 'sources'].map(split);
     return split('site_ids').map((siteId, index) => ({
         site_id: siteId,
         name: names[index],
         centre_label: centres[index],
         role: roles[index],
+        public: publics[index] || null,
+        source: sources[index] || null,
     }));
 }
 
-/* A popup's content: each site's name, centre and role (12 at most). */
+function paragraph(className, text) {
+    const node = document.createElement('p');
+    if (className) node.className = className;
+    node.textContent = text;
+    return node;
+}
+
+/* A popup's content: the hospital's name (once when its sites share it),
+ * then each site's centre, role, public and source line (12 sites at most). */
 export function sitePopup(sites) {
     const box = document.createElement('div');
     box.className = 'site-popup';
-    for (const site of sites.slice(0, 12)) {
-        const title = document.createElement('p');
-        title.className = 'popup-title';
-        title.textContent = site.name ?? site.site_id;
-        const detail = document.createElement('p');
-        detail.textContent = [site.centre_label, roleWords(site.role)].filter(Boolean).join(' — ');
-        box.append(title, detail);
+    const shown = sites.slice(0, 12);
+    const oneName = shown.every((site) => site.name === shown[0].name) && shown[0].name;
+    if (oneName) box.append(paragraph('popup-title', oneName));
+    for (const site of shown) {
+        const entry = document.createElement('div');
+        entry.className = 'popup-site';
+        if (!oneName) entry.append(paragraph('popup-title', site.name || site.site_id));
+        if (site.centre_label) entry.append(paragraph('popup-centre', site.centre_label));
+        const facts = [roleWords(site.role)];
+        if (site.public) facts.push(t('public', { value: publicWords(site.public) }));
+        entry.append(paragraph('popup-facts', facts.filter(Boolean).join(' — ')));
+        entry.append(...sourceElements(site.source, 'popup-source'));
+        box.append(entry);
     }
     return box;
 }
@@ -111,7 +132,7 @@ export function siteMarkerFactory(map) {
             element?.setAttribute('aria-label', label);
             if (element) element.dataset.siteIds = sites.map((site) => site.site_id).join(' ');
         });
-        marker.bindPopup(() => sitePopup(sites));
+        marker.bindPopup(() => sitePopup(sites), { maxWidth: 320, maxHeight: 400 });
         return marker;
     };
 }

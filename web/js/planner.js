@@ -6,6 +6,8 @@
  *  - the table and the exports hold exactly the same features: those of
  *    /api/structures for the map's bounds and the filters (filière and
  *    platform filtered here, since the API filters by orpha and role);
+ *  - the table's source column is the short form (sources.js); the CSV and
+ *    GeoJSON carry each site's full `source` as the server sends it;
  *  - choropleth metrics are entries of METRICS; a metric whose data source
  *    is not served (coverage, from /api/coverage, until that issue lands)
  *    or that needs a condition not chosen yet is listed but disabled, and
@@ -15,6 +17,7 @@ import { t, roleWords, publicWords, formatInteger, ROLE_NAMES } from './i18n.js'
 import { vectorLayer } from './mvt-layer.js';
 import { networkStyle, areaStyle, etablissementStyle, choroplethStyle, POPULATION_CLASSES, COVERAGE_CLASSES } from './map-style.js';
 import { featuresToCsv, featuresToGeoJson, download } from './export.js';
+import { sourceShort, sourceLine } from './sources.js';
 
 const TABLE_ROWS = 300;
 const SELECTION_LIMIT = 5000;
@@ -209,6 +212,12 @@ export function createPlanner({ map, state, elements, onFiltersChanged }) {
                 cell.textContent = value ?? '';
                 row.append(cell);
             }
+            // The short form here; the full line as the cell's title, the raw source in the exports.
+            const source = document.createElement('td');
+            source.className = 'source-cell';
+            source.textContent = sourceShort(properties.source);
+            source.title = sourceLine(properties.source).text;
+            row.append(source);
             return row;
         });
         elements.selectionBody.replaceChildren(...rows);

@@ -5,8 +5,11 @@
  * the API's distance order (a group sits at its nearest site's rank); a
  * group's rank number is the number on its map marker, so list and map
  * agree without relying on colour; every text comes from the API or
- * i18n.js, never from markup strings (no HTML injection). */
-import { t, roleWords, publicWords, formatKilometres } from './i18n.js';
+ * i18n.js, never from markup strings (no HTML injection); every site of a
+ * group shows its own public and its own source line (sources.js), since
+ * the centres of one hospital can come from different lists. */
+import { t, roleWords, publicWords, formatKilometres, language } from './i18n.js';
+import { sourceElements } from './sources.js';
 
 /* Results (in distance order) -> [{key, rank, name, lat, lon, distance, sites}];
  * a hospital is a FINESS number, or a position for sites without one. */
@@ -58,6 +61,7 @@ function renderSite(site, queryOrpha) {
     if (matched && queryOrpha && matched.orpha !== queryOrpha)
         item.append(element('p', 'site-via', t('via', { label: matched.label ?? `ORPHA:${matched.orpha}` })));
     if (site.responsable) item.append(element('p', 'site-responsable', t('responsable', { value: site.responsable })));
+    item.append(...sourceElements(site.source));
     return item;
 }
 
@@ -108,10 +112,17 @@ export function renderResults(list, groups, { from, queryOrpha, onShow }) {
     }
 }
 
-/* The honest answer when no site is listed; `message` is the server's
- * explanation, present when no site covers the condition. */
-export function renderNoSite(container, body) {
+/* The server's word on the answer, above the list: when no site is listed,
+ * the honest "nothing covers it" title and the server's explanation; when
+ * sites are listed, the server's `message` alone if it sent one (e.g. the
+ * nearest covering site is more than 1,000 km away). The message is the
+ * server's French text, marked as such when the page is in English. */
+export function renderMessage(container, body, listed) {
     container.replaceChildren();
-    container.append(element('p', 'no-site-title', t('no_site')));
-    if (body.message) container.append(element('p', 'no-site-message', body.message));
+    if (!listed) container.append(element('p', 'no-site-title', t('no_site')));
+    if (body.message) {
+        const message = element('p', listed ? 'far-message' : 'no-site-message', body.message);
+        if (language() !== 'fr') message.lang = 'fr';
+        container.append(message);
+    }
 }

@@ -9,6 +9,8 @@
  *  - a search writes the state to the URL first (push: a new history
  *    entry), then shows only the newest answer (older requests are aborted);
  *  - without a place there is no request: the list says what to choose;
+ *  - the server's `message` (nothing covers the condition, or the nearest
+ *    covering site is very far) is shown above the list (results.js);
  *  - with a platform, the server's nearest 100 are asked and the list keeps
  *    that platform's first config.nearestCount.
  * Importing this module creates nothing; createSearch() needs a Leaflet map. */
@@ -17,7 +19,7 @@ import { t, language } from './i18n.js';
 import { searchConditions, searchPlaces, nearest } from './api.js';
 import { createCombobox } from './combobox.js';
 import { writeState } from './state.js';
-import { groupByHospital, renderResults, renderNoSite } from './results.js';
+import { groupByHospital, renderResults, renderMessage } from './results.js';
 import { drawResultMarkers } from './markers.js';
 
 /* The patient search on `map` for `state` (read and changed in place, never
@@ -142,8 +144,7 @@ export function createSearch({ map, state, elements, onConditionChanged }) {
         elements.intro.textContent = state.orpha
             ? t('results_intro_condition', { condition: state.condition || `ORPHA:${state.orpha}`, place: placeLabel() })
             : t('results_intro_all', { place: placeLabel() });
-        if (groups.length === 0) renderNoSite(elements.message, body);
-        else elements.message.replaceChildren();
+        renderMessage(elements.message, body, groups.length > 0);
         renderResults(elements.list, groups, {
             from: { lat: state.lat, lon: state.lon },
             queryOrpha: state.orpha,
