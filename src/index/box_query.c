@@ -145,7 +145,8 @@ static void condition_collect(const SpatialIndex *index, const Snapshot *snapsho
             listing_points(index, snapshot, &snapshot->conditions[ancestors[a].condition], &count);
         for (size_t i = 0; i < count; i++) {
             const Site *site = &snapshot->sites[listing[i].site];
-            if (site_filter_accepts(snapshot, filter, site) && in_query_box(pieces, piece_count, site))
+            if (site_filter_accepts(snapshot, filter, site) &&
+                in_query_box(pieces, piece_count, site))
                 list_push(out, listing[i].site);
         }
     }
@@ -187,7 +188,8 @@ int spatial_index_box(const SpatialIndex *index, const Snapshot *snapshot, doubl
             (double)(limit + 1) * (double)snapshot->site_count) {
             for (size_t s = 0; s < snapshot->site_count; s++) {
                 const Site *site = &snapshot->sites[s];
-                if (!site_filter_accepts(snapshot, filter, site) || !in_query_box(pieces, piece_count, site))
+                if (!site_filter_accepts(snapshot, filter, site) ||
+                    !in_query_box(pieces, piece_count, site))
                     continue;
                 if (*count == limit) {
                     *truncated = 1;

@@ -376,8 +376,8 @@ static void scan_leaf(NearestSearch *search, const KdNode *node)
         double lower = point_lower_bound(search, point->position, chord);
         if (lower > search->radius)
             continue;
-        if (!all_pass &&
-            !site_filter_accepts(search->snapshot, search->filter, &search->snapshot->sites[point->site]))
+        if (!all_pass && !site_filter_accepts(search->snapshot, search->filter,
+                                              &search->snapshot->sites[point->site]))
             continue;
         candidate_add(search, point->site, lower);
         chord_offer(search, point->site, chord + POINT_SLACK_M);

@@ -385,7 +385,7 @@ static size_t sites_in_tile(const TileSet *tiles, TileAddress tile, const TileFi
         uint32_t fx = tile_fixed(x), fy = tile_fixed(y);
         if (tile.z > 0 && ((fx >> (32 - tile.z)) != tile.x || (fy >> (32 - tile.z)) != tile.y))
             continue;
-        if (site_filter_accepts(&filter->sites, site))
+        if (site_filter_accepts(tiles->snapshot, &filter->sites, site))
             count++;
     }
     return count;
