@@ -6,8 +6,9 @@
 #ifndef MAILLAGE_COMMANDS_H
 #define MAILLAGE_COMMANDS_H
 
-int command_build(int argc, char **argv);   /* build_command.c */
-int command_serve(int argc, char **argv);   /* serve_command.c */
-int command_nearest(int argc, char **argv); /* nearest_command.c */
+int command_build(int argc, char **argv);    /* build_command.c */
+int command_serve(int argc, char **argv);    /* serve_command.c */
+int command_nearest(int argc, char **argv);  /* nearest_command.c */
+int command_coverage(int argc, char **argv); /* coverage_command.c */
 
 #endif

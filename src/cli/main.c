@@ -12,6 +12,8 @@ static const char usage[] =
     "           [--report FILE.json]\n"
     "  serve    --db FILE.sqlite [--listen 127.0.0.1:8080] [--web DIR] [--threads N]\n"
     "  nearest  --db FILE.sqlite --lat Y --lon X [--orpha CODE] [-k N]\n"
+    "  coverage --db FILE.sqlite (--orpha CODE | --filiere NAME) --radius-km R\n"
+    "           [--level departement|region] [--format json|csv|geojson]\n"
     "\n"
     "`maillage <command> --help` describes every option of a command.\n";
 
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
         return command_serve(argc - 2, argv + 2);
     if (strcmp(argv[1], "nearest") == 0)
         return command_nearest(argc - 2, argv + 2);
+    if (strcmp(argv[1], "coverage") == 0)
+        return command_coverage(argc - 2, argv + 2);
     fprintf(stderr, "maillage: unknown command '%s'\n%s", argv[1], usage);
     return 2;
 }

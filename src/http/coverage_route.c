@@ -235,9 +235,111 @@ static void write_answer(Buffer *body, const Dataset *dataset, const CoverageSel
     json_end_object(&json);
 }
 
-void api_coverage(const Request *request, Response *response, const char *rest)
+/* One CSV field (RFC 4180: quoted when it holds a comma, a quote or a line
+ * break; quotes doubled), then `end` (',' or '\n'). */
+static void csv_field(Buffer *out, const char *text, char end)
 {
-    (void)rest;
+    text = text ? text : "";
+    if (strpbrk(text, ",\"\r\n")) {
+        buffer_append_char(out, '"');
+        for (const char *p = text; *p; p++) {
+            if (*p == '"')
+                buffer_append_char(out, '"');
+            buffer_append_char(out, *p);
+        }
+        buffer_append_char(out, '"');
+    } else {
+        buffer_append_string(out, text);
+    }
+    buffer_append_char(out, end);
+}
+
+static void csv_row(Buffer *out, const Snapshot *snapshot, const char *level, const char *code,
+                    const char *name, const char *territory, const char *region,
+                    const CoverageFigures *f)
+{
+    csv_field(out, level, ',');
+    csv_field(out, code, ',');
+    csv_field(out, name, ',');
+    csv_field(out, territory, ',');
+    csv_field(out, region, ',');
+    double share = f->population > 0 ? (double)f->covered / (double)f->population : 0;
+    buffer_printf(out, "%lld,%lld,%.4f,", (long long)f->population, (long long)f->covered, share);
+    if (isnan(f->median_km))
+        buffer_append_string(out, ",,");
+    else
+        buffer_printf(out, "%.1f,%.1f,", f->median_km, f->p90_km);
+    buffer_printf(out, "%lld,", (long long)f->without_point);
+    const Site *site = f->serving_site == SITE_NONE ? NULL : &snapshot->sites[f->serving_site];
+    csv_field(out, site ? site_id_text(snapshot, site) : NULL, ',');
+    csv_field(out, site ? snapshot_text(snapshot, site->name) : NULL, ',');
+    if (site)
+        buffer_printf(out, "%lld\n", (long long)f->serving_population);
+    else
+        buffer_append_char(out, '\n');
+}
+
+static void write_csv(Buffer *out, const Dataset *dataset, const Coverage *coverage, int by_region)
+{
+    const Communes *communes = dataset->communes;
+    buffer_append_string(out, "level,code,name,territory,region,population,covered_population,"
+                              "share,median_km,p90_km,without_point_population,serving_site_id,"
+                              "serving_site_name,serving_population\n");
+    const AdminArea *areas = by_region ? communes->regions : communes->departements;
+    const CoverageFigures *figures = by_region ? coverage->regions : coverage->departements;
+    size_t count = by_region ? communes->region_count : communes->departement_count;
+    for (size_t a = 0; a < count; a++)
+        csv_row(out, dataset->snapshot, by_region ? "region" : "departement", areas[a].code,
+                areas[a].name, territory_code(areas[a].territory),
+                !by_region && areas[a].region != COMMUNES_NONE
+                    ? communes->regions[areas[a].region].code
+                    : NULL,
+                &figures[a]);
+    for (unsigned t = 0; t < TERRITORY_COUNT; t++)
+        csv_row(out, dataset->snapshot, "territory", territory_code(t), territory_name(t),
+                territory_code(t), NULL, &coverage->territories[t]);
+    csv_row(out, dataset->snapshot, "france", "FR", "France", NULL, NULL, &coverage->total);
+}
+
+static void write_geojson(Buffer *out, const Dataset *dataset, const Coverage *coverage,
+                          int by_region, const char *(*geometry_of)(void *, const char *),
+                          void *context)
+{
+    const Communes *communes = dataset->communes;
+    const AdminArea *areas = by_region ? communes->regions : communes->departements;
+    const CoverageFigures *figures = by_region ? coverage->regions : coverage->departements;
+    size_t count = by_region ? communes->region_count : communes->departement_count;
+    JsonWriter json;
+    json_init(&json, out);
+    json_begin_object(&json);
+    json_key(&json, "type");
+    json_string(&json, "FeatureCollection");
+    json_key(&json, "features");
+    json_begin_array(&json);
+    for (size_t a = 0; a < count; a++) {
+        json_begin_object(&json);
+        json_key(&json, "type");
+        json_string(&json, "Feature");
+        json_key(&json, "geometry");
+        const char *geometry = geometry_of ? geometry_of(context, areas[a].code) : NULL;
+        if (geometry)
+            json_raw(&json, geometry, strlen(geometry));
+        else
+            json_null(&json);
+        json_key(&json, "properties");
+        json_begin_object(&json);
+        write_figures(&json, dataset->snapshot, areas[a].code, areas[a].name, &figures[a]);
+        json_end_object(&json);
+        json_end_object(&json);
+    }
+    json_end_array(&json);
+    json_end_object(&json);
+}
+
+void coverage_answer(const Request *request, CoverageFormat format,
+                     const char *(*geometry_of)(void *context, const char *code), void *context,
+                     Response *response)
+{
     const Dataset *dataset = request->dataset;
     CoverageSelection selection;
     double radius_km;
@@ -249,7 +351,8 @@ void api_coverage(const Request *request, Response *response, const char *rest)
     snprintf(key, sizeof key, "coverage?%s&radius_km=%.17g&level=%s", selection.key, radius_km,
              by_region ? "region" : "departement");
     int status;
-    if (tile_cache_get(dataset->answers, key, &response->body, &status)) {
+    if (format == COVERAGE_FORMAT_JSON &&
+        tile_cache_get(dataset->answers, key, &response->body, &status)) {
         response->status = status;
         return;
     }
@@ -262,9 +365,23 @@ void api_coverage(const Request *request, Response *response, const char *rest)
                          "the server ran out of memory while answering; retry later");
         return;
     }
-    write_answer(&response->body, dataset, &selection, &coverage, radius_km, by_region);
+    if (format == COVERAGE_FORMAT_CSV) {
+        write_csv(&response->body, dataset, &coverage, by_region);
+        response->content_type = "text/csv; charset=utf-8";
+    } else if (format == COVERAGE_FORMAT_GEOJSON) {
+        write_geojson(&response->body, dataset, &coverage, by_region, geometry_of, context);
+        response->content_type = "application/geo+json";
+    } else {
+        write_answer(&response->body, dataset, &selection, &coverage, radius_km, by_region);
+    }
     coverage_free(&coverage);
     response_finish(response);
-    if (response->status == 200)
+    if (format == COVERAGE_FORMAT_JSON && response->status == 200)
         tile_cache_put(dataset->answers, key, response->body.data, response->body.length, 200);
+}
+
+void api_coverage(const Request *request, Response *response, const char *rest)
+{
+    (void)rest;
+    coverage_answer(request, COVERAGE_FORMAT_JSON, NULL, NULL, response);
 }

@@ -29,6 +29,22 @@ typedef struct CoverageSelection {
 int coverage_selection_parse(const Request *request, const Snapshot *snapshot,
                              CoverageSelection *selection, Response *response);
 
+typedef enum CoverageFormat {
+    COVERAGE_FORMAT_JSON,   /* the /api/coverage answer */
+    COVERAGE_FORMAT_CSV,    /* one row per area, then territories and France (RFC 4180) */
+    COVERAGE_FORMAT_GEOJSON /* areas as Features, figures in properties */
+} CoverageFormat;
+
+/* Answers the coverage question of `request` (its parameters and dataset)
+ * in `format` into `response` (response_init()ed): 200, or a 400 problem
+ * for bad input, 503 when memory runs out. For GeoJSON, `geometry_of`
+ * returns an area's geometry as GeoJSON text for its code (NULL: null
+ * geometry); `maillage coverage` reads them from the database. Only JSON
+ * answers are cached. */
+void coverage_answer(const Request *request, CoverageFormat format,
+                     const char *(*geometry_of)(void *context, const char *code), void *context,
+                     Response *response);
+
 /* The /api/coverage route handler (routes.h). */
 void api_coverage(const Request *request, Response *response, const char *rest);
 
