@@ -437,6 +437,10 @@ else
     echo " client and server share the CPUs, unpinned)"
 fi
 
+if [ -x tools/bench-coverage.sh ]; then
+    BUILD=$BUILD tools/bench-coverage.sh "$url" || echo "bench: tools/bench-coverage.sh reported a failure"
+fi
+
 if [ -x tools/bench-tiles.sh ]; then
     echo
     tools/bench-tiles.sh "$url" || echo "bench: tools/bench-tiles.sh reported a failure"
