@@ -15,10 +15,24 @@ after(async () => {
 
 const near = (query) => `/api/nearest?${query}`;
 const box = (query) => `/api/structures?${query}`;
+const coverage = (query) => `/api/coverage?${query}`;
 const manyParameters = Array.from({ length: 40 }, (_, i) => `p${i}=${i}`).join('&');
 
 // [name, target, expected statuses, options]
 const cases = [
+  ['coverage radius 0', coverage('orpha=586&radius_km=0'), [400]],
+  ['coverage radius negative', coverage('orpha=586&radius_km=-10'), [400]],
+  ['coverage radius 2001', coverage('orpha=586&radius_km=2001'), [400]],
+  ['coverage radius NaN', coverage('orpha=586&radius_km=NaN'), [400]],
+  ['coverage radius empty', coverage('orpha=586&radius_km='), [400]],
+  ['coverage radius missing', coverage('orpha=586'), [400]],
+  ['coverage unknown code', coverage('orpha=999999999&radius_km=50'), [400]],
+  ['coverage unknown filière', coverage('filiere=NOPE&radius_km=50'), [400]],
+  ['coverage orpha and filiere', coverage('orpha=586&filiere=MUCO&radius_km=50'), [400]],
+  ['coverage neither', coverage('radius_km=50'), [400]],
+  ['coverage repeated radius', coverage('orpha=586&radius_km=50&radius_km=60'), [400]],
+  ['coverage level=commune', coverage('orpha=586&radius_km=50&level=commune'), [400]],
+  ['service areas unknown code', '/api/service-areas?orpha=999999999', [400, 404]],
   ['lat=NaN', near('lat=NaN&lon=2'), [400]],
   ['lat=nan', near('lat=nan&lon=2'), [400]],
   ['lat=inf', near('lat=inf&lon=2'), [400]],
