@@ -107,12 +107,13 @@ static uint32_t find_area(const AdminArea *areas, size_t count, const char *code
     return COMMUNES_NONE;
 }
 
-static const char *text_at(const Buffer *text, size_t offset)
+/* The string at `offset` of the finished text, NULL for SIZE_MAX. */
+static const char *text_at(const char *text, size_t offset)
 {
-    return offset == SIZE_MAX ? NULL : text->data + offset;
+    return offset == SIZE_MAX ? NULL : text + offset;
 }
 
-static AdminArea *make_areas(const Pending *rows, size_t count, const Buffer *text)
+static AdminArea *make_areas(const Pending *rows, size_t count, const char *text)
 {
     AdminArea *areas = calloc(count + 1, sizeof *areas);
     for (size_t i = 0; areas && i < count; i++)
@@ -147,9 +148,9 @@ Communes *communes_load(Store *store, char *error, size_t error_size)
     if (status == 0) {
         set->text = text.data; /* complete: offsets become pointers */
         text.data = NULL;
-        Buffer view = {set->text, 0, 0, 0};
-        set->regions = make_areas(regions, region_count, &view);
-        set->departements = make_areas(departements, departement_count, &view);
+        const char *view = set->text;
+        set->regions = make_areas(regions, region_count, view);
+        set->departements = make_areas(departements, departement_count, view);
         set->communes = calloc(commune_count + 1, sizeof *set->communes);
         if (!set->regions || !set->departements || !set->communes) {
             snprintf(error, error_size, "communes: out of memory");
@@ -162,17 +163,17 @@ Communes *communes_load(Store *store, char *error, size_t error_size)
             int territory = territory_of_departement(area->code);
             area->territory = (uint8_t)(territory < 0 ? TERRITORY_METROPOLE : territory);
             area->region =
-                find_area(set->regions, region_count, text_at(&view, departements[d].parent));
+                find_area(set->regions, region_count, text_at(view, departements[d].parent));
             if (area->region != COMMUNES_NONE && territory > 0)
                 set->regions[area->region].territory = area->territory;
         }
         for (size_t c = 0; status == 0 && c < commune_count; c++) {
             const Pending *row = &communes[c];
             uint32_t departement =
-                find_area(set->departements, departement_count, text_at(&view, row->parent));
+                find_area(set->departements, departement_count, text_at(view, row->parent));
             set->communes[c] =
-                (Commune){text_at(&view, row->code),
-                          text_at(&view, row->name),
+                (Commune){text_at(view, row->code),
+                          text_at(view, row->name),
                           row->lat,
                           row->lon,
                           row->population,
