@@ -35,15 +35,16 @@ static uint32_t region_of(const Commune *commune)
     return commune->region;
 }
 
+/* Communes outside the départements (the collectivités d'outre-mer of the
+ * COG: Saint-Martin, New Caledonia...) count at no level. */
 static uint32_t territory_of(const Commune *commune)
 {
-    return commune->territory;
+    return commune->departement == COMMUNES_NONE ? COMMUNES_NONE : commune->territory;
 }
 
 static uint32_t france_of(const Commune *commune)
 {
-    (void)commune;
-    return 0;
+    return commune->departement == COMMUNES_NONE ? COMMUNES_NONE : 0;
 }
 
 static void figures_init(CoverageFigures *figures, size_t count)

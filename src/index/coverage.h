@@ -9,7 +9,10 @@
  * median and 90th percentile of that distance, and the site nearest to the
  * largest part of the population. Invariants:
  *  - a commune counts with its population at its point; a commune without
- *    a point is never covered and counts in `without_point`;
+ *    a point is never covered and counts in `without_point`; communes
+ *    outside the départements (the collectivités d'outre-mer the COG lists)
+ *    count nowhere, so France is the sum of its territories, of its
+ *    régions and of its départements;
  *  - covered <= population - without_point, and a région's figures are
  *    the sums of its départements' (same communes, same distances);
  *  - the same query on the same data gives the same figures (ties of the

@@ -204,6 +204,15 @@ TEST(answers_repeat_and_add_up)
         snprintf(pointer, sizeof pointer, "/territories/%ld/covered_population", t);
         covered += json_node_number(root, pointer);
     }
+    double departements = 0;
+    JsonNode *by_departement = coverage("orpha=586&radius_km=100", &status, NULL);
+    for (long d = 0; d < json_node_count(by_departement, "/results"); d++) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/results/%ld/population", d);
+        departements += json_node_number(by_departement, pointer);
+    }
+    json_node_free(by_departement);
+    CHECK(departements == france, "France %.0f, départements %.0f", france, departements);
     CHECK(json_node_count(root, "/territories") == TERRITORY_COUNT && sum == france &&
               covered == json_node_number(root, "/total/covered_population"),
           "territories: %.0f of %.0f", sum, france);
