@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* Computed answers kept per dataset (coverage, service areas). */
-#define DATASET_ANSWER_CACHE_BYTES ((size_t)16 << 20)
+#define DATASET_ANSWER_CACHE_BYTES ((size_t)64 << 20)
 
 /* The second thread's work: what needs only the sites and conditions. */
 typedef struct IndexJob {
@@ -46,6 +46,9 @@ static int read_the_rest(SnapshotLoader *loader, Dataset *dataset, const Dataset
         return -1;
     dataset->communes = communes_load(store, error, error_size);
     if (!dataset->communes)
+        return -1;
+    dataset->service_land = service_land_load(store, error, error_size);
+    if (!dataset->service_land)
         return -1;
     dataset->answers = tile_cache_new(DATASET_ANSWER_CACHE_BYTES);
     if (!dataset->answers) {
@@ -103,6 +106,7 @@ void dataset_free(Dataset *dataset)
     tiles_free(dataset->tiles);
     places_free(dataset->places);
     communes_free(dataset->communes);
+    service_land_free(dataset->service_land);
     tile_cache_free(dataset->answers);
     condition_search_free(dataset->conditions);
     spatial_index_free(dataset->index);

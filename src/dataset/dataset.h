@@ -21,6 +21,7 @@
 #include "index/communes.h"
 #include "index/conditions.h"
 #include "index/places.h"
+#include "index/service_areas.h"
 #include "index/spatial_index.h"
 #include "model/snapshot.h"
 #include "model/snapshot_load.h"
@@ -43,7 +44,8 @@ typedef struct Dataset {
     SpatialIndex *index;
     ConditionSearch *conditions;
     Places *places;
-    Communes *communes; /* coverage and service areas are computed over them */
+    Communes *communes;        /* coverage and service areas are computed over them */
+    ServiceLand *service_land; /* the land service areas cut (built at first use) */
     TileSet *tiles;
     TileCache *answers; /* computed answers (coverage, service areas) by request */
 } Dataset;

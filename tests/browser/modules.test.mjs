@@ -25,17 +25,18 @@ const TIMEOUT = 15000;
 /* ---- in Node ---- */
 
 test('state: a URL round-trips through readState and stateQuery', () => {
-    const query = '?view=planner&orpha=232&condition=Dr%C3%A9panocytose&lat=48.56297&lon=3.28776&place=Provins&zoom=10&center=48.5000%2C3.0000&filiere=MCGRE&role=ccmr%2Ccrmr&platform=ESMARA&public=enfants&metric=coverage&radius_km=50&lang=en';
+    const query = '?view=planner&orpha=232&condition=Dr%C3%A9panocytose&lat=48.56297&lon=3.28776&place=Provins&zoom=10&center=48.5000%2C3.0000&filiere=MCGRE&role=ccmr%2Ccrmr&platform=ESMARA&public=enfants&metric=coverage&radius_km=50&level=region&lang=en';
     const state = readState(query);
     assert.deepEqual(state, {
         view: 'planner', orpha: 232, condition: 'Drépanocytose', lat: 48.56297, lon: 3.28776, place: 'Provins',
-        zoom: 10, center: [48.5, 3], filiere: 'MCGRE', roles: ['ccmr', 'crmr'], platform: 'ESMARA', public: 'enfants', metric: 'coverage', radius: 50, lang: 'en',
+        zoom: 10, center: [48.5, 3], filiere: 'MCGRE', roles: ['ccmr', 'crmr'], platform: 'ESMARA', public: 'enfants', metric: 'coverage', radius: 50, level: 'region', lang: 'en',
     });
     assert.deepEqual(readState(stateQuery(state)), state);
+    assert.deepEqual(readState('?metric=population&level=departement'), { metric: 'population' }, 'départements are the default level');
 });
 
 test('state: bad values are dropped, never trusted', () => {
-    assert.deepEqual(readState('?orpha=abc&lat=91&lon=3&zoom=40&center=1,2,3&public=bebes&lang=de&view=x'), {});
+    assert.deepEqual(readState('?orpha=abc&lat=91&lon=3&zoom=40&center=1,2,3&public=bebes&lang=de&view=x&metric=x&level=commune'), {});
     assert.deepEqual(readState('?lat=48.5'), {}, 'lat without lon');
     assert.deepEqual(readState('?lat=NaN&lon=Infinity'), {});
     assert.deepEqual(readState('?lat=1e3&lon=0x10'), {});

@@ -19,10 +19,16 @@
  *  - /api/structures: a GeoJSON FeatureCollection of Point features (the
  *    same members in `properties`, without distance_m and position, plus
  *    responsable, service, source, orpha_codes) with a boolean `truncated`;
- *  - /api/coverage (the server answers 404 until the coverage issue lands):
- *    the contract's answer, per area its code and the share of its
- *    population within the radius as a fraction in [0, 1], read as
- *    {results: [{code, share, ...}]} like every list answer of the API;
+ *  - /api/coverage: {query, selected_sites, total, territories: [...],
+ *    results: [{code, name, population, covered_population, share,
+ *    median_km, p90_km, without_point_population, serving_site,
+ *    territory, region?}], message?} (read by coverage.js, which documents
+ *    every member); coverageShares() reads each area's code and the share of
+ *    its population within the radius, a fraction in [0, 1];
+ *  - /api/service-areas (answers 404 until it is built): a GeoJSON
+ *    FeatureCollection of cells (Polygon, MultiPolygon or null geometry),
+ *    properties {site_ids: [...], position: [lon, lat], population, ...},
+ *    for the same selection as /api/coverage (read by service-areas.js);
  *  - errors: application/problem+json {type, title, status, detail}.
  * Text members are strings or null, numbers are JSON numbers.
  * Invariants: every request goes to the page's own server (relative URLs,
@@ -65,6 +71,7 @@ export const searchPlaces = (q, signal) => getJson('api/places', { q, limit: 8 }
 export const nearest = (parameters, signal) => getJson('api/nearest', parameters, signal);
 export const structures = (parameters, signal) => getJson('api/structures', parameters, signal);
 export const coverage = (parameters, signal) => getJson('api/coverage', parameters, signal);
+export const serviceAreas = (parameters, signal) => getJson('api/service-areas', parameters, signal);
 
 /* Whether the server offers /api/coverage: one HEAD request. */
 export function coverageAvailable() {

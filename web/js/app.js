@@ -4,7 +4,7 @@
  * Owns: finding the page's elements, creating the modules in order and
  * connecting them (a condition or filter change reaches the map's sites,
  * the planner and the list), the map click (a place in the patient view,
- * a département's figures in the planner), and applying the state at start
+ * an area's figures in the planner), and applying the state at start
  * and after back/forward. Invariants:
  *  - `state` (state.js) is the one description of the view, one object
  *    shared by every module and changed in place; every change is written
@@ -44,17 +44,32 @@ function plannerElements() {
         section: byId('planner'),
         filiere: byId('filiere-select'),
         roles: byId('role-filters'),
+        coverageSelection: byId('coverage-selection'),
+        radius: byId('radius-select'),
+        levels: document.querySelectorAll('input[name="coverage-level"]'),
         layerNetwork: byId('layer-network'),
         layerAreas: byId('layer-areas'),
+        layerServiceAreas: byId('layer-service-areas'),
+        serviceAreasField: byId('service-areas-field'),
+        serviceAreasStatus: byId('service-areas-status'),
         layerEtablissements: byId('layer-etablissements'),
         metric: byId('metric-select'),
+        coverage: byId('coverage'),
+        coverageStatus: byId('coverage-status'),
+        coverageMessage: byId('coverage-message'),
+        coverageTotalsBody: byId('coverage-totals-body'),
+        coverageNote: byId('coverage-note'),
+        coverageCaption: byId('coverage-caption'),
+        coverageAreaHeader: byId('coverage-area-header'),
+        coverageBody: byId('coverage-body'),
+        coverageExportCsv: byId('coverage-export-csv'),
         legendAreas: byId('legend-areas'),
         legendNetwork: document.querySelectorAll('.legend-network'),
+        legendServiceAreas: byId('legend-service-areas'),
         areaClasses: byId('area-classes'),
+        areaHint: byId('area-hint'),
         areaInfo: byId('area-info'),
         legendAreasTitle: byId('legend-areas-title'),
-        radius: byId('radius-input'),
-        radiusField: byId('radius-field'),
         selectionCount: byId('selection-count'),
         selectionTruncated: byId('selection-truncated'),
         selectionBody: byId('selection-body'),
@@ -100,8 +115,8 @@ export function main() {
             patient.choosePlace(event.latlng.lat, event.latlng.lng, '');
             return;
         }
-        const text = await planner?.identify(event.latlng);
-        if (text) window.L.popup().setLatLng(event.latlng).setContent(text).openOn(map);
+        const content = await planner?.identify(event.latlng);
+        if (content) window.L.popup({ maxWidth: 320 }).setLatLng(event.latlng).setContent(content).openOn(map);
     });
     followMapMoves(map, state);
 

@@ -1,7 +1,7 @@
-/* export.js — the planner's selection as CSV or GeoJSON files.
+/* export.js — the planner's selection and tables as CSV or GeoJSON files.
  *
- * Owns: serialising a list of GeoJSON features and offering it as a
- * download. Invariants: CSV is UTF-8, comma-separated, one header line,
+ * Owns: serialising a list of GeoJSON features, or a table's rows, and
+ * offering it as a download. Invariants: CSV is UTF-8, comma-separated, one header line,
  * RFC 4180 quoting (like the project's own CSV files), columns in a stable
  * order (known ones first, then any others alphabetically), lat/lon from the
  * geometry (the features are /api/structures's: Point geometries), each
@@ -17,6 +17,14 @@ function csvField(value) {
     return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/* A table as CSV: `columns` (names, the header line) and `rows` (arrays of
+ * values in the columns' order; null or undefined is an empty field). */
+export function rowsToCsv(columns, rows) {
+    const lines = [columns.map(csvField).join(',')];
+    for (const row of rows) lines.push(row.map(csvField).join(','));
+    return `${lines.join('\n')}\n`;
+}
+
 export function featuresToCsv(features) {
     const seen = new Set();
     for (const feature of features) for (const name of Object.keys(feature.properties)) seen.add(name);
@@ -24,12 +32,13 @@ export function featuresToCsv(features) {
         ...FIRST_COLUMNS.filter((name) => seen.has(name)),
         ...[...seen].filter((name) => !FIRST_COLUMNS.includes(name)).sort(),
     ];
-    const lines = [[...columns, 'lat', 'lon'].join(',')];
-    for (const feature of features) {
-        const [lon, lat] = feature.geometry.coordinates;
-        lines.push([...columns.map((name) => csvField(feature.properties[name])), csvField(lat), csvField(lon)].join(','));
-    }
-    return `${lines.join('\n')}\n`;
+    return rowsToCsv(
+        [...columns, 'lat', 'lon'],
+        features.map((feature) => {
+            const [lon, lat] = feature.geometry.coordinates;
+            return [...columns.map((name) => feature.properties[name]), lat, lon];
+        }),
+    );
 }
 
 export function featuresToGeoJson(features) {

@@ -30,13 +30,17 @@ export const POPULATION_CLASSES = [
     { upTo: Infinity, colour: '#54278f', swatch: 'population-4' },
 ];
 
-/* Share of the population within the radius of a covering site, 0..1. */
+/* Share of the population within the radius of a covering site, 0..1.
+ * Viridis (5 classes; perceptually uniform, read alike with any common
+ * colour-vision deficiency and in grey, no red/green pair): the darkest
+ * class is the least covered, so the areas where people live far from care
+ * stand out. The legend writes every class's limits (planner.js). */
 export const COVERAGE_CLASSES = [
-    { upTo: 0.25, colour: '#d7301f', swatch: 'coverage-0' },
-    { upTo: 0.5, colour: '#fc8d59', swatch: 'coverage-1' },
-    { upTo: 0.75, colour: '#fdcc8a', swatch: 'coverage-2' },
-    { upTo: 0.9, colour: '#b2e2e2', swatch: 'coverage-3' },
-    { upTo: Infinity, colour: '#2c7fb8', swatch: 'coverage-4' },
+    { upTo: 0.25, colour: '#440154', swatch: 'coverage-0' },
+    { upTo: 0.5, colour: '#3b528b', swatch: 'coverage-1' },
+    { upTo: 0.75, colour: '#21918c', swatch: 'coverage-2' },
+    { upTo: 0.9, colour: '#5ec962', swatch: 'coverage-3' },
+    { upTo: Infinity, colour: '#fde725', swatch: 'coverage-4' },
 ];
 
 export function classOf(classes, value) {
@@ -45,11 +49,11 @@ export function classOf(classes, value) {
 
 /* The style of the areas layer for a metric: valueOf(properties) gives the
  * number to classify (not a finite number: the area is not drawn). Only
- * départements are drawn (the layer's features have level "departement"
- * or "region"). */
-export function choroplethStyle(valueOf, classes) {
+ * the areas of `level` are drawn (the layer's features have level
+ * "departement" or "region"; départements by default). */
+export function choroplethStyle(valueOf, classes, level = 'departement') {
     return (layerName, properties, type) => {
-        if (type !== 3 || properties.level !== 'departement') return null;
+        if (type !== 3 || properties.level !== level) return null;
         const value = valueOf(properties);
         if (!Number.isFinite(value)) return null;
         return { fill: classOf(classes, value).colour, stroke: '#ffffff', width: 0.6 };

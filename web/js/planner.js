@@ -1,51 +1,72 @@
-/* planner.js — the territory view: filters, thematic layers, legend, selection, export.
+/* planner.js — the territory view: filters, coverage, thematic layers, legend, selection, export.
  *
- * Owns: the filière and role filters, the network / areas / établissements
- * layers, the choropleth metric, and the "sites in the current view" table
- * that the CSV and GeoJSON exports write. Invariants:
- *  - the table and the exports hold exactly the same features: those of
- *    /api/structures for the map's bounds and the filters (filière and
+ * Owns: the filière and role filters, the coverage controls (radius, level)
+ * and section (coverage-panel.js), the network / areas / service areas /
+ * établissements layers, the choropleth metric and its legend (a map
+ * control), and the "sites in the current view" table that the CSV and
+ * GeoJSON exports write. Invariants:
+ *  - the sites table and its exports hold exactly the same features: those
+ *    of /api/structures for the map's bounds and the filters (filière and
  *    platform filtered here, since the API filters by orpha and role);
- *  - the table's source column is the short form (sources.js); the CSV and
- *    GeoJSON carry each site's full `source` as the server sends it;
+ *  - the sites table's source column is the short form (sources.js); the
+ *    CSV and GeoJSON carry each site's full `source` as the server sends it;
+ *  - the coverage question is the state's (coverage.js: the condition, else
+ *    the filière; roles and public; radius_km, level); one /api/coverage
+ *    answer per question feeds the choropleth, the tables, the popup and
+ *    the coverage CSV, and only the newest question's answer is shown;
  *  - choropleth metrics are entries of METRICS; a metric whose data source
- *    is not served (coverage, from /api/coverage, until that issue lands)
- *    or that needs a condition not chosen yet is listed but disabled, and
- *    the population metric stays on. */
-import { structures, coverage, coverageAvailable, coverageShares } from './api.js';
-import { t, roleWords, publicWords, formatInteger, ROLE_NAMES } from './i18n.js';
+ *    is not served or that needs a condition or filière not chosen yet is
+ *    listed but disabled. Without an explicit choice (state.metric), the
+ *    map shows the coverage as soon as it can, else the population;
+ *  - the legend writes every class's limits, and a click on an area says
+ *    its figures in words (no information by colour alone). */
+import { structures, coverage, coverageAvailable, coverageShares, apiUrl } from './api.js';
+import { t, roleWords, publicWords, formatInteger, formatShare, ROLE_NAMES } from './i18n.js';
 import { vectorLayer } from './mvt-layer.js';
 import { networkStyle, areaStyle, etablissementStyle, choroplethStyle, POPULATION_CLASSES, COVERAGE_CLASSES } from './map-style.js';
 import { featuresToCsv, featuresToGeoJson, download } from './export.js';
 import { sourceShort, sourceLine } from './sources.js';
+import { writeState } from './state.js';
+import { FILIERES } from './filieres.js';
+import { RADII_KM, DEFAULT_RADIUS_KM, coverageParameters, selectionParameters, coverageToCsv, coverageFileName } from './coverage.js';
+import { renderCoverage, clearCoverage, areaFigures, radiusWords } from './coverage-panel.js';
+import { createServiceAreas } from './service-areas.js';
 
 const TABLE_ROWS = 300;
 const SELECTION_LIMIT = 5000;
 
-/* Choropleth metrics of the areas layer. Each: label and legend keys, the
- * classes, how to print a class bound, whether the server offers it, and
- * load(state) -> a function from area properties to the value classified. */
+const population = (properties) => properties.population;
+
+/* Choropleth metrics of the areas layer. Each: its label key, legend(state)
+ * (the legend's title), the classes, how to print a class bound (`top`: the
+ * last class's upper bound, else "> lower"), whether the server offers it,
+ * whether it needs a condition or filière, and load(state, {coverageBody})
+ * -> {valueOf: area properties -> the value classified, level: the areas
+ * drawn, body: the answer it came from or null}. */
 export const METRICS = {
     population: {
         label: 'metric_population',
-        legend: 'population_classes',
+        legend: () => t('population_classes'),
         classes: POPULATION_CLASSES,
         format: (value) => formatInteger(value),
         available: () => Promise.resolve(true),
-        load: async () => (properties) => properties.population,
+        load: async () => ({ valueOf: population, level: 'departement', body: null }),
     },
     coverage: {
         label: 'metric_coverage',
-        legend: 'coverage_classes',
+        legend: (state) =>
+            t(`coverage_classes_${state.level === 'region' ? 'region' : 'departement'}`, {
+                radius: radiusWords(state.radius ?? DEFAULT_RADIUS_KM),
+            }),
         classes: COVERAGE_CLASSES,
-        format: (value) => `${Math.round(value * 100)}\u202f%`,
-        needsCondition: true,
-        /* /api/coverage answers 404 until the coverage issue lands. */
+        format: (value) => formatShare(value, 0),
+        top: 1,
+        needsSelection: true,
         available: coverageAvailable,
-        load: async (state) => {
-            const body = await coverage({ orpha: state.orpha, radius_km: state.radius ?? 100, level: 'departement' });
+        load: async (state, { coverageBody }) => {
+            const body = await coverageBody();
             const shares = coverageShares(body);
-            return (properties) => shares.get(properties.code);
+            return { valueOf: (properties) => shares.get(properties.code), level: body.query.level, body };
         },
     },
 };
@@ -60,14 +81,51 @@ function boundsParameter(map) {
         .join(',');
 }
 
+function option(value, text) {
+    const element = document.createElement('option');
+    element.value = value;
+    element.textContent = text;
+    return element;
+}
+
 export function createPlanner({ map, state, elements, onFiltersChanged }) {
+    const L = window.L;
     const layers = {};
     let selection = [];
     let controller = null;
     let timer = 0;
     let active = false;
-    let filieresLoaded = false;
-    let metricValue = (properties) => properties.population;
+    /* What the areas layer shows: {name, valueOf, level, body}. */
+    let painted = { name: 'population', valueOf: population, level: 'departement', body: null };
+    let paintGeneration = 0;
+    /* The coverage answer the section shows (null: none). */
+    let shownCoverage = null;
+    let coverageGeneration = 0;
+    let coverageCache = { url: null, promise: null };
+    const availability = {};
+    const enabled = { population: true, coverage: false };
+    let pendingUpdate = null;
+
+    const serviceAreas = createServiceAreas({
+        map,
+        elements: {
+            field: elements.serviceAreasField,
+            toggle: elements.layerServiceAreas,
+            status: elements.serviceAreasStatus,
+            legend: elements.legendServiceAreas,
+        },
+    });
+
+    /* The choropleth's legend is a map control (bottom left), hidden with the areas layer. */
+    const legendControl = L.control({ position: 'bottomleft' });
+    legendControl.onAdd = () => {
+        L.DomEvent.disableClickPropagation(elements.legendAreas);
+        L.DomEvent.disableScrollPropagation(elements.legendAreas);
+        return elements.legendAreas;
+    };
+    legendControl.addTo(map);
+
+    for (const name of FILIERES) elements.filiere.append(option(name, name));
 
     async function layer(name) {
         if (!(name in layers)) {
@@ -113,66 +171,140 @@ export function createPlanner({ map, state, elements, onFiltersChanged }) {
         }
     }
 
-    async function loadFilieres() {
-        if (filieresLoaded) return;
-        filieresLoaded = true;
-        try {
-            const all = await structures({ bbox: '-180,-90,180,90', limit: 10000 });
-            const names = [...new Set(all.features.map((feature) => feature.properties.filiere).filter(Boolean))].sort();
-            for (const name of names) {
-                const option = document.createElement('option');
-                option.value = name;
-                option.textContent = name;
-                elements.filiere.append(option);
-            }
-            elements.filiere.value = state.filiere ?? '';
-        } catch (error) {
-            filieresLoaded = false;
-            console.warn(`filières: ${error.message}`);
-        }
+    /* The filière select shows the state's filière, even one not in the list. */
+    function showFiliere() {
+        if (state.filiere && ![...elements.filiere.options].some((entry) => entry.value === state.filiere))
+            elements.filiere.append(option(state.filiere, state.filiere));
+        elements.filiere.value = state.filiere ?? '';
     }
 
-    function currentMetric() {
-        return METRICS[state.metric] ?? METRICS.population;
+    /* The radius choices (and the URL's radius when it is none of them) and the level. */
+    function renderCoverageControls() {
+        const radius = state.radius ?? DEFAULT_RADIUS_KM;
+        const radii = RADII_KM.includes(radius) ? RADII_KM : [...RADII_KM, radius].sort((a, b) => a - b);
+        elements.radius.replaceChildren(...radii.map((km) => option(String(km), t('radius_option', { km: radiusWords(km) }))));
+        elements.radius.value = String(radius);
+        for (const input of elements.levels) input.checked = input.value === (state.level === 'region' ? 'region' : 'departement');
+    }
+
+    function renderSelectionLine() {
+        let text;
+        if (availability.coverage === false) text = t('coverage_unavailable');
+        else if (state.orpha) {
+            const answered = shownCoverage?.query.orpha === state.orpha ? shownCoverage.query.label : null;
+            text = t('coverage_of_condition', { label: state.condition || answered || `ORPHA:${state.orpha}` });
+            if (state.filiere) text += ` ${t('coverage_filiere_ignored')}`;
+        } else if (state.filiere) text = t('coverage_of_filiere', { filiere: state.filiere });
+        else text = t('coverage_choose');
+        elements.coverageSelection.textContent = text;
+    }
+
+    async function isAvailable(name) {
+        availability[name] ??= await METRICS[name].available();
+        return availability[name];
+    }
+
+    function defaultMetric() {
+        return enabled.coverage ? 'coverage' : 'population';
+    }
+
+    function chosenMetric() {
+        return state.metric && enabled[state.metric] ? state.metric : defaultMetric();
     }
 
     async function renderMetrics() {
         const options = [];
         for (const [name, metric] of Object.entries(METRICS)) {
-            const option = document.createElement('option');
-            option.value = name;
-            option.textContent = t(metric.label);
-            option.disabled = !(await metric.available()) || (metric.needsCondition && !state.orpha);
-            options.push(option);
+            enabled[name] = (await isAvailable(name)) && !(metric.needsSelection && !selectionParameters(state));
+            const entry = option(name, t(metric.label));
+            entry.disabled = !enabled[name];
+            options.push(entry);
         }
         elements.metric.replaceChildren(...options);
-        if (elements.metric.querySelector(`option[value="${state.metric}"]:not([disabled])`) === null) state.metric = undefined;
-        elements.metric.value = state.metric ?? 'population';
-        elements.radiusField.hidden = elements.metric.value !== 'coverage';
+        if (state.metric && !enabled[state.metric]) state.metric = undefined;
+        elements.metric.value = chosenMetric();
+    }
+
+    /* The coverage answer for the state's question (one request per question). */
+    function coverageBody() {
+        const parameters = coverageParameters(state);
+        if (!parameters) return Promise.reject(new Error('no condition or filière chosen'));
+        const url = apiUrl('api/coverage', parameters);
+        if (coverageCache.url !== url) {
+            const promise = coverage(parameters);
+            coverageCache = { url, promise };
+            promise.catch(() => {
+                if (coverageCache.promise === promise) coverageCache = { url: null, promise: null };
+            });
+        }
+        return coverageCache.promise;
+    }
+
+    function coverageElements() {
+        return {
+            status: elements.coverageStatus,
+            message: elements.coverageMessage,
+            totalsBody: elements.coverageTotalsBody,
+            note: elements.coverageNote,
+            caption: elements.coverageCaption,
+            areaHeader: elements.coverageAreaHeader,
+            areasBody: elements.coverageBody,
+            exportCsv: elements.coverageExportCsv,
+        };
+    }
+
+    /* The coverage section for the state's question. */
+    async function refreshCoverage() {
+        const generation = ++coverageGeneration;
+        if (!enabled.coverage) {
+            shownCoverage = null;
+            elements.coverage.hidden = true;
+            clearCoverage(coverageElements());
+            return;
+        }
+        elements.coverage.hidden = false;
+        elements.coverageStatus.textContent = t('coverage_loading');
+        try {
+            const body = await coverageBody();
+            if (generation !== coverageGeneration) return;
+            shownCoverage = body;
+            renderCoverage(coverageElements(), body);
+            renderSelectionLine();
+        } catch (error) {
+            if (generation !== coverageGeneration) return;
+            shownCoverage = null;
+            clearCoverage(coverageElements(), t('error', { detail: error.message }));
+        }
     }
 
     /* Loads the chosen metric and restyles the areas layer with it. */
     async function applyMetric() {
-        const metric = currentMetric();
+        const generation = ++paintGeneration;
+        let name = chosenMetric();
+        let loaded;
         try {
-            metricValue = await metric.load(state);
+            loaded = await METRICS[name].load(state, { coverageBody });
         } catch (error) {
-            console.warn(`metric ${elements.metric.value}: ${error.message}`);
-            state.metric = undefined;
-            elements.metric.value = 'population';
-            metricValue = (properties) => properties.population;
+            console.warn(`metric ${name}: ${error.message}`);
+            name = 'population';
+            loaded = await METRICS.population.load(state);
         }
+        if (generation !== paintGeneration) return;
+        painted = { name, ...loaded };
         const areas = await layer('areas');
+        if (generation !== paintGeneration) return;
         if (areas) {
-            areas.options.style = choroplethStyle(metricValue, currentMetric().classes);
+            areas.options.style = choroplethStyle(painted.valueOf, METRICS[name].classes, painted.level);
             if (map.hasLayer(areas)) areas.redraw();
         }
         renderLegendClasses();
     }
 
     function renderLegendClasses() {
-        const metric = currentMetric();
-        elements.legendAreasTitle.textContent = t(metric.legend);
+        const metric = METRICS[painted.name];
+        elements.legendAreas.dataset.metric = painted.name;
+        elements.legendAreasTitle.textContent = metric.legend(state);
+        elements.areaHint.textContent = t(painted.name === 'coverage' ? 'area_hint_coverage' : 'area_hint');
         elements.areaClasses.replaceChildren();
         let lower = 0;
         for (const entry of metric.classes) {
@@ -180,12 +312,34 @@ export function createPlanner({ map, state, elements, onFiltersChanged }) {
             const swatch = document.createElement('span');
             swatch.className = `swatch ${entry.swatch}`;
             swatch.setAttribute('aria-hidden', 'true');
-            const text =
-                entry.upTo === Infinity ? `> ${metric.format(lower)}` : `${metric.format(lower)} – ${metric.format(entry.upTo)}`;
+            let text;
+            if (entry.upTo !== Infinity) text = `${metric.format(lower)} – ${metric.format(entry.upTo)}`;
+            else if (metric.top !== undefined) text = `${metric.format(lower)} – ${metric.format(metric.top)}`;
+            else text = `> ${metric.format(lower)}`;
             item.append(swatch, document.createTextNode(` ${text}`));
             elements.areaClasses.append(item);
             lower = entry.upTo;
         }
+    }
+
+    /* Everything that follows the coverage question: metrics, section, map. */
+    async function update() {
+        if (!active) return;
+        showFiliere();
+        renderCoverageControls();
+        await renderMetrics();
+        renderSelectionLine();
+        serviceAreas.update(enabled.coverage ? selectionParameters(state) : null, active);
+        await Promise.all([refreshCoverage(), applyMetric()]);
+    }
+
+    /* Runs update() once for every change made in the same task. */
+    function scheduleUpdate() {
+        pendingUpdate ??= Promise.resolve().then(() => {
+            pendingUpdate = null;
+            return update();
+        });
+        return pendingUpdate;
     }
 
     function keep(feature) {
@@ -255,24 +409,34 @@ export function createPlanner({ map, state, elements, onFiltersChanged }) {
     for (const box of [elements.layerNetwork, elements.layerAreas, elements.layerEtablissements])
         box.addEventListener('change', syncLayers);
     elements.metric.addEventListener('change', () => {
-        state.metric = elements.metric.value === 'population' ? undefined : elements.metric.value;
-        elements.radiusField.hidden = elements.metric.value !== 'coverage';
-        onFiltersChanged();
+        state.metric = elements.metric.value === defaultMetric() ? undefined : elements.metric.value;
+        writeState(state);
         applyMetric();
     });
     elements.radius.addEventListener('change', () => {
         const radius = Number(elements.radius.value);
         if (!(radius > 0 && radius <= 2000)) return;
         state.radius = radius;
-        onFiltersChanged();
-        applyMetric();
+        writeState(state);
+        scheduleUpdate();
     });
+    for (const input of elements.levels)
+        input.addEventListener('change', () => {
+            if (!input.checked) return;
+            state.level = input.value === 'region' ? 'region' : undefined;
+            writeState(state);
+            scheduleUpdate();
+        });
     elements.exportCsv.addEventListener('click', () =>
         download('maillage-selection.csv', 'text/csv;charset=utf-8', featuresToCsv(selection)),
     );
     elements.exportGeojson.addEventListener('click', () =>
         download('maillage-selection.geojson', 'application/geo+json', featuresToGeoJson(selection)),
     );
+    elements.coverageExportCsv.addEventListener('click', () => {
+        if (shownCoverage)
+            download(coverageFileName(shownCoverage.query), 'text/csv;charset=utf-8', coverageToCsv(shownCoverage));
+    });
     map.on('moveend', scheduleRefresh);
 
     return {
@@ -280,45 +444,53 @@ export function createPlanner({ map, state, elements, onFiltersChanged }) {
             active = true;
             elements.section.hidden = false;
             renderRoleFilters();
-            elements.radius.value = String(state.radius ?? 100);
-            await Promise.all([loadFilieres(), renderMetrics(), syncLayers()]);
-            await applyMetric();
+            await Promise.all([syncLayers(), scheduleUpdate()]);
             refreshSelection();
         },
         hide() {
             active = false;
             elements.section.hidden = true;
             syncLayers();
+            serviceAreas.update(null, false);
         },
-        async conditionChanged() {
-            if (!active) return;
-            await renderMetrics();
-            await applyMetric();
+        conditionChanged() {
+            return scheduleUpdate();
         },
         filtersChanged() {
             syncLayers();
             scheduleRefresh();
+            scheduleUpdate();
         },
         retranslate() {
             if (!active) return;
             renderRoleFilters();
+            renderCoverageControls();
             renderLegendClasses();
             renderMetrics();
+            renderSelectionLine();
+            if (shownCoverage) renderCoverage(coverageElements(), shownCoverage);
             renderSelection(!elements.selectionTruncated.hidden);
         },
         selection: () => selection,
-        /* Names the département under `latlng` with its figures (text, not colour). */
+        /* The area under `latlng` with its figures in words: a popup's
+         * content (an element), also written to the live region; null when
+         * no area is drawn there. */
         async identify(latlng) {
             if (!active || !elements.layerAreas.checked) return null;
             const areas = await layers.areas;
-            const found = areas?.shapesAt(latlng).find((properties) => areaStyle('areas', properties, 3));
+            const found = areas?.shapesAt(latlng).find((properties) => properties.level === painted.level);
             if (!found) return null;
-            let text = t('area_info', { name: `${found.name} (${found.code})`, population: formatInteger(found.population) });
-            const share = metricValue(found);
-            if (state.metric === 'coverage' && Number.isFinite(share))
-                text += ` ; ${t('area_coverage', { share: METRICS.coverage.format(share), radius: state.radius ?? 100 })}`;
+            const figures = painted.body?.results.find((area) => area.code === found.code);
+            if (painted.name === 'coverage' && figures) {
+                const { node, text } = areaFigures(figures, { radius: painted.body.query.radius_km, level: painted.level });
+                elements.areaInfo.textContent = text;
+                return node;
+            }
+            const text = t('area_info', { name: `${found.name} (${found.code})`, population: formatInteger(found.population) });
             elements.areaInfo.textContent = text;
-            return text;
+            const node = document.createElement('p');
+            node.textContent = text;
+            return node;
         },
     };
 }

@@ -9,8 +9,10 @@
  * Parameters: orpha (condition), condition (its label, informative), lat/lon
  * (the place searched), place (its label), zoom, center=lat,lon (map centre
  * when it differs from the place), view=patient|planner, filiere, role
- * (comma-separated), platform, public=enfants|adultes, metric=coverage and
- * radius_km (planner choropleth), lang=fr|en. */
+ * (comma-separated), platform, public=enfants|adultes, metric=coverage|population
+ * (the planner's choropleth; absent: coverage once a condition or filière is
+ * chosen, else population), radius_km and level=region (the planner's
+ * coverage; absent: 100 km by département), lang=fr|en. */
 
 function number(text, minimum, maximum) {
     if (text === null || text === '' || !/^-?\d+(\.\d+)?$/.test(text.trim())) return undefined;
@@ -41,7 +43,9 @@ export function readState(search = location.search) {
         const value = query.get(name);
         if (value) state[name] = value.slice(0, 200);
     }
-    if (query.get('metric') === 'coverage') state.metric = 'coverage';
+    const metric = query.get('metric');
+    if (metric === 'coverage' || metric === 'population') state.metric = metric;
+    if (query.get('level') === 'region') state.level = 'region';
     const radius = number(query.get('radius_km'), 1, 2000);
     if (radius !== undefined) state.radius = radius;
     const audience = query.get('public');
@@ -72,6 +76,7 @@ export function stateQuery(state) {
     if (state.public) query.set('public', state.public);
     if (state.metric) query.set('metric', state.metric);
     if (state.radius !== undefined) query.set('radius_km', String(state.radius));
+    if (state.level === 'region') query.set('level', 'region');
     if (state.lang === 'en') query.set('lang', 'en');
     const text = query.toString();
     return text ? `?${text}` : '';
