@@ -1,9 +1,10 @@
 /* service_areas.h — which land each care position serves: one cell of France's
  * land per distinct position of the selected sites.
  *
- * Owns: the land of each territory (communes.h: metropolitan France and the
- * five overseas départements), read once per dataset from the départements'
- * geometry, and the service-area computation over it. For one selection of
+ * Owns: the service-area computation over the land of each territory
+ * (communes.h: metropolitan France and the five overseas départements),
+ * which service_land.h owns: read once per dataset from the départements'
+ * geometry, built at the first computation. For one selection of
  * sites (a condition with its classification, or a filière; roles and
  * audiences), sites at one exact position are merged, and each position
  * gets the land nearer to it than to any other position, with the
@@ -40,7 +41,7 @@
  * 100 ms for ORPHA:586's 40 positions, 0.25 to 0.35 s for 2,000). It is
  * built at the first computation, not at load (0.15 s: the départements'
  * outline, segments shared by two of them cancelling, polygonized; see
- * service_areas.c), so loading a dataset only copies the WKB (10 ms).
+ * service_land.c), so loading a dataset only copies the WKB (10 ms).
  * A position that serves no land (a site abroad, nearer to no French
  * point than the others) keeps its area, with no polygon.
  *
@@ -66,6 +67,7 @@
 #define MAILLAGE_SERVICE_AREAS_H
 
 #include "index/communes.h"
+#include "index/service_land.h"
 #include "index/spatial_index.h"
 #include "store/store.h"
 
@@ -80,18 +82,6 @@
 /* A point nearer than this to the planar edge between its two nearest
  * positions is placed by the WGS84 outline of their cells instead. */
 #define SERVICE_AREAS_AMBIGUOUS_M 50.0
-
-typedef struct ServiceLand ServiceLand;
-
-/* Reads the départements' geometry (table `departements`, SpatiaLite
- * `geom`, WGS84) from `store` and keeps it by territory; départements of
- * no territory (an unknown "97x") and rows without geometry are left out.
- * The union and the projections are built at the first
- * service_areas_compute(). Returns the land, or NULL with a one-line
- * message in `error`. */
-ServiceLand *service_land_load(Store *store, char *error, size_t error_size);
-/* Frees the land; NULL is a no-op. No computation may be running on it. */
-void service_land_free(ServiceLand *land);
 
 typedef struct ServiceAreaQuery {
     const Condition *condition; /* NULL: every site passing `filter` */
