@@ -175,12 +175,29 @@ async function clickArea(page, lat, lon) {
         return { x: box.left + inside.x, y: box.top + inside.y };
     }, [lat, lon]);
     const popup = page.locator('.leaflet-popup-content');
+    const text = async () => ((await popup.count()) ? ((await popup.first().textContent()) ?? '').trim() : '');
     for (let attempt = 0; attempt < 50; attempt++) {
         await page.mouse.click(point.x, point.y);
-        if (await popup.count()) break;
+        // The popup opens, then gets its figures: wait for its text (a
+        // loaded machine paints late), without clicking it shut again.
+        for (let wait = 0; wait < 20 && !(await text()); wait++) await page.waitForTimeout(50);
+        if (await text()) break;
+    }
+    return text();
+}
+
+/* Waits (up to 10 s) until the text of `selector` matches `pattern`, then
+ * asserts it: the page fills some texts after an answer arrives, later on a
+ * loaded machine. */
+async function expectText(page, selector, pattern) {
+    let text = '';
+    for (let attempt = 0; attempt < 100; attempt++) {
+        text = (await page.textContent(selector)) ?? '';
+        if (pattern.test(text)) return text;
         await page.waitForTimeout(100);
     }
-    return (await popup.textContent()).trim();
+    assert.match(text, pattern, `${selector}`);
+    return text;
 }
 
 async function legendLines(page) {
@@ -210,7 +227,7 @@ test('planner: mucoviscidose at 100 km — coverage choropleth, table by uncover
     await page.waitForSelector('#planner:not([hidden])');
     // Nothing chosen yet: the section is hidden, the controls say what to choose, coverage is not offered.
     assert.equal(await page.locator('#coverage').isHidden(), true);
-    assert.match(await page.textContent('#coverage-selection'), /Choisissez une maladie/);
+    await expectText(page, '#coverage-selection', /Choisissez une maladie/);
     await page.waitForSelector('#metric-select option[value="coverage"][disabled]', { state: 'attached' });
     assert.equal(await page.inputValue('#radius-select'), '100', 'the radius is 100 km by default');
     assert.deepEqual(await page.locator('#radius-select option').evaluateAll((options) => options.map((entry) => entry.value)), ['20', '50', '100', '150', '200']);
@@ -258,8 +275,8 @@ test('planner: mucoviscidose at 100 km — coverage choropleth, table by uncover
     const totals = await page.locator('#coverage-totals-body tr th').allTextContents();
     assert.deepEqual(totals, ['France', 'France métropolitaine', ...body.territories.slice(1).map((entry) => entry.name)]);
     assert.deepEqual(body.territories.slice(1).map((entry) => entry.code), ['971', '972', '973', '974', '976']);
-    assert.match(await page.textContent('#coverage-status'), /^43 site\(s\) retenu\(s\), rayon de 100 km\.$/);
-    assert.match(await page.textContent('#coverage-selection'), /« Mucoviscidose »/);
+    await page.waitForFunction(() => /^43 site\(s\) retenu\(s\), rayon de 100 km\.$/.test(document.querySelector('#coverage-status').textContent));
+    await expectText(page, '#coverage-selection', /« Mucoviscidose »/);
     assert.equal((await page.textContent('#coverage-message')).trim(), '', 'no message: sites are selected');
 
     // The CSV: the table's rows in the table's order.
@@ -290,7 +307,7 @@ test('planner: mucoviscidose at 100 km — coverage choropleth, table by uncover
     assert.ok(popup.replace(/[\s\u202f\u00a0]/g, '').includes(`${String(loiret.covered_population)}sur${String(loiret.population)}habitants`), popup);
     assert.match(popup, /médiane \d+ km ; 9 habitants sur 10 à moins de \d+ km/);
     assert.match(popup, /Site le plus proche du plus grand nombre : /);
-    assert.match(await page.textContent('#area-info'), /^Loiret \(45\) : /);
+    await page.waitForFunction(() => /^Loiret \(45\) : /.test(document.querySelector('#area-info').textContent));
     await screenshot(page, 'planner-coverage-popup');
 
     // Another radius: asked again, and the legend says it.
@@ -316,7 +333,7 @@ test('planner: the level switch (keyboard) shows régions on the map, the table 
     await page.waitForFunction(() => document.querySelector('#legend-areas-title').textContent.endsWith('par région'));
     await page.waitForFunction(() => document.querySelectorAll('#coverage-body tr').length === 18);
     assert.equal(await page.textContent('#coverage-area-header'), 'Région');
-    assert.match(await page.textContent('#coverage-caption'), /^Régions, du plus grand/);
+    await expectText(page, '#coverage-caption', /^Régions, du plus grand/);
     const codes = await tableCodes(page);
     const largest = Math.max(...body.results.map(uncovered));
     assert.equal(uncovered(body.results.find((area) => area.code === codes[0])), largest);
@@ -346,7 +363,7 @@ test('planner: a filière instead of a condition; the message when no site is se
     await page.selectOption('#filiere-select', 'MUCO');
     assert.equal((await (await muco).json()).selected_sites, 43);
     await page.waitForSelector('#coverage-body tr');
-    assert.match(await page.textContent('#coverage-selection'), /filière MUCO/);
+    await expectText(page, '#coverage-selection', /filière MUCO/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#coverage-export-csv')]);
     assert.equal(download.suggestedFilename(), 'couverture-MUCO-100km-departement.csv');
     // The population metric on request (in the URL), then coverage again by default.
@@ -363,8 +380,8 @@ test('planner: a filière instead of a condition; the message when no site is se
     const body = await (await none).json();
     assert.equal(body.selected_sites, 0);
     await page.waitForFunction((message) => document.querySelector('#coverage-message').textContent === message, body.message);
-    assert.match(await page.textContent('#coverage-message'), /^Aucun site du réseau ne relève de la filière AnDDI/);
-    assert.match(await page.textContent('#coverage-status'), /^0 site\(s\) retenu\(s\)/);
+    await expectText(page, '#coverage-message', /^Aucun site du réseau ne relève de la filière AnDDI/);
+    await expectText(page, '#coverage-status', /^0 site\(s\) retenu\(s\)/);
     await screenshot(page, 'planner-coverage-message');
     assertClean(page);
     await page.closeAll();
@@ -421,7 +438,7 @@ test('planner: English labels, legend and figures', async () => {
     assert.equal(await page.textContent('.level-switch legend'), 'Level');
     assert.equal(await page.textContent('label:has(#level-region) span'), 'Regions');
     assert.equal(await page.textContent('#coverage-heading'), 'Who lives far from a site?');
-    assert.match(await page.textContent('#coverage-status'), /^43 site\(s\) selected, 100 km radius\.$/);
+    await expectText(page, '#coverage-status', /^43 site\(s\) selected, 100 km radius\.$/);
     assert.deepEqual((await page.locator('#coverage-totals-body tr th').allTextContents()).slice(0, 2), ['France', 'Metropolitan France']);
     assert.match(await page.locator('#coverage-totals-body tr').first().locator('td').nth(2).textContent(), /^\d+\.\d%$/);
     assert.equal(await page.textContent('#coverage-export-csv'), 'Export the table as CSV');
