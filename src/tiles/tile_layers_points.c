@@ -420,25 +420,19 @@ static void encode_folded_point(const TileJob *job, MvtLayer *layer, size_t firs
     mvt_feature_string(layer, "public", audience_name((Audience)site->audience));
     mvt_feature_string(layer, "source", snapshot_text(snapshot, details->source));
     if (count > 1) {
+        static const struct {
+            const char *key;
+            const char *(*field)(const Snapshot *snapshot, const Site *site);
+        } lists[] = {
+            {"site_ids", site_id_of}, {"names", name_of},     {"centre_labels", centre_label_of},
+            {"roles", role_of},       {"publics", public_of}, {"sources", source_of}};
         Buffer list;
         buffer_init(&list);
-        join_field(job, first, last, &list, site_id_of);
-        mvt_feature_string(layer, "site_ids", list.data ? list.data : "");
-        buffer_reset(&list);
-        join_field(job, first, last, &list, name_of);
-        mvt_feature_string(layer, "names", list.data ? list.data : "");
-        buffer_reset(&list);
-        join_field(job, first, last, &list, centre_label_of);
-        mvt_feature_string(layer, "centre_labels", list.data ? list.data : "");
-        buffer_reset(&list);
-        join_field(job, first, last, &list, role_of);
-        mvt_feature_string(layer, "roles", list.data ? list.data : "");
-        buffer_reset(&list);
-        join_field(job, first, last, &list, public_of);
-        mvt_feature_string(layer, "publics", list.data ? list.data : "");
-        buffer_reset(&list);
-        join_field(job, first, last, &list, source_of);
-        mvt_feature_string(layer, "sources", list.data ? list.data : "");
+        for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+            buffer_reset(&list);
+            join_field(job, first, last, &list, lists[l].field);
+            mvt_feature_string(layer, lists[l].key, list.data ? list.data : "");
+        }
         if (list.failed)
             layer->failed = 1;
         buffer_free(&list);

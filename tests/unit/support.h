@@ -35,6 +35,27 @@ static inline int route_call(const Dataset *dataset, const char *path,
     return 1;
 }
 
+/* Splits a query string "a=1&b=2" (not decoded) into `parameters` (room
+ * for REQUEST_MAX_PARAMETERS), writing the texts into `copy`; returns how
+ * many. */
+static inline size_t split_query(const char *query, char *copy, size_t copy_size,
+                                 QueryParameter *parameters)
+{
+    size_t count = 0;
+    snprintf(copy, copy_size, "%s", query ? query : "");
+    for (char *item = copy; *item && count < REQUEST_MAX_PARAMETERS;) {
+        char *next = strchr(item, '&');
+        if (next)
+            *next++ = 0;
+        char *equals = strchr(item, '=');
+        if (equals)
+            *equals++ = 0;
+        parameters[count++] = (QueryParameter){item, equals ? equals : ""};
+        item = next ? next : item + strlen(item);
+    }
+    return count;
+}
+
 /* Copies the file `from` to `to` (replaced). Returns 0, or -1. */
 static inline int copy_file(const char *from, const char *to)
 {

@@ -27,18 +27,7 @@ static int call(const char *path, const char *query, Response *response)
 {
     static char copy[1024];
     QueryParameter parameters[REQUEST_MAX_PARAMETERS];
-    size_t count = 0;
-    snprintf(copy, sizeof copy, "%s", query ? query : "");
-    for (char *item = copy; *item && count < REQUEST_MAX_PARAMETERS;) {
-        char *next = strchr(item, '&');
-        if (next)
-            *next++ = 0;
-        char *equals = strchr(item, '=');
-        if (equals)
-            *equals++ = 0;
-        parameters[count++] = (QueryParameter){item, equals ? equals : ""};
-        item = next ? next : item + strlen(item);
-    }
+    size_t count = split_query(query, copy, sizeof copy, parameters);
     return route_call(dataset, path, parameters, count, response);
 }
 

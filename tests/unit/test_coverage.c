@@ -23,18 +23,7 @@ static JsonNode *coverage(const char *query, int *status, Buffer *raw)
 {
     QueryParameter parameters[REQUEST_MAX_PARAMETERS];
     static char copy[512];
-    size_t count = 0;
-    snprintf(copy, sizeof copy, "%s", query);
-    for (char *item = copy; *item && count < REQUEST_MAX_PARAMETERS;) {
-        char *next = strchr(item, '&');
-        if (next)
-            *next++ = 0;
-        char *equals = strchr(item, '=');
-        if (equals)
-            *equals++ = 0;
-        parameters[count++] = (QueryParameter){item, equals ? equals : ""};
-        item = next ? next : item + strlen(item);
-    }
+    size_t count = split_query(query, copy, sizeof copy, parameters);
     Response response;
     route_call(dataset, "/api/coverage", parameters, count, &response);
     *status = response.status;

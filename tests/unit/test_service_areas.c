@@ -612,24 +612,6 @@ static void check_cells(const char *label, const Cells *cells, int pairwise)
 /* --- Calling the route ------------------------------------------------------ */
 
 /* Splits "a=1&b=2" (not decoded) into parameters held in `copy`. */
-static size_t split_query(const char *query, char *copy, size_t copy_size,
-                          QueryParameter *parameters)
-{
-    size_t count = 0;
-    snprintf(copy, copy_size, "%s", query ? query : "");
-    for (char *item = copy; *item && count < REQUEST_MAX_PARAMETERS;) {
-        char *next = strchr(item, '&');
-        if (next)
-            *next++ = 0;
-        char *equals = strchr(item, '=');
-        if (equals)
-            *equals++ = 0;
-        parameters[count++] = (QueryParameter){item, equals ? equals : ""};
-        item = next ? next : item + strlen(item);
-    }
-    return count;
-}
-
 static void call_on(const Dataset *on, const char *query, Response *response)
 {
     char copy[512];
