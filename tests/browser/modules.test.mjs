@@ -5,7 +5,7 @@
 // real `maillage serve`, on the real index.html markup with its entry
 // script removed: importing any module builds nothing, api.js reads the
 // server's real answers, and the map and search modules work alone.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,8 @@ import { readSource, sourceLine, sourceShort, KNOWN_DESIGNATIONS } from '../../w
 import { basemapStyle, choroplethStyle, networkStyle, isCluster, POPULATION_CLASSES } from '../../web/js/map-style.js';
 import { embedUrl, fullUrl } from '../../web/js/share.js';
 import { recordMapView, reloadState } from '../../web/js/url-sync.js';
-import { startServer, launchBrowser, openPage, repository } from './browser.mjs';
+import { repository } from './browser.mjs';
+import { browserSession } from './session.mjs';
 
 const TIMEOUT = 15000;
 
@@ -214,28 +215,16 @@ test('search: importing the search module needs no window, document or map', asy
 /* ---- in Chromium, against a real server ---- */
 
 const ENTRY = '<script type="module" src="js/main.js"></script>';
-let server;
-let browser;
-
-before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-});
-
-after(async () => {
-    await browser?.close();
-    await server?.stop();
-});
+const session = browserSession({ timeout: TIMEOUT });
 
 /* The real index.html with its entry script removed, served at
  * /module-harness under the server's own headers (CSP included): modules are
  * imported by the tests, one at a time. Resolves to the page and its requests. */
 async function openHarness() {
     const requests = [];
-    const page = await openPage(browser, requests);
-    page.setDefaultTimeout(TIMEOUT);
-    await page.route(`${server.base}/module-harness`, async (route) => {
-        const response = await route.fetch({ url: `${server.base}/` });
+    const page = await session.newPage({}, requests);
+    await page.route(`${session.base}/module-harness`, async (route) => {
+        const response = await route.fetch({ url: `${session.base}/` });
         const html = await response.text();
         assert.ok(html.includes(ENTRY), 'index.html loads js/main.js');
         await route.fulfill({
@@ -245,7 +234,7 @@ async function openHarness() {
             body: html.replace(ENTRY, ''),
         });
     });
-    await page.goto(`${server.base}/module-harness`);
+    await page.goto(`${session.base}/module-harness`);
     await page.waitForFunction(() => window.L);
     return { page, requests };
 }

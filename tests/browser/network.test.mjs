@@ -7,10 +7,11 @@
 // CRCM across France on the national map, and the far-away message from
 // La Réunion (no CRCM there in the data). Screenshots (a Lyon card on a
 // phone and on a desktop) in build/test-artifacts/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startServer, launchBrowser, openPage, screenshot, screenshotElement, foreignRequests, seriousViolations } from './browser.mjs';
+import { screenshot, screenshotElement, seriousViolations } from './browser.mjs';
+import { browserSession, pick, assertClean } from './session.mjs';
 
 const TIMEOUT = 15000;
 const LYON = 'orpha=586&lat=45.75485&lon=4.83638&place=Lyon';
@@ -21,35 +22,8 @@ const INFERRED_FR = /^Site déduit de l[’']organisation de l[’']hôpital, no
 const INFERRED_EN = /^Site inferred from how the hospital is organised; the arrêté does not name it$/;
 const PHONE = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true };
 
-let server;
-let browser;
-const requests = [];
-
-before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-});
-
-after(async () => {
-    await browser?.close();
-    await server?.stop();
-});
-
-async function open(path, options) {
-    const page = await openPage(browser, requests, options);
-    page.setDefaultTimeout(TIMEOUT);
-    await page.goto(`${server.base}${path}`);
-    await page.waitForFunction(() => window.maillage?.map);
-    return page;
-}
-
-async function pick(page, input, text, optionText) {
-    await page.locator(input).fill(text);
-    const listbox = `#${await page.locator(input).getAttribute('aria-controls')}`;
-    const option = page.locator(`${listbox} [role="option"]`).filter({ hasText: optionText }).first();
-    await option.waitFor();
-    await option.click();
-}
+const session = browserSession({ timeout: TIMEOUT });
+const { open } = session;
 
 async function firstResult(page) {
     const first = page.locator('#results-list > li').first();
@@ -59,10 +33,6 @@ async function firstResult(page) {
 }
 
 const text = async (locator) => (await locator.textContent()).trim();
-
-function assertClean(page) {
-    assert.deepEqual(page.problems, [], 'no CSP violation, script error or page error');
-}
 
 test('CRCM: mucoviscidose from Lyon, the first card names the 2014 list and its 2017 relabelling', async () => {
     const page = await open('/');
@@ -262,7 +232,4 @@ for (const path of [`/?${LYON}&zoom=9`, `/?${BORDEAUX}&zoom=11&lang=en`]) {
     });
 }
 
-test('no request leaves the test server', () => {
-    assert.ok(requests.length > 20, `requests were recorded (${requests.length})`);
-    assert.deepEqual(foreignRequests(requests, server.base), []);
-});
+session.testNoForeignRequests();

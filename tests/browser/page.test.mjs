@@ -1,48 +1,18 @@
 // page.test.mjs — the Leaflet page end to end in headless Chromium against a
 // real `maillage serve`: the patient flow, history, the embed URL, the
 // planner's exports, accessibility (axe-core) and the no-outside-request rule.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startServer, launchBrowser, openPage, screenshot, foreignRequests, seriousViolations } from './browser.mjs';
+import { screenshot, seriousViolations } from './browser.mjs';
+import { browserSession, pick, assertClean } from './session.mjs';
 
 const PROVINS_SITE = 'PROVINS-COOP';
 const PROVINS_STRUCTURE = 'Centre hospitalier de Provins';
 const TIMEOUT = 15000;
 
-let server;
-let browser;
-const requests = [];
-
-before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-});
-
-after(async () => {
-    await browser?.close();
-    await server?.stop();
-});
-
-async function open(path, options) {
-    const page = await openPage(browser, requests, options);
-    page.setDefaultTimeout(TIMEOUT);
-    await page.goto(`${server.base}${path}`);
-    await page.waitForFunction(() => window.maillage?.map);
-    return page;
-}
-
-async function pick(page, input, text, optionText) {
-    await page.locator(input).fill(text);
-    const listbox = `#${await page.locator(input).getAttribute('aria-controls')}`;
-    const option = page.locator(`${listbox} [role="option"]`).filter({ hasText: optionText }).first();
-    await option.waitFor();
-    await option.click();
-}
-
-function assertClean(page) {
-    assert.deepEqual(page.problems, [], 'no CSP violation, script error or page error');
-}
+const session = browserSession({ timeout: TIMEOUT });
+const { open } = session;
 
 async function firstResult(page) {
     const first = page.locator('#results-list > li').first();
@@ -263,7 +233,7 @@ test('keyboard: the condition suggestion is chosen with arrows and Enter', async
     assert.match(await page.inputValue('#condition-input'), /répanocytose/i);
     assert.ok(new URL(page.url()).searchParams.get('orpha'));
     // A result marker is a button: Enter moves the focus to its list entry.
-    await page.goto(`${server.base}/?orpha=232&lat=48.56297&lon=3.28776&zoom=9`);
+    await page.goto(`${session.base}/?orpha=232&lat=48.56297&lon=3.28776&zoom=9`);
     const marker = await assertMarkerOnMap(page, PROVINS_SITE);
     await marker.focus();
     await page.keyboard.press('Enter');
@@ -272,7 +242,4 @@ test('keyboard: the condition suggestion is chosen with arrows and Enter', async
     await page.closeAll();
 });
 
-test('no request leaves the test server', () => {
-    assert.ok(requests.length > 20, `requests were recorded (${requests.length})`);
-    assert.deepEqual(foreignRequests(requests, server.base), []);
-});
+session.testNoForeignRequests();

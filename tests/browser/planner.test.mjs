@@ -10,10 +10,11 @@
 // site is selected, the service-areas layer (hidden while the server
 // answers 404, drawn from a stubbed 200), English labels, axe-core.
 // Screenshots in build/test-artifacts/ (planner-coverage*.png).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startServer, launchBrowser, openPage, screenshot, foreignRequests, seriousViolations } from './browser.mjs';
+import { screenshot, seriousViolations } from './browser.mjs';
+import { browserSession, pick, assertClean } from './session.mjs';
 import {
     coverageParameters,
     selectionParameters,
@@ -85,23 +86,8 @@ test('map-style: coverage classes are five viridis colours, none of the populati
 
 /* ---- in Chromium, against a real server ---- */
 
-let server;
-let browser;
-const requests = [];
-
-before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-});
-
-after(async () => {
-    await browser?.close();
-    await server?.stop();
-});
-
-async function open(path, options) {
-    const page = await openPage(browser, requests, options);
-    page.setDefaultTimeout(TIMEOUT);
+/* Every page open() makes also records its /api/coverage and /api/service-areas requests. */
+function watchPlannerRequests(page) {
     page.coverageRequests = [];
     page.serviceAreaRequests = [];
     page.on('request', (request) => {
@@ -109,22 +95,10 @@ async function open(path, options) {
         if (url.pathname === '/api/coverage' && request.method() === 'GET') page.coverageRequests.push(Object.fromEntries(url.searchParams));
         if (url.pathname === '/api/service-areas') page.serviceAreaRequests.push({ method: request.method(), ...Object.fromEntries(url.searchParams) });
     });
-    await page.goto(`${server.base}${path}`);
-    await page.waitForFunction(() => window.maillage?.map);
-    return page;
 }
 
-async function pick(page, input, text, optionText) {
-    await page.locator(input).fill(text);
-    const listbox = `#${await page.locator(input).getAttribute('aria-controls')}`;
-    const option = page.locator(`${listbox} [role="option"]`).filter({ hasText: optionText }).first();
-    await option.waitFor();
-    await option.click();
-}
-
-function assertClean(page) {
-    assert.deepEqual(page.problems, [], 'no CSP violation, script error or page error');
-}
+const session = browserSession({ timeout: TIMEOUT, onPage: watchPlannerRequests });
+const { open } = session;
 
 /* The /api/coverage answer for these parameters (the one the page asked). */
 function coverageAnswer(page, parameters) {
@@ -294,7 +268,7 @@ test('planner: mucoviscidose at 100 km — coverage choropleth, table by uncover
     const url = new URL(page.url());
     assert.deepEqual([url.searchParams.get('view'), url.searchParams.get('orpha')], ['planner', '586']);
     assert.deepEqual(page.serviceAreaRequests, [{ method: 'HEAD', orpha: '586' }]);
-    const probe = await (await page.request.fetch(`${server.base}/api/service-areas?orpha=586`, { method: 'HEAD' })).status();
+    const probe = await (await page.request.fetch(`${session.base}/api/service-areas?orpha=586`, { method: 'HEAD' })).status();
     assert.equal(await page.locator('#service-areas-field').isHidden(), probe === 404, `the probe answered ${probe}`);
     assert.equal(await page.locator('#legend-service-areas').isHidden(), true);
     await screenshot(page, 'planner-coverage');
@@ -388,8 +362,7 @@ test('planner: a filière instead of a condition; the message when no site is se
 });
 
 test('planner: the service areas are drawn once the server answers 200 (stubbed here)', async () => {
-    const page = await openPage(browser, requests);
-    page.setDefaultTimeout(TIMEOUT);
+    const page = await session.newPage();
     const cells = {
         type: 'FeatureCollection',
         features: [
@@ -403,11 +376,11 @@ test('planner: the service areas are drawn once the server answers 200 (stubbed 
         ],
     };
     const asked = [];
-    await page.route(`${server.base}/api/service-areas?**`, (route) => {
+    await page.route(`${session.base}/api/service-areas?**`, (route) => {
         asked.push({ method: route.request().method(), ...Object.fromEntries(new URL(route.request().url()).searchParams) });
         return route.fulfill({ status: 200, contentType: 'application/geo+json', body: JSON.stringify(cells) });
     });
-    await page.goto(`${server.base}/?view=planner&orpha=586`);
+    await page.goto(`${session.base}/?view=planner&orpha=586`);
     await page.waitForSelector('#service-areas-field:not([hidden])');
     assert.equal(await page.locator('.leaflet-serviceAreas-pane path').count(), 0, 'not drawn until asked');
     await page.check('#layer-service-areas');
@@ -461,7 +434,4 @@ for (const path of ['/?view=planner&orpha=586', '/?view=planner&filiere=AnDDI&le
     });
 }
 
-test('no request leaves the test server', () => {
-    assert.ok(requests.length > 20, `requests were recorded (${requests.length})`);
-    assert.deepEqual(foreignRequests(requests, server.base), []);
-});
+session.testNoForeignRequests();
