@@ -120,11 +120,8 @@ int command_coverage(int argc, char **argv)
                             sizeof coverage_options / sizeof coverage_options[0],
                             {NULL}};
     Request request;
-    memset(&request, 0, sizeof request);
-    request.method = "GET";
-    request.path = "/api/coverage";
     const char *database = NULL;
-    int status = query_command_parse(&command, argc, argv, &database, &request);
+    int status = query_command_parse(&command, "/api/coverage", argc, argv, &database, &request);
     if (status != 0)
         return status == 1 ? 0 : status;
     CoverageFormat format;
@@ -133,13 +130,10 @@ int command_coverage(int argc, char **argv)
                 coverage_usage);
         return 2;
     }
-    char error[1024];
-    Dataset *dataset = dataset_load(database, NULL, error, sizeof error);
-    if (!dataset) {
-        fprintf(stderr, "maillage coverage: %s\n", error);
+    Dataset *dataset = query_command_load(&command, database, &request);
+    if (!dataset)
         return 1;
-    }
-    request.dataset = dataset;
+    char error[1024];
     Geometries geometries = {NULL, NULL, 0};
     int by_region = 0;
     for (size_t p = 0; p < request.parameter_count; p++)

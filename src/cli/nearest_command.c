@@ -36,20 +36,13 @@ int command_nearest(int argc, char **argv)
                             sizeof nearest_options / sizeof nearest_options[0],
                             {NULL}};
     Request request;
-    memset(&request, 0, sizeof request);
-    request.method = "GET";
-    request.path = "/api/nearest";
     const char *database = NULL;
-    int status = query_command_parse(&command, argc, argv, &database, &request);
+    int status = query_command_parse(&command, "/api/nearest", argc, argv, &database, &request);
     if (status != 0)
         return status == 1 ? 0 : status;
-    char error[1024];
-    Dataset *dataset = dataset_load(database, NULL, error, sizeof error);
-    if (!dataset) {
-        fprintf(stderr, "maillage nearest: %s\n", error);
+    Dataset *dataset = query_command_load(&command, database, &request);
+    if (!dataset)
         return 1;
-    }
-    request.dataset = dataset;
     Response response;
     response_init(&response);
     api_nearest(&request, &response, "");

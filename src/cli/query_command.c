@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-int query_command_parse(QueryCommand *command, int argc, char **argv, const char **database,
-                        Request *request)
+int query_command_parse(QueryCommand *command, const char *path, int argc, char **argv,
+                        const char **database, Request *request)
 {
+    memset(request, 0, sizeof *request);
+    request->method = "GET";
+    request->path = path;
     *database = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -54,6 +57,16 @@ int query_command_parse(QueryCommand *command, int argc, char **argv, const char
         return 2;
     }
     return 0;
+}
+
+Dataset *query_command_load(const QueryCommand *command, const char *database, Request *request)
+{
+    char error[1024];
+    Dataset *dataset = dataset_load(database, NULL, error, sizeof error);
+    if (!dataset)
+        fprintf(stderr, "maillage %s: %s\n", command->name, error);
+    request->dataset = dataset;
+    return dataset;
 }
 
 /* Prints the "detail" member of a problem body (a JSON string) to stderr. */

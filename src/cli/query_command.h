@@ -29,12 +29,16 @@ typedef struct QueryCommand {
     const char *own_values[4]; /* values of the parameter-less options, in table order */
 } QueryCommand;
 
-/* Parses argv (after the command name): --db FILE is required; the other
- * options fill request->parameters. Returns 0 with *database set, 1 after
- * --help (printed), or 2 after a usage error (one line and the usage on
- * stderr). */
-int query_command_parse(QueryCommand *command, int argc, char **argv, const char **database,
-                        Request *request);
+/* Parses argv (after the command name) into a GET Request for `path`:
+ * --db FILE is required; the other options fill request->parameters.
+ * Returns 0 with *database set, 1 after --help (printed), or 2 after a
+ * usage error (one line and the usage on stderr). */
+int query_command_parse(QueryCommand *command, const char *path, int argc, char **argv,
+                        const char **database, Request *request);
+
+/* Loads the dataset of `database` into request->dataset. Returns it (the
+ * caller frees it with dataset_free()), or NULL after one line on stderr. */
+Dataset *query_command_load(const QueryCommand *command, const char *database, Request *request);
 
 /* Prints the body of a 200 answer to stdout with a final newline and
  * returns 0; otherwise prints "maillage NAME: <the problem's detail>" to

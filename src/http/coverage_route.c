@@ -62,13 +62,11 @@ int coverage_selection_parse(const Request *request, const Snapshot *snapshot,
     }
     char sites_key[128];
     site_parameters_key(&selection->sites, sites_key, sizeof sites_key);
-    snprintf(selection->key, sizeof selection->key, "%s%s%s", sites_key,
-             selection->filiere && sites_key[0] ? "&" : "", "");
-    if (selection->filiere) {
-        size_t used = strlen(selection->key);
-        snprintf(selection->key + used, sizeof selection->key - used, "filiere=%s",
-                 selection->filiere);
-    }
+    if (selection->filiere)
+        snprintf(selection->key, sizeof selection->key, "%s%sfiliere=%s", sites_key,
+                 sites_key[0] ? "&" : "", selection->filiere);
+    else
+        snprintf(selection->key, sizeof selection->key, "%s", sites_key);
     return 0;
 }
 

@@ -182,6 +182,12 @@ static int compare_by_distance_r(const void *a, const void *b, void *context)
 
 static size_t count_selected(const Snapshot *snapshot, const CoverageQuery *query)
 {
+    const SiteFilter *filter = &query->filter;
+    /* Unfiltered: the count the loader already made (snapshot.h), not a
+     * scan of every site per query. */
+    if (query->condition && !filter->filiere && filter->role_mask == SITE_FILTER_ALL_ROLES &&
+        filter->audience_mask == SITE_FILTER_ALL_AUDIENCES)
+        return query->condition->covering_sites;
     size_t selected = 0;
     for (size_t s = 0; s < snapshot->site_count; s++) {
         const Site *site = &snapshot->sites[s];
