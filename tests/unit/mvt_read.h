@@ -11,6 +11,8 @@
 #ifndef MAILLAGE_MVT_READ_H
 #define MAILLAGE_MVT_READ_H
 
+#include "base/array.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,8 +39,12 @@ typedef struct MvtReadFeature {
     uint64_t id;
     int type;
     int x, y;                    /* the first point (0, 0 when none) */
-    size_t first_tag, tag_count; /* pairs in MvtReadLayer.tags */
+    size_t first_tag, tag_count; /* in MvtReadLayer.tags */
 } MvtReadFeature;
+
+typedef struct MvtReadTag {
+    uint32_t key, value; /* indexes into MvtReadLayer.keys and .values */
+} MvtReadTag;
 
 typedef struct MvtReadLayer {
     const char *name; /* not NUL-terminated, `name_length` bytes */
@@ -47,9 +53,9 @@ typedef struct MvtReadLayer {
     MvtReadFeature *features;
     size_t feature_count;
     MvtReadValue *keys, *values; /* keys: strings */
-    size_t key_count, value_count;
-    uint32_t *tags; /* key index, value index, pairs */
-    size_t tag_count;
+    size_t key_count, value_count, key_capacity, value_capacity;
+    MvtReadTag *tags;
+    size_t tag_count, tag_capacity;
     int failed;
 } MvtReadLayer;
 
@@ -122,17 +128,6 @@ static inline void mvt_read_skip(MvtReader *reader, int wire_type)
         reader->failed = 1;
 }
 
-/* Appends one item to a growable array; sets *failed when out of memory. */
-static inline void *mvt_read_grow(void *items, size_t count, size_t size, int *failed)
-{
-    if (*failed || (count != 0 && (count < 16 || (count & (count - 1)) != 0)))
-        return items; /* room left: the capacity is 16, then doubles when full */
-    void *grown = realloc(items, (count ? 2 * count : 16) * size);
-    if (!grown)
-        *failed = 1;
-    return grown ? grown : items;
-}
-
 static inline MvtReadValue mvt_read_value(MvtReader value)
 {
     MvtReadValue out = {MVT_READ_NONE, NULL, 0, 0, 0};
@@ -178,13 +173,14 @@ static inline void mvt_read_feature(MvtReader reader, MvtReadLayer *layer, MvtRe
         else if (field == 2 && wire == 2) {
             MvtReader tags = mvt_read_sub(&reader);
             while (!tags.failed && tags.position < tags.length && !layer->failed) {
-                layer->tags = mvt_read_grow(layer->tags, layer->tag_count, 2 * sizeof *layer->tags,
-                                            &layer->failed);
-                if (layer->failed)
+                if (array_reserve(layer->tags, layer->tag_capacity, layer->tag_count + 1, 64) !=
+                    0) {
+                    layer->failed = 1;
                     break;
-                layer->tags[2 * layer->tag_count] = (uint32_t)mvt_read_varint(&tags);
-                layer->tags[2 * layer->tag_count + 1] = (uint32_t)mvt_read_varint(&tags);
-                layer->tag_count++;
+                }
+                MvtReadTag *tag = &layer->tags[layer->tag_count++];
+                tag->key = (uint32_t)mvt_read_varint(&tags);
+                tag->value = (uint32_t)mvt_read_varint(&tags);
                 feature->tag_count++;
             }
             layer->failed |= tags.failed;
@@ -219,7 +215,7 @@ static inline int mvt_read_layer(const void *data, size_t length, const char *na
         }
         MvtReader reader = mvt_read_sub(&tile);
         MvtReader *features = NULL;
-        size_t feature_count = 0;
+        size_t feature_count = 0, feature_capacity = 0;
         memset(layer, 0, sizeof *layer);
         layer->version = 1; /* the default of vector_tile.proto */
         while (!reader.failed && reader.position < reader.length && !layer->failed) {
@@ -234,21 +230,23 @@ static inline int mvt_read_layer(const void *data, size_t length, const char *na
             else if (field == 5 && wire == 0)
                 layer->extent = (int)mvt_read_varint(&reader);
             else if (field == 2 && wire == 2) {
-                features = mvt_read_grow(features, feature_count, sizeof *features, &layer->failed);
-                if (!layer->failed)
+                if (array_reserve(features, feature_capacity, feature_count + 1, 64) != 0)
+                    layer->failed = 1;
+                else
                     features[feature_count++] = mvt_read_sub(&reader);
             } else if (field == 3 && wire == 2) {
                 MvtReader text = mvt_read_sub(&reader);
-                layer->keys = mvt_read_grow(layer->keys, layer->key_count, sizeof *layer->keys,
-                                            &layer->failed);
-                if (!layer->failed)
+                if (array_reserve(layer->keys, layer->key_capacity, layer->key_count + 1, 16) != 0)
+                    layer->failed = 1;
+                else
                     layer->keys[layer->key_count++] =
                         (MvtReadValue){MVT_READ_STRING, (const char *)text.data, text.length, 0, 0};
             } else if (field == 4 && wire == 2) {
                 MvtReader value = mvt_read_sub(&reader);
-                layer->values = mvt_read_grow(layer->values, layer->value_count,
-                                              sizeof *layer->values, &layer->failed);
-                if (!layer->failed)
+                if (array_reserve(layer->values, layer->value_capacity, layer->value_count + 1,
+                                  64) != 0)
+                    layer->failed = 1;
+                else
                     layer->values[layer->value_count++] = mvt_read_value(value);
             } else
                 mvt_read_skip(&reader, wire);
@@ -263,8 +261,8 @@ static inline int mvt_read_layer(const void *data, size_t length, const char *na
                 mvt_read_feature(features[f], layer, &layer->features[f]);
             layer->feature_count = layer->failed ? 0 : feature_count;
             for (size_t t = 0; t < layer->tag_count; t++)
-                if (layer->tags[2 * t] >= layer->key_count ||
-                    layer->tags[2 * t + 1] >= layer->value_count)
+                if (layer->tags[t].key >= layer->key_count ||
+                    layer->tags[t].value >= layer->value_count)
                     layer->failed = 1;
         }
         free(features);
@@ -295,9 +293,9 @@ static inline const MvtReadValue *mvt_read_property(const MvtReadLayer *layer,
 {
     size_t key_length = strlen(key);
     for (size_t t = feature->first_tag; t < feature->first_tag + feature->tag_count; t++) {
-        const MvtReadValue *name = &layer->keys[layer->tags[2 * t]];
+        const MvtReadValue *name = &layer->keys[layer->tags[t].key];
         if (name->length == key_length && memcmp(name->text, key, key_length) == 0)
-            return &layer->values[layer->tags[2 * t + 1]];
+            return &layer->values[layer->tags[t].value];
     }
     return NULL;
 }
