@@ -45,7 +45,8 @@
 #include <string.h>
 
 /* The minimum population of a cell's place at zooms TILE_PLACES_MIN_ZOOM to
- * TILE_PLACES_ALL_ZOOM - 1; never growing with the zoom. */
+ * TILE_PLACES_ALL_ZOOM - 1; never growing with the zoom. The layer's
+ * description (tile_set.c), the README and test_places_tiles.c quote it. */
 static const int64_t MINIMUM_POPULATION[TILE_PLACES_ALL_ZOOM - TILE_PLACES_MIN_ZOOM] = {
     50000, 20000, 8000, 3000, 1000, 300};
 

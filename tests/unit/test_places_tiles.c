@@ -235,7 +235,8 @@ typedef struct ZoomCheck {
 /* Checks the decoded features of one tile of check->z against the places. */
 static void check_tile_places(ZoomCheck *check, const MvtReadLayer *layer, TileAddress tile)
 {
-    uint8_t cells[64] = {0};
+    enum { SIDE = 1 << TILE_PLACES_CELL_BITS }; /* cells per tile side */
+    uint8_t cells[SIDE * SIDE] = {0};
     int level = check->z + TILE_PLACES_CELL_BITS;
     for (size_t f = 0; f < layer->feature_count; f++) {
         char code[16];
@@ -258,7 +259,8 @@ static void check_tile_places(ZoomCheck *check, const MvtReadLayer *layer, TileA
         if (check->z < TILE_PLACES_ALL_ZOOM) {
             int64_t population = mvt_read_integer(layer, &layer->features[f], "population", -1);
             populated = population >= MINIMUM_POPULATION[check->z - TILE_PLACES_MIN_ZOOM];
-            unsigned cell = ((x >> (32 - level)) & 7u) * 8 + ((y >> (32 - level)) & 7u);
+            unsigned cell =
+                ((x >> (32 - level)) & (SIDE - 1u)) * SIDE + ((y >> (32 - level)) & (SIDE - 1u));
             alone = !cells[cell]++;
         }
         if (!inside || !same_rank || !populated || !alone || check->seen[place] > 1) {
