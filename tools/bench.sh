@@ -375,7 +375,7 @@ places_z6=0
 for x in 31 32 33; do
     for y in 21 22 23; do
         size=$(curl -s -o /dev/null -w '%{size_download}' "$url/tiles/places/6/$x/$y.mvt" || echo 0)
-        [ "${size%.*}" -gt "$places_z6" ] && places_z6=${size%.*}
+        if [ "${size%.*}" -gt "$places_z6" ]; then places_z6=${size%.*}; fi
     done
 done
 places_z6_kb=$(awk -v b="$places_z6" 'BEGIN { printf "%.1f", b / 1024 }')
