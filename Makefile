@@ -3,7 +3,7 @@
 #   make run     installs missing deps, builds, builds the dataset, serves on 127.0.0.1:8080
 #   make test    installs missing deps, builds, runs every test suite (exit 0 = all passed)
 #
-# Other targets: all, dataset, bench, bench-build, lint, format, clean.
+# Other targets: all, dataset, bench, bench-build, lint, format, clean, install, uninstall, man.
 # SAN=1 builds into build/san with AddressSanitizer + UndefinedBehaviorSanitizer.
 
 SAN ?= 0

@@ -233,10 +233,8 @@ static StaticFiles *open_default_web(void)
             return static_files_open(candidate, error, sizeof error);
     }
     char installed[PATH_MAX];
-    if (install_paths_find("web/index.html", installed, sizeof installed)) {
-        installed[strlen(installed) - strlen("/index.html")] = '\0';
+    if (install_paths_find("web", installed, sizeof installed) && is_web_directory(installed))
         return static_files_open(installed, error, sizeof error);
-    }
     return NULL;
 }
 
