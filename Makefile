@@ -3,7 +3,7 @@
 #   make run     installs missing deps, builds, builds the dataset, serves on 127.0.0.1:8080
 #   make test    installs missing deps, builds, runs every test suite (exit 0 = all passed)
 #
-# Other targets: all, dataset, bench, bench-build, lint, format, clean.
+# Other targets: all, dataset, bench, bench-build, lint, format, clean, install, uninstall, man.
 # SAN=1 builds into build/san with AddressSanitizer + UndefinedBehaviorSanitizer.
 
 SAN ?= 0
@@ -23,7 +23,9 @@ LISTEN ?= 127.0.0.1:8080
 PORT ?= $(lastword $(subst :, ,$(LISTEN)))
 
 SOURCES := $(sort $(wildcard src/*/*.c))
-OBJECTS := $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
+# docs/openapi.json, embedded (src/http/openapi_route.h says why).
+GENERATED_OBJECTS := $(BUILD)/obj/gen/openapi_document.o
+OBJECTS := $(SOURCES:src/%.c=$(BUILD)/obj/%.o) $(GENERATED_OBJECTS)
 LIBRARY_OBJECTS := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJECTS))
 UNIT_SOURCES := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINARIES := $(UNIT_SOURCES:tests/unit/%.c=$(BUILD)/tests/%)
@@ -31,7 +33,8 @@ BINARY := $(BUILD)/maillage
 DATABASE := $(BUILD)/maillage.sqlite
 GEODATA := $(wildcard geodata/*.csv geodata/*.geojson)
 
-.PHONY: all run dataset test unit-tests bench bench-build bench-page lint format clean deps test-deps web
+.PHONY: all run dataset test unit-tests bench bench-build bench-page lint format clean deps test-deps web \
+	install uninstall man
 
 all: $(BINARY)
 
@@ -53,6 +56,14 @@ LDFLAGS := $(SANITIZE)
 $(BUILD)/obj/%.o: src/%.c $(BUILD)/config.mk
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PACKAGE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/openapi_document.c: docs/openapi.json tools/embed-file.sh
+	@mkdir -p $(@D)
+	tools/embed-file.sh openapi_document http/openapi_route.h $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BINARY): $(OBJECTS)
 	$(CC) $(LDFLAGS) $^ $(PACKAGE_LIBS) -lpthread -lm -o $@
@@ -130,3 +141,52 @@ format:
 
 clean:
 	rm -rf build
+
+# --- install, uninstall, man page (issue 15) ---------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the page (web/ with
+# its vendored files), the geodata with its README and sources, a prebuilt
+# database and the man page. The installed binary is linked apart, in
+# $(BUILD)/install/, with install_paths.c compiled again with the data
+# directory, so $(BINARY) is never rebuilt for a PREFIX; its `serve`,
+# `nearest` and `coverage` default --db (and serve --web) to DATADIR.
+VERSION := $(shell cat VERSION)
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+DATADIR := $(PREFIX)/share/maillage
+MANDIR := $(PREFIX)/share/man/man1
+WEB_FILES := index.html embed.html README.md css icons js vendor
+
+$(BUILD)/obj/cli/version_command.o: VERSION
+$(BUILD)/obj/cli/version_command.o: CFLAGS += -DMAILLAGE_VERSION='"$(VERSION)"'
+
+INSTALLED_BINARY := $(BUILD)/install/maillage
+$(INSTALLED_BINARY): $(filter-out $(BUILD)/obj/cli/install_paths.o,$(OBJECTS)) FORCE
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PACKAGE_CFLAGS) -DMAILLAGE_DATADIR='"$(DATADIR)"' \
+		-c src/cli/install_paths.c -o $(BUILD)/install/install_paths.o
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(BUILD)/install/install_paths.o $(PACKAGE_LIBS) \
+		-lpthread -lm -o $@
+
+install: $(INSTALLED_BINARY) $(DATABASE) web docs/maillage.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/web $(DESTDIR)$(DATADIR)/geodata \
+		$(DESTDIR)$(MANDIR)
+	install -m 755 $(INSTALLED_BINARY) $(DESTDIR)$(BINDIR)/maillage
+	install -m 644 $(DATABASE) $(DESTDIR)$(DATADIR)/maillage.sqlite
+	cd web && cp -R $(WEB_FILES) $(abspath $(DESTDIR)$(DATADIR))/web/
+	rm -f $(DESTDIR)$(DATADIR)/web/vendor/.stamp
+	cp -R geodata/. $(DESTDIR)$(DATADIR)/geodata/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)
+	install -m 644 docs/maillage.1 $(DESTDIR)$(MANDIR)/maillage.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/maillage $(DESTDIR)$(MANDIR)/maillage.1
+	rm -rf $(DESTDIR)$(DATADIR)
+
+# docs/maillage.1 is generated from the commands' --help (tools/make-man.mjs);
+# tests/cli/help.sh fails when the committed page differs from it.
+man: $(BINARY)
+	node tools/make-man.mjs $(BINARY) > docs/maillage.1.tmp && mv docs/maillage.1.tmp docs/maillage.1
+
+FORCE:
+# --- end of install, uninstall, man page ---------------------------------------

@@ -5,33 +5,40 @@
  * snapshot_pack(), handed to it. */
 #include "build/build.h"
 #include "cli/commands.h"
+#include "cli/install_paths.h"
 #include "model/snapshot_load.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char build_usage[] =
-    "usage: maillage build --geodata DIR --out FILE.sqlite [--network CSV]... [--finess FILE]\n"
+    "usage: maillage build [--geodata DIR] --out FILE.sqlite [--network CSV]... [--finess FILE]\n"
     "                      [--report FILE.json] [--quiet]\n"
     "\n"
     "Builds the SpatiaLite dataset the server answers from.\n"
     "\n"
+    "options:\n"
     "  --geodata DIR     the reference data directory (geodata/ in the repository): the\n"
     "                    Orphanet nomenclature, synonyms and classification, the FINESS\n"
     "                    extract, communes, departements, regions, filieres, the 2017 FSMR\n"
     "                    site list, and the shipped network (network-seeds.csv and\n"
-    "                    network-crcm-2014.csv), which always loads\n"
-    "  --out FILE        the database to write; replaced atomically (FILE.tmp-PID, then\n"
-    "                    rename), left untouched when the build fails\n"
+    "                    network-crcm-2014.csv), which always loads. Default: geodata/ of\n"
+    "                    the installed data directory (PREFIX/share/maillage); required\n"
+    "                    when there is none\n"
+    "  --out FILE        the database to write (required); replaced atomically\n"
+    "                    (FILE.tmp-PID, then rename), left untouched when the build fails\n"
     "  --network CSV     a network CSV in the CONTRACT format, added to the seeds; may be\n"
-    "                    repeated (a site_id already loaded is rejected: the first row wins)\n"
+    "                    repeated (a site_id already loaded is rejected: the first row\n"
+    "                    wins); default none\n"
     "  --finess FILE     an official FINESS stock file (etalab cs1100507 format: latin-1,\n"
     "                    ';', structureet and geolocalisation lines); its positions override\n"
-    "                    the extract's and resolve network FINESS numbers first\n"
+    "                    the extract's and resolve network FINESS numbers first; default\n"
+    "                    none (the shipped extract only)\n"
     "  --report FILE     write the JSON build report (every input row loaded or rejected\n"
-    "                    with its line and reason), also replaced atomically\n"
-    "  --quiet           no progress lines on stderr\n"
+    "                    with its line and reason), also replaced atomically; default none\n"
+    "  --quiet           no progress lines on stderr (default: progress lines)\n"
     "  --help            this text\n"
     "\n"
     "Exit status: 0 built, 1 fatal error (one line `maillage build: FILE[:LINE]: reason`),\n"
@@ -45,8 +52,9 @@ static int usage_error(const char *format, const char *argument)
     return 2;
 }
 
-/* Parses argv; returns 0, 1 for --help (done), or 2 on a usage error. */
-static int parse_options(int argc, char **argv, BuildOptions *options)
+/* Parses argv; returns 0, 1 for --help (done), or 2 on a usage error.
+ * `installed_geodata` (PATH_MAX bytes) holds the default --geodata. */
+static int parse_options(int argc, char **argv, BuildOptions *options, char *installed_geodata)
 {
     for (int i = 0; i < argc; i++) {
         const char *option = argv[i];
@@ -81,6 +89,8 @@ static int parse_options(int argc, char **argv, BuildOptions *options)
         }
     }
     if (!options->geodata)
+        options->geodata = install_paths_find("geodata", installed_geodata, PATH_MAX);
+    if (!options->geodata)
         return usage_error("missing %s", "--geodata DIR");
     if (!options->out)
         return usage_error("missing %s", "--out FILE.sqlite");
@@ -97,7 +107,8 @@ int command_build(int argc, char **argv)
         return 1;
     }
     options.pack = snapshot_pack;
-    int parsed = parse_options(argc, argv, &options);
+    char installed_geodata[PATH_MAX];
+    int parsed = parse_options(argc, argv, &options, installed_geodata);
     int status = parsed == 1 ? 0 : parsed == 2 ? 2 : build_run(&options);
     free(options.networks);
     return status;

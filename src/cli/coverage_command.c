@@ -18,7 +18,7 @@
 #include <string.h>
 
 static const char coverage_usage[] =
-    "usage: maillage coverage --db FILE.sqlite (--orpha CODE | --filiere NAME) --radius-km R\n"
+    "usage: maillage coverage [--db FILE.sqlite] (--orpha CODE | --filiere NAME) --radius-km R\n"
     "                         [--level departement|region] [--role ROLE[,ROLE...]]\n"
     "                         [--public enfants|adultes|tous] [--format json|csv|geojson]\n"
     "\n"
@@ -29,9 +29,22 @@ static const char coverage_usage[] =
     "the nearest such site, and the site serving the largest part of the population;\n"
     "then the territories and France.\n"
     "\n"
-    "  --level      departement (default) or region\n"
-    "  --format     json (default: the /api/coverage answer), csv (one row per area, then\n"
-    "               the territories and France), geojson (the areas with their figures)\n"
+    "options:\n"
+    "  --db FILE.sqlite  the dataset (default: maillage.sqlite of the installed data\n"
+    "                    directory, PREFIX/share/maillage; required when there is none)\n"
+    "  --orpha CODE      the sites covering this ORPHAcode (232 or ORPHA:232); required\n"
+    "                    unless --filiere is given (no default)\n"
+    "  --filiere NAME    the sites of this filiere (such as MUCO, case ignored); required\n"
+    "                    unless --orpha is given (no default)\n"
+    "  --radius-km R     the distance that counts as covered, 0 < R <= 2000 (required)\n"
+    "  --level L         departement (default) or region\n"
+    "  --role ROLE       one role or a comma-separated list, as for `maillage nearest`\n"
+    "                    (default: any)\n"
+    "  --public P        enfants, adultes or tous (default: any)\n"
+    "  --format F        json (default: the /api/coverage answer), csv (one row per area,\n"
+    "                    then the territories and France), geojson (the areas with their\n"
+    "                    figures)\n"
+    "  --help            this text\n"
     "\n"
     "Exit status: 0 printed, 1 bad input or unreadable database, 2 usage error.\n";
 

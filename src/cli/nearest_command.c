@@ -16,12 +16,28 @@
 #include <string.h>
 
 static const char nearest_usage[] =
-    "usage: maillage nearest --db FILE.sqlite --lat Y --lon X [--orpha CODE] [-k N]\n"
+    "usage: maillage nearest [--db FILE.sqlite] --lat Y --lon X [--orpha CODE] [-k N]\n"
     "                        [--role ROLE[,ROLE...]] [--public enfants|adultes|tous]\n"
     "\n"
     "Prints the JSON answer of GET /api/nearest for these parameters: the k sites\n"
-    "(default 5, at most 100) nearest to (lat, lon) by geodesic WGS84 distance,\n"
-    "among those covering ORPHAcode CODE (directly or through a group), if given.\n";
+    "nearest to (lat, lon) by geodesic WGS84 distance, among those covering\n"
+    "ORPHAcode CODE (directly or through a group), if given.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE.sqlite  the dataset (default: maillage.sqlite of the installed data\n"
+    "                    directory, PREFIX/share/maillage; required when there is none)\n"
+    "  --lat Y           latitude in WGS84 degrees, -90 to 90 (required)\n"
+    "  --lon X           longitude in WGS84 degrees, -180 to 180 (required)\n"
+    "  --orpha CODE      an ORPHAcode such as 232 or ORPHA:232 (default: every site)\n"
+    "  -k, --k N         how many sites, 1 to 100 (default 5)\n"
+    "  --role ROLE       one role or a comma-separated list: crmr_coordonnateur,\n"
+    "                    crmr_constitutif, crmr, ccmr, cooperation, platform_member,\n"
+    "                    platform_coordinator, medico_social, association (default: any)\n"
+    "  --public P        enfants, adultes or tous: keeps the sites for that public,\n"
+    "                    for all (tous) or unstated (default: any)\n"
+    "  --help            this text\n"
+    "\n"
+    "Exit status: 0 printed, 1 bad input or unreadable database, 2 usage error.\n";
 
 static const QueryOption nearest_options[] = {
     {"--lat", "lat"}, {"--lon", "lon"},   {"--orpha", "orpha"},   {"-k", "k"},

@@ -1,7 +1,9 @@
 /* query_command.c — options to query parameters, answers to stdout; see
  * query_command.h. */
 #include "cli/query_command.h"
+#include "cli/install_paths.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +54,9 @@ int query_command_parse(QueryCommand *command, const char *path, int argc, char 
         request->parameters[request->parameter_count++] =
             (QueryParameter){option->parameter, argv[++i]};
     }
+    static char installed[PATH_MAX]; /* one command per process */
+    if (!*database)
+        *database = install_paths_find("maillage.sqlite", installed, sizeof installed);
     if (!*database) {
         fprintf(stderr, "maillage %s: --db is required\n%s", command->name, command->usage);
         return 2;

@@ -30,7 +30,9 @@ typedef struct QueryCommand {
 } QueryCommand;
 
 /* Parses argv (after the command name) into a GET Request for `path`:
- * --db FILE is required; the other options fill request->parameters.
+ * --db FILE is required unless an installation holds maillage.sqlite
+ * (install_paths.h; *database then points to static storage); the other
+ * options fill request->parameters.
  * Returns 0 with *database set, 1 after --help (printed), or 2 after a
  * usage error (one line and the usage on stderr). */
 int query_command_parse(QueryCommand *command, const char *path, int argc, char **argv,

@@ -15,6 +15,7 @@
  *    everything and exit 0. */
 #include "base/text.h"
 #include "cli/commands.h"
+#include "cli/install_paths.h"
 #include "dataset/dataset_state.h"
 #include "http/http.h"
 #include "http/metrics.h"
@@ -35,21 +36,25 @@
 #define SERVE_DRAIN_SECONDS 10.0
 
 static const char serve_usage[] =
-    "usage: maillage serve --db FILE.sqlite [options]\n"
+    "usage: maillage serve [--db FILE.sqlite] [options]\n"
     "\n"
     "Serves the map page, the JSON API and the vector tiles of a dataset built\n"
     "by `maillage build`. Prints one line when ready. SIGHUP reloads FILE (the\n"
     "old data keeps serving if the new file fails to load); SIGTERM or SIGINT\n"
-    "finishes the requests in flight and exits 0.\n"
+    "finishes the requests in flight and exits 0. The API is described in\n"
+    "OpenAPI 3.1 at /api/openapi.json.\n"
     "\n"
     "options:\n"
-    "  --db FILE.sqlite        the dataset (required)\n"
+    "  --db FILE.sqlite        the dataset (default: maillage.sqlite of the installed\n"
+    "                          data directory, PREFIX/share/maillage, shown by\n"
+    "                          `maillage version`; required when there is none)\n"
     "  --listen ADDRESS:PORT   where to listen (default 127.0.0.1:8080; port 0 picks\n"
     "                          a free port, shown in the ready line; [::1]:PORT for IPv6)\n"
     "  --web DIR               the web page's files (default: ./web, else the web/\n"
-    "                          folder next to the binary's build/ folder; without\n"
-    "                          one, only the API and tiles are served)\n"
-    "  --threads N             worker threads (default: the number of cores)\n"
+    "                          folder next to the binary's build/ folder, else web/ of\n"
+    "                          the installed data directory; without one, only the\n"
+    "                          API and tiles are served)\n"
+    "  --threads N             worker threads, 1 to 256 (default: the number of cores)\n"
     "  --cors-origins LIST     origins allowed to call the API from a browser,\n"
     "                          comma-separated (https://a.example,https://b.example);\n"
     "                          default '*' (any origin: the data is public)\n"
@@ -61,16 +66,19 @@ static const char serve_usage[] =
     "  --access-log FILE|-|off one line per request (time, method, target, status,\n"
     "                          bytes, microseconds); '-' is standard output;\n"
     "                          default standard error\n"
-    "  --cache-max-age S       Cache-Control max-age of API answers (default 300)\n"
+    "  --cache-max-age S       Cache-Control max-age of API answers in seconds, 0 to\n"
+    "                          31536000 (default 300)\n"
     "  --nearest-cache-mb N    memory for per-condition search trees, built at a\n"
     "                          condition's first nearest query (default 32; 0: none).\n"
     "                          Answers are the same; cached conditions answer faster\n"
     "  --watch                 also reload when FILE changes (checked every second;\n"
-    "                          reloads once the file has been stable for a second)\n"
+    "                          reloads once the file has been stable for a second);\n"
+    "                          default off: only SIGHUP reloads\n"
     "  --help                  this text\n";
 
 typedef struct ServeOptions {
     const char *database;
+    char installed_database[PATH_MAX]; /* the default --db of an installation */
     const char *listen;
     const char *web;
     const char *cors_origins;
@@ -177,6 +185,9 @@ static int parse_options(int argc, char **argv, ServeOptions *options, int *help
         }
     }
     if (!options->database)
+        options->database = install_paths_find("maillage.sqlite", options->installed_database,
+                                               sizeof options->installed_database);
+    if (!options->database)
         return usage_error("%s", "--db FILE.sqlite is required");
     char error[256];
     if (options->cors_origins && strcmp(options->cors_origins, "*") != 0 &&
@@ -198,7 +209,8 @@ static int is_web_directory(const char *directory)
 }
 
 /* The web directory when --web is not given: ./web, else <binary>/../web or
- * <binary>/../../web (build/maillage, build/san/maillage). NULL when none. */
+ * <binary>/../../web (build/maillage, build/san/maillage), else web/ of the
+ * installed data directory (install_paths.h). NULL when none. */
 static StaticFiles *open_default_web(void)
 {
     char error[256];
@@ -220,6 +232,9 @@ static StaticFiles *open_default_web(void)
         if (is_web_directory(candidate))
             return static_files_open(candidate, error, sizeof error);
     }
+    char installed[PATH_MAX];
+    if (install_paths_find("web", installed, sizeof installed) && is_web_directory(installed))
+        return static_files_open(installed, error, sizeof error);
     return NULL;
 }
 

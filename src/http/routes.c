@@ -3,6 +3,7 @@
 
 #include "http/api.h"
 #include "http/coverage_route.h"
+#include "http/openapi_route.h"
 #include "http/service_areas_route.h"
 #include "http/tile_routes.h"
 
@@ -20,6 +21,7 @@ static const Route ROUTES[] = {
     {"GET", "/api/places",       ROUTE_MATCH_EXACT,  ROUTE_PLACES,      api_places,      NULL, 0},
     {"GET", "/api/coverage",     ROUTE_MATCH_EXACT,  ROUTE_COVERAGE,    api_coverage,    NULL, 0},
     {"GET", "/api/service-areas", ROUTE_MATCH_EXACT, ROUTE_SERVICE_AREAS, api_service_areas, NULL, 0},
+    {"GET", "/api/openapi.json", ROUTE_MATCH_EXACT,  ROUTE_STATIC,      openapi_answer,  NULL, 0},
     {"GET", "/tiles.json",       ROUTE_MATCH_EXACT,  ROUTE_TILES,       tile_catalogue,  NULL, 0},
     {"GET", "/tiles/",           ROUTE_MATCH_PREFIX, ROUTE_TILES,       tile_answer,     NULL, 0},
     {"GET", "/metrics",          ROUTE_MATCH_EXACT,  ROUTE_METRICS,     metrics_answer,  NULL, 0},
