@@ -18,7 +18,7 @@ OPTIMIZE := -O2
 endif
 
 CC ?= cc
-PACKAGES := sqlite3 spatialite proj geos libmicrohttpd zlib
+PACKAGES := sqlite3 spatialite proj geos libmicrohttpd zlib libsystemd
 LISTEN ?= 127.0.0.1:8080
 PORT ?= $(lastword $(subst :, ,$(LISTEN)))
 

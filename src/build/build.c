@@ -80,7 +80,8 @@ static const struct {
 typedef struct BuildInputFile {
     InputKind kind;
     char *path;
-    const char *name; /* report name: into `path` or into `name_storage` */
+    const char *name;           /* report name: into `path` or into `name_storage` */
+    const ImportFormat *format; /* a network file's format (auto for the shipped ones) */
 } BuildInputFile;
 
 typedef struct BuildPlan {
@@ -158,9 +159,14 @@ static int plan_inputs(const BuildOptions *options, BuildPlan *plan)
             plan_add(plan, INPUT_FINESS_OFFICIAL, NULL, options->finess) != 0)
             return -1;
     }
-    for (size_t i = 0; i < options->network_count; i++)
+    static const ImportFormat detect = {TEXT_ENCODING_AUTO, 0};
+    for (size_t i = 0; i < plan->count; i++)
+        plan->files[i].format = &detect;
+    for (size_t i = 0; i < options->network_count; i++) {
         if (plan_add(plan, INPUT_NETWORK, NULL, options->networks[i]) != 0)
             return -1;
+        plan->files[plan->count - 1].format = &options->network_format;
+    }
     return 0;
 }
 
@@ -184,8 +190,11 @@ static int plan_version(BuildPlan *plan, char *error, size_t error_size)
             snprintf(error, error_size, "%s: cannot open: %s", file->path, strerror(errno));
             return -1;
         }
+        char format[64];
+        import_format_text(file->format, format, sizeof format);
         hash = hash_text(hash, input_kind_names[file->kind]);
         hash = hash_text(hash, file->name);
+        hash = hash_text(hash, format);
         uint64_t length = 0;
         size_t got;
         while ((got = fread(chunk, 1, sizeof chunk, stream)) > 0) {
@@ -230,7 +239,7 @@ static int import_one(ImportContext *context, const BuildInputFile *file)
     case INPUT_FSMR_SITES:
         return import_fsmr_sites(context, file->path);
     case INPUT_NETWORK:
-        return import_network(context, file->path, file->name);
+        return import_network(context, file->path, file->name, file->format);
     }
     return import_fail(context, file->path, 0, "unknown input kind");
 }
@@ -506,11 +515,19 @@ int build_run(const BuildOptions *options)
     }
     temporary_database[0] = 0;
     if (options->report) {
+        int to_stdout = strcmp(options->report, "-") == 0;
         Buffer json;
         buffer_init(&json);
-        build_report_json(&report, plan.version, &json);
-        int written = !json.failed && write_file_atomically(options->report, &json, context.error,
-                                                            sizeof context.error) == 0;
+        if (to_stdout)
+            build_report_text(&report, plan.version, &json);
+        else
+            build_report_json(&report, plan.version, &json);
+        int written = !json.failed &&
+                      (to_stdout ? fwrite(json.data, 1, json.length, stdout) == json.length
+                                 : write_file_atomically(options->report, &json, context.error,
+                                                         sizeof context.error) == 0);
+        if (to_stdout && !written && !json.failed)
+            snprintf(context.error, sizeof context.error, "cannot write the report to stdout");
         if (json.failed)
             snprintf(context.error, sizeof context.error, "%s: out of memory", options->report);
         buffer_free(&json);

@@ -7,15 +7,18 @@
 #ifndef MAILLAGE_BUILD_H
 #define MAILLAGE_BUILD_H
 
+#include "build/import_format.h"
+
 #include <stddef.h>
 
 typedef struct BuildOptions {
     const char *geodata;
     const char *out;
     const char *finess;
-    const char *report;
+    const char *report; /* "-": a summary a person reads, on stdout */
     const char **networks;
     size_t network_count;
+    ImportFormat network_format; /* how the --network files were saved */
     int quiet;
     /* Completes the temporary database before it replaces --out: the
      * command passes snapshot_pack() (model/), which owns the packed

@@ -193,6 +193,29 @@ static void notes_json(JsonWriter *writer, const BuildNoteList *list, const char
     json_end_array(writer);
 }
 
+/* The separator as the report names it: ",", ";" or "\t". */
+static const char *separator_text(char separator)
+{
+    return separator == ';' ? ";" : separator == '\t' ? "\t" : ",";
+}
+
+static void format_json(JsonWriter *writer, const BuildFormat *format)
+{
+    json_key(writer, "format");
+    json_begin_object(writer);
+    json_key(writer, "encoding");
+    json_string(writer, format->encoding);
+    json_key(writer, "separator");
+    json_string(writer, separator_text(format->separator));
+    json_key(writer, "bom");
+    json_bool(writer, format->bom);
+    json_key(writer, "line_end");
+    json_string(writer, format->crlf ? "crlf" : "lf");
+    json_key(writer, "detected");
+    json_bool(writer, format->detected);
+    json_end_object(writer);
+}
+
 void build_report_json(const BuildReport *report, const char *version, Buffer *out)
 {
     JsonWriter writer;
@@ -209,6 +232,8 @@ void build_report_json(const BuildReport *report, const char *version, Buffer *o
         json_string(&writer, input->file);
         json_key(&writer, "kind");
         json_string(&writer, input->kind);
+        if (input->format.encoding)
+            format_json(&writer, &input->format);
         json_key(&writer, "rows");
         json_integer(&writer, input->rows);
         json_key(&writer, "loaded");
@@ -222,6 +247,41 @@ void build_report_json(const BuildReport *report, const char *version, Buffer *o
     json_end_array(&writer);
     json_end_object(&writer);
     buffer_append_char(out, '\n');
+}
+
+#define TEXT_REPORT_REASONS 3 /* reasons listed per input; the JSON has all */
+
+static void format_text(Buffer *out, const BuildFormat *format)
+{
+    buffer_printf(out, "    read as %s, separator '%s'%s%s, %s\n", format->encoding,
+                  format->separator == '\t' ? "TAB" : separator_text(format->separator),
+                  format->bom ? ", byte order mark" : "", format->crlf ? ", CRLF line ends" : "",
+                  format->detected ? "detected" : "as set by --network-format");
+}
+
+void build_report_text(const BuildReport *report, const char *version, Buffer *out)
+{
+    buffer_printf(out, "dataset %s\n\n%-32s %-14s %9s %9s %9s\n", version, "file", "kind", "rows",
+                  "loaded", "rejected");
+    long rows = 0, loaded = 0, rejected = 0;
+    for (size_t i = 0; i < report->count; i++) {
+        const BuildInput *input = report->inputs[i];
+        buffer_printf(out, "%-32s %-14s %9ld %9ld %9zu\n", input->file, input->kind, input->rows,
+                      input->loaded, input->rejected.count);
+        if (input->format.encoding)
+            format_text(out, &input->format);
+        for (size_t j = 0; j < input->rejected.count && j < TEXT_REPORT_REASONS; j++)
+            buffer_printf(out, "    line %ld: %s\n", input->rejected.notes[j].line,
+                          input->rejected.notes[j].text);
+        if (input->rejected.count > TEXT_REPORT_REASONS)
+            buffer_printf(out,
+                          "    … and %zu more rejected rows (the JSON report lists them all)\n",
+                          input->rejected.count - TEXT_REPORT_REASONS);
+        rows += input->rows;
+        loaded += input->loaded;
+        rejected += (long)input->rejected.count;
+    }
+    buffer_printf(out, "%-32s %-14s %9ld %9ld %9ld\n", "total", "", rows, loaded, rejected);
 }
 
 static int store_input(const BuildInput *input, sqlite3_stmt *input_row, sqlite3_stmt *rejected_row)

@@ -29,6 +29,17 @@ typedef struct BuildNoteList {
     size_t capacity;
 } BuildNoteList;
 
+/* How a text input was read (network files: see import_format.h);
+ * `encoding` NULL when not recorded. */
+typedef struct BuildFormat {
+    const char *encoding; /* a static name: "utf-8", "windows-1252", "latin-1" */
+    char separator;
+    int bom;        /* the file starts with a UTF-8 byte order mark */
+    int crlf;       /* its lines end with CR LF */
+    int detected;   /* encoding and separator were detected, not set */
+    long undefined; /* bytes the encoding does not define (their rows rejected) */
+} BuildFormat;
+
 typedef struct BuildInput {
     char *file; /* the name used in the report and in sites.input_file */
     char *kind;
@@ -36,6 +47,7 @@ typedef struct BuildInput {
     long loaded;
     BuildNoteList rejected;
     BuildNoteList warnings;
+    BuildFormat format;
     int failed; /* out of memory while recording */
     int quiet;  /* no progress lines (unit tests) */
 } BuildInput;
@@ -82,6 +94,10 @@ int build_report_failed(const BuildReport *report);
 /* Appends the JSON report and a newline to `out`; out of memory sets
  * `out->failed` (see buffer.h). */
 void build_report_json(const BuildReport *report, const char *version, Buffer *out);
+/* Appends a summary a person reads (per input: rows, loaded, rejected, the
+ * format when recorded, and the first reasons) to `out`; out of memory sets
+ * `out->failed`. */
+void build_report_text(const BuildReport *report, const char *version, Buffer *out);
 /* Fills the `inputs` and `rejected_rows` tables. Returns 0, or -1 with a
  * message in `error`; rows inserted before a failure are not removed (the
  * caller's transaction decides). */

@@ -155,6 +155,21 @@ static int parse_codes(NetworkImport *import, char *text, char *reason, size_t r
     return import->normalised_codes.failed ? -1 : 0;
 }
 
+/* parse_decimal(), also with a decimal comma ("48,5597", as a French
+ * spreadsheet writes numbers): one comma and no dot. Returns 0 or -1. */
+static int parse_coordinate(const char *text, double *value)
+{
+    if (parse_decimal(text, value) == 0)
+        return 0;
+    const char *comma = strchr(text, ',');
+    char copy[64];
+    if (!comma || strchr(comma + 1, ',') || strchr(text, '.') || strlen(text) >= sizeof copy)
+        return -1;
+    strcpy(copy, text);
+    copy[comma - text] = '.';
+    return parse_decimal(copy, value);
+}
+
 /* Resolves the position; 0, 1 with a reason, -1 on a database error. */
 static int resolve_position(NetworkImport *import, NetworkRow *row, char *reason,
                             size_t reason_size)
@@ -171,12 +186,16 @@ static int resolve_position(NetworkImport *import, NetworkRow *row, char *reason
             snprintf(reason, reason_size, "lat and lon must be given together");
             return 1;
         }
-        if (parse_decimal(f[COLUMN_LAT], &row->lat) != 0 || row->lat < -90 || row->lat > 90) {
-            snprintf(reason, reason_size, "invalid lat '%.40s'", f[COLUMN_LAT]);
+        if (parse_coordinate(f[COLUMN_LAT], &row->lat) != 0 || row->lat < -90 || row->lat > 90) {
+            snprintf(reason, reason_size,
+                     "invalid lat '%.40s' (decimal degrees between -90 and 90, e.g. 48.5597)",
+                     f[COLUMN_LAT]);
             return 1;
         }
-        if (parse_decimal(f[COLUMN_LON], &row->lon) != 0 || row->lon < -180 || row->lon > 180) {
-            snprintf(reason, reason_size, "invalid lon '%.40s'", f[COLUMN_LON]);
+        if (parse_coordinate(f[COLUMN_LON], &row->lon) != 0 || row->lon < -180 || row->lon > 180) {
+            snprintf(reason, reason_size,
+                     "invalid lon '%.40s' (decimal degrees between -180 and 180, e.g. 3.2994)",
+                     f[COLUMN_LON]);
             return 1;
         }
         row->position_source = "latlon";
@@ -188,11 +207,11 @@ static int resolve_position(NetworkImport *import, NetworkRow *row, char *reason
             snprintf(reason, reason_size, "x, y and srs must be given together");
             return 1;
         }
-        if (parse_decimal(f[COLUMN_X], &x) != 0) {
+        if (parse_coordinate(f[COLUMN_X], &x) != 0) {
             snprintf(reason, reason_size, "non-numeric x '%.40s'", f[COLUMN_X]);
             return 1;
         }
-        if (parse_decimal(f[COLUMN_Y], &y) != 0) {
+        if (parse_coordinate(f[COLUMN_Y], &y) != 0) {
             snprintf(reason, reason_size, "non-numeric y '%.40s'", f[COLUMN_Y]);
             return 1;
         }
@@ -390,7 +409,8 @@ static void warn_unknown_columns(NetworkImport *import, const CsvReader *header)
     }
 }
 
-int import_network(ImportContext *context, const char *path, const char *file)
+int import_network(ImportContext *context, const char *path, const char *file,
+                   const ImportFormat *format)
 {
     NetworkImport import;
     memset(&import, 0, sizeof import);
@@ -401,8 +421,10 @@ int import_network(ImportContext *context, const char *path, const char *file)
     if (!import.input)
         return import_fail(context, file, 0, "out of memory");
     CsvReader reader;
-    if (import_open_csv(context, &reader, path, ',') != 0)
+    if (import_format_open(context, &reader, path, file, format, import.input) != 0) {
+        build_input_finish(import.input);
         return -1;
+    }
     int required[COLUMN_COUNT] = {0};
     required[COLUMN_SITE_ID] = required[COLUMN_ROLE] = 1;
     int result = -1;
@@ -423,7 +445,9 @@ int import_network(ImportContext *context, const char *path, const char *file)
         if (status == CSV_END)
             break;
         if (status == CSV_MALFORMED) {
-            build_input_reject(import.input, reader.record_line, "%s", reader.error);
+            char reason[256];
+            import_format_reason(import.input, reader.error, reason, sizeof reason);
+            build_input_reject(import.input, reader.record_line, "%s", reason);
             continue;
         }
         if (network_record(&import, &reader) != 0)

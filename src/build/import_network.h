@@ -19,12 +19,17 @@
 #define MAILLAGE_IMPORT_NETWORK_H
 
 #include "build/import_common.h"
+#include "build/import_format.h"
 
 /* Imports one network CSV as the report input "network" named `file` (also
- * stored in sites.input_file): every row is loaded or rejected; unknown
- * columns add warnings on line 1. Returns 0, or -1 with context->error set
- * (unreadable file, missing column, database error; rows inserted stay). */
-int import_network(ImportContext *context, const char *path, const char *file);
+ * stored in sites.input_file), saved in `format` (its auto parts detected;
+ * what was used is recorded in the input's report): every row is loaded or
+ * rejected; unknown columns add warnings on line 1. A decimal comma is read
+ * in lat, lon, x and y ("48,5597", as a French spreadsheet writes it).
+ * Returns 0, or -1 with context->error set (unreadable file, missing
+ * column, database error; rows inserted stay). */
+int import_network(ImportContext *context, const char *path, const char *file,
+                   const ImportFormat *format);
 /* Draws coordinator and cooperation links between loaded sites; a link to
  * itself or to an unknown site adds a warning to the input that named it
  * (call build_report_sort() after). Returns 0, or -1 with the error set. */

@@ -15,7 +15,8 @@
 
 static const char build_usage[] =
     "usage: maillage build [--geodata DIR] --out FILE.sqlite [--network CSV]... [--finess FILE]\n"
-    "                      [--report FILE.json] [--quiet]\n"
+    "                      [--network-format ENCODING[,SEPARATOR]] [--report FILE.json|-]\n"
+    "                      [--quiet]\n"
     "\n"
     "Builds the SpatiaLite dataset the server answers from.\n"
     "\n"
@@ -32,12 +33,21 @@ static const char build_usage[] =
     "  --network CSV     a network CSV in the CONTRACT format, added to the seeds; may be\n"
     "                    repeated (a site_id already loaded is rejected: the first row\n"
     "                    wins); default none\n"
+    "  --network-format ENCODING[,SEPARATOR]\n"
+    "                    how the --network files were saved (default auto: detected and\n"
+    "                    named in the report): ENCODING utf-8, windows-1252, latin-1 or\n"
+    "                    auto; SEPARATOR comma, semicolon, tab or auto. A spreadsheet's\n"
+    "                    French CSV export is windows-1252,semicolon; a byte order mark\n"
+    "                    and CRLF line ends are always accepted, and so is a decimal\n"
+    "                    comma in lat, lon, x and y\n"
     "  --finess FILE     an official FINESS stock file (etalab cs1100507 format: latin-1,\n"
     "                    ';', structureet and geolocalisation lines); its positions override\n"
     "                    the extract's and resolve network FINESS numbers first; default\n"
     "                    none (the shipped extract only)\n"
     "  --report FILE     write the JSON build report (every input row loaded or rejected\n"
-    "                    with its line and reason), also replaced atomically; default none\n"
+    "                    with its line and reason), also replaced atomically; `-` prints\n"
+    "                    a summary a person reads on stdout instead (per file: rows,\n"
+    "                    loaded, rejected, format, the first reasons); default none\n"
     "  --quiet           no progress lines on stderr (default: progress lines)\n"
     "  --help            this text\n"
     "\n"
@@ -67,6 +77,15 @@ static int parse_options(int argc, char **argv, BuildOptions *options, char *ins
             continue;
         }
         const char **target = NULL;
+        if (strcmp(option, "--network-format") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("option %s needs a value", option);
+            char message[256];
+            if (import_format_parse(argv[++i], &options->network_format, message, sizeof message) !=
+                0)
+                return usage_error("%s", message);
+            continue;
+        }
         if (strcmp(option, "--geodata") == 0)
             target = &options->geodata;
         else if (strcmp(option, "--out") == 0)

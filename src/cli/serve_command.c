@@ -12,7 +12,10 @@
  *    by a stat every second, acted on once it is stable); a failed reload
  *    is logged and the old data keeps serving;
  *  - SIGTERM/SIGINT stop accepting, let requests in flight finish, free
- *    everything and exit 0. */
+ *    everything and exit 0;
+ *  - under systemd (Type=notify, NOTIFY_SOCKET set) the service manager
+ *    hears READY=1 once the port answers, RELOADING=1 then READY=1 around a
+ *    reload, STOPPING=1 at the end (sd_notify from libsystemd). */
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/install_paths.h"
@@ -26,6 +29,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,15 +275,18 @@ static void reload(DatasetState *state, const char *database)
     char error[512];
     char version[80];
     size_t sites;
+    sd_notify(0, "RELOADING=1");
     if (dataset_state_reload(state, error, sizeof error) != 0) {
         metrics_record_reload(0);
         describe_dataset(state, version, sizeof version, &sites);
         fprintf(stderr, "maillage: reload of %s failed, still serving %s: %s\n", database, version,
                 error);
+        sd_notifyf(0, "READY=1\nSTATUS=reload failed, still serving %s", version);
         return;
     }
     metrics_record_reload(1);
     describe_dataset(state, version, sizeof version, &sites);
+    sd_notifyf(0, "READY=1\nSTATUS=serving %s (%zu sites)", version, sites);
     fprintf(stderr, "maillage: reloaded %s (%zu sites) from %s in %.2f s\n", version, sites,
             database, seconds_since(&start));
 }
@@ -474,8 +481,13 @@ int command_serve(int argc, char **argv)
     printf("maillage: serving %s (%zu sites) on %s in %.2f s\n", version, sites,
            http_server_url(serving.server), seconds_since(&start));
     fflush(stdout);
+    /* Under systemd (Type=notify) the same news for the service manager;
+     * without NOTIFY_SOCKET these calls do nothing. */
+    sd_notifyf(0, "READY=1\nSTATUS=serving %s (%zu sites) on %s", version, sites,
+               http_server_url(serving.server));
 
     wait_for_signals(&signals, serving.state, options.database, options.watch, loaded);
+    sd_notify(0, "STOPPING=1");
 
     serving_close(&serving);
     fprintf(stderr, "maillage: stopped\n");

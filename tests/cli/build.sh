@@ -27,7 +27,7 @@ check() { # description command...
 # --help documents every option.
 help=$("$binary" build --help); status=$?
 check "--help exits 0" [ $status -eq 0 ]
-for option in --geodata --out --network --finess --report --quiet; do
+for option in --geodata --out --network --network-format --finess --report --quiet; do
     check "--help documents $option" grep -q -- "$option" <<<"$help"
 done
 

@@ -7,6 +7,7 @@
 #include "base/geodesy.h"
 #include "base/json.h"
 #include "base/text.h"
+#include "base/text_encoding.h"
 #include "check.h"
 #include "json_read.h"
 
@@ -311,6 +312,44 @@ TEST(geodesic_distance_and_chord_bound)
     CHECK(chord <= d && chord > d * 0.999, "chord %.1f distance %.1f", chord, d);
 }
 
+/* The encodings of a spreadsheet export: detection and conversion. */
+TEST(spreadsheet_encodings_are_detected_and_converted)
+{
+    CHECK(text_encoding_detect("site_id,name", 12) == TEXT_ENCODING_UTF8, "ASCII is UTF-8");
+    CHECK(text_encoding_detect("H\xC3\xB4pital", 8) == TEXT_ENCODING_UTF8, "UTF-8");
+    CHECK(text_encoding_detect("H\xF4pital", 7) == TEXT_ENCODING_LATIN1, "Latin-1");
+    CHECK(text_encoding_detect("d\x92"
+                               "essai \xE9",
+                               9) == TEXT_ENCODING_WINDOWS_1252,
+          "’ is 0x92");
+    /* A UTF-8 file with one stray byte stays UTF-8 (its row is rejected). */
+    const char mixed[] = "\xC3\xA9t\xC3\xA9 \xC3\xA0 \xE9";
+    CHECK(text_encoding_detect(mixed, sizeof mixed - 1) == TEXT_ENCODING_UTF8, "mostly UTF-8");
+    Buffer out;
+    buffer_init(&out);
+    CHECK(text_encoding_to_utf8(TEXT_ENCODING_WINDOWS_1252, "\x80 d\x92\xE9", 5, &out) == 0,
+          "all defined");
+    buffer_append_char(&out, 0);
+    CHECK_STRING(out.data, "€ d’é");
+    buffer_reset(&out);
+    CHECK(text_encoding_to_utf8(TEXT_ENCODING_WINDOWS_1252,
+                                "a\x81"
+                                "b",
+                                3, &out) == 1,
+          "0x81 is undefined");
+    CHECK(out.length == 3 && !utf8_is_valid(out.data, out.length), "kept raw, invalid UTF-8");
+    buffer_reset(&out);
+    CHECK(text_encoding_to_utf8(TEXT_ENCODING_LATIN1, "\x92\xE9", 2, &out) == 0, "Latin-1");
+    CHECK(out.length == 4 && memcmp(out.data, "\xC2\x92\xC3\xA9", 4) == 0, "U+0092 U+00E9");
+    buffer_free(&out);
+    TextEncoding encoding = TEXT_ENCODING_AUTO;
+    CHECK(text_encoding_from_name("CP1252", &encoding) == 0 &&
+              encoding == TEXT_ENCODING_WINDOWS_1252,
+          "cp1252");
+    CHECK(text_encoding_from_name("iso-8859-15", &encoding) == -1, "-15 is another set");
+    CHECK_STRING(text_encoding_name(TEXT_ENCODING_LATIN1), "latin-1");
+}
+
 int main(void)
 {
     RUN(csv_quotes_and_embedded_newlines);
@@ -320,6 +359,7 @@ int main(void)
     RUN(fold_of_text_without_letters_is_empty);
     RUN(strict_decimal_parsing);
     RUN(utf8_validation);
+    RUN(spreadsheet_encodings_are_detected_and_converted);
     RUN(json_writer_escapes_and_never_writes_nan);
     RUN(json_reader_reads_what_the_writer_writes);
     RUN(json_reader_refuses_what_is_not_json);

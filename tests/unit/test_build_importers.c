@@ -6,6 +6,7 @@
 #include "check.h"
 #include "build/import_areas.h"
 #include "build/import_finess.h"
+#include "build/import_format.h"
 #include "build/import_orphanet.h"
 #include "store/store.h"
 
@@ -268,6 +269,30 @@ TEST(official_finess_malformed_lines_rejected)
     fixture_close(&fixture);
 }
 
+/* --network-format: an encoding and a separator, in any order, each once. */
+TEST(network_format_values)
+{
+    ImportFormat format;
+    char error[256], text[64];
+    CHECK(import_format_parse("windows-1252,semicolon", &format, error, sizeof error) == 0, "%s",
+          error);
+    CHECK(format.encoding == TEXT_ENCODING_WINDOWS_1252 && format.separator == ';', "both parts");
+    import_format_text(&format, text, sizeof text);
+    const char *written = text;
+    CHECK_STRING(written, "windows-1252,semicolon");
+    CHECK(import_format_parse("tab", &format, error, sizeof error) == 0 &&
+              format.encoding == TEXT_ENCODING_AUTO && format.separator == '\t',
+          "a separator alone");
+    CHECK(import_format_parse("auto", &format, error, sizeof error) == 0 &&
+              format.encoding == TEXT_ENCODING_AUTO && format.separator == 0,
+          "auto");
+    const char *refused[] = {"", "utf-8,latin-1", "comma,tab", "ebcdic", "utf-8,,", ",", "utf-16"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        CHECK(import_format_parse(refused[i], &format, error, sizeof error) == -1 &&
+                  strstr(error, "ENCODING[,SEPARATOR]"),
+              "'%s' refused", refused[i]);
+}
+
 int main(void)
 {
     const char *temporary = getenv("TMPDIR");
@@ -277,6 +302,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
+    RUN(network_format_values);
     RUN(ancestors_match_a_brute_force_relaxation);
     RUN(bad_geojson_feature_lines_rejected);
     RUN(official_finess_malformed_lines_rejected);
