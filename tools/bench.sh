@@ -231,6 +231,39 @@ LUA
 }
 script /api/nearest "$work/nearest.lua"
 script /api/nearest "$work/nearest-zipf.lua" "$work/zipf-codes" zipf
+
+# The query list maillage and PostGIS both answer: 10,000 points drawn like
+# the script above, three in four with one of the 400 codes ("lat lon code",
+# code 0: none). list_script FILE coded|plain: a wrk script over it.
+awk -v seed=4242 'BEGIN { srand(seed) } { codes[++n] = $1 }
+    END { for (i = 0; i < 10000; i++) {
+        lat = 42.5 + rand() * 8.5; lon = -4.5 + rand() * 12.5
+        code = (n > 0 && rand() < 0.75) ? codes[1 + int(rand() * n)] : 0
+        printf "%.5f %.5f %d\n", lat, lon, code } }' "$work/codes" >"$work/queries.tsv"
+list_script() {
+    local kind=$1 file=$2 selection
+    if [ "$kind" = coded ]; then selection='$3 > 0'; else selection='1'; fi
+    {
+        echo "local lats = {$(awk "$selection" "$work/queries.tsv" | cut -d' ' -f1 | paste -sd,)}"
+        echo "local lons = {$(awk "$selection" "$work/queries.tsv" | cut -d' ' -f2 | paste -sd,)}"
+        echo "local codes = {$(awk "$selection" "$work/queries.tsv" | cut -d' ' -f3 | paste -sd,)}"
+        echo "local with_code = $([ "$kind" = coded ] && echo true || echo false)"
+        cat <<'LUA'
+local state = 12345
+function setup(thread) thread:set("seed", math.random(1, 1000000)) end
+function init(args) state = seed or 1 end
+request = function()
+    state = (state * 1103515245 + 12345) % 2147483648
+    local i = 1 + math.floor(state / 2147483648 * #lats)
+    local path = string.format("/api/nearest?lat=%.5f&lon=%.5f", lats[i], lons[i])
+    if with_code then path = path .. "&orpha=" .. codes[i] end
+    return wrk.format("GET", path)
+end
+LUA
+    } >"$file"
+}
+list_script coded "$work/nearest-coded.lua"
+list_script plain "$work/nearest-plain.lua"
 script /healthz "$work/healthz.lua"
 
 # ---- Measurements ----
@@ -317,6 +350,23 @@ if [ "$zipf_codes" -gt 0 ]; then
     cache_mb_zipf=$(curl -sf "$url/metrics" | awk '/^maillage_nearest_cache_bytes / { printf "%.1f", $2 / 1048576 }')
 fi
 run bbox structures "/api/structures?bbox=$bbox&limit=10000"
+
+# ---- PostGIS, same sites and query list (tools/bench-knn-postgis.sh) ----
+rps_nearest_coded='' rps_nearest_plain='' pg_filtered=NA pg_plain=NA pg_bbox=NA pg_agree=NA
+if [ "${BENCH_POSTGIS:-1}" = 1 ] && [ -x /usr/lib/postgresql/15/bin/pgbench ]; then
+    run nearest_coded nearest / "$work/nearest-coded.lua"
+    run nearest_plain nearest / "$work/nearest-plain.lua"
+    if CONNECTIONS=$CONNECTIONS DURATION=$DURATION BUILD=$BUILD tools/bench-knn-postgis.sh \
+        "$database" "$work/queries.tsv" "$bbox" "$url" >"$work/knn-postgis" 2>"$work/knn-postgis.err"; then
+        pg_filtered=$(awk '$1 == "filtered_tps" { printf "%.0f", $2 }' "$work/knn-postgis")
+        pg_plain=$(awk '$1 == "plain_tps" { printf "%.0f", $2 }' "$work/knn-postgis")
+        pg_bbox=$(awk '$1 == "bbox_tps" { printf "%.0f", $2 }' "$work/knn-postgis")
+        pg_agree=$(awk '$1 == "agree" { print $2 "/" $4 }' "$work/knn-postgis")
+        echo "bench: PostGIS filtered $pg_filtered, plain $pg_plain, bbox $pg_bbox tps; answers equal $pg_agree"
+    else
+        echo "bench: tools/bench-knn-postgis.sh failed:"; tail -5 "$work/knn-postgis.err"
+    fi
+fi
 rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 peak=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 
@@ -456,6 +506,15 @@ else
     line "bbox p99 server ms (client $client_p99_bbox)" "$p99_bbox" "< 1" "$(ratio "$p99_bbox" 1)" "$(verdict "$p99_bbox" 1 below)"
 fi
 line "healthz p99 server ms (client $client_p99_healthz)" "$p99_healthz" "-" "-" ""
+if [ "$pg_filtered" != NA ]; then
+    coded_ratio=$(fraction "$rps_nearest_coded" "$pg_filtered")
+    plain_ratio=$(fraction "$rps_nearest_plain" "$pg_plain")
+    bbox_ratio=$(fraction "$rps_bbox" "$pg_bbox")
+    line "nearest with code / PostGIS filtered KNN ($rps_nearest_coded / $pg_filtered)" "$coded_ratio" ">= 5" "$(ratio "$coded_ratio" 5)" "$(verdict "$coded_ratio" 5 above)"
+    line "nearest without code / PostGIS KNN ($rps_nearest_plain / $pg_plain)" "$plain_ratio" ">= 5" "$(ratio "$plain_ratio" 5)" "$(verdict "$plain_ratio" 5 above)"
+    line "bbox <= 1,000 sites / PostGIS bbox ($rps_bbox / $pg_bbox)" "$bbox_ratio" ">= 3" "$(ratio "$bbox_ratio" 3)" "$(verdict "$bbox_ratio" 3 above)"
+    line "PostGIS top 5 equal to ours (sampled queries)" "$pg_agree" "all" "" "$(awk -v a="$pg_agree" 'BEGIN { split(a, p, "/"); print (p[1] == p[2] && p[2] > 0) ? "ok" : "MISSED" }')"
+fi
 if [ -n "$rps_nearest_zipf" ]; then
     zipf_share=$(fraction "$rps_nearest_zipf" "$rps_nearest")
     line "nearest req/s, $zipf_codes codes by Zipf / 400 codes" "$zipf_share" ">= 0.90" "$(ratio "$zipf_share" 0.90)" "$(verdict "$zipf_share" 0.90 above)"
