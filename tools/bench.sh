@@ -108,10 +108,25 @@ fi
 if [ ! -s "$database" ] || [ "$network" -nt "$database" ] || [ src/store/store.c -nt "$database" ] ||
     [ src/model/snapshot.h -nt "$database" ] || [ src/model/site.h -nt "$database" ]; then
     echo "bench: building $database (shipped geodata + $SITES synthetic sites)"
+    build_start=$(date +%s%N)
     "$binary" build --geodata geodata --network "$network" --out "$database" \
-        --report "$cache/synthetic-$SITES.report.json" >"$work/build.log" 2>&1 ||
-        { cat "$work/build.log" >&2; exit 1; }
+        --report "$cache/synthetic-$SITES.report.json" >"$work/build.log" 2>&1 &
+    builder=$! build_peak=0
+    while kill -0 "$builder" 2>/dev/null; do # the build's peak resident memory, polled
+        hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$builder/status" 2>/dev/null || echo 0)
+        [ "${hwm:-0}" -gt "$build_peak" ] && build_peak=$hwm
+        sleep 0.2
+    done
+    wait "$builder" || { cat "$work/build.log" >&2; exit 1; }
+    awk -v a="$build_start" -v b="$(date +%s%N)" -v peak="$build_peak" \
+        'BEGIN { printf "build s\t%.1f\nbuild peak MB\t%.0f\n", (b - a) / 1e9, peak / 1024 }' \
+        >"$cache/synthetic-$SITES.build.tsv"
 fi
+# Figures of this run for tools/bench-growth.sh (the table rows add theirs).
+record() { [ -z "${BENCH_RECORD:-}" ] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_RECORD"; }
+[ -s "$cache/synthetic-$SITES.build.tsv" ] && [ -n "${BENCH_RECORD:-}" ] &&
+    cat "$cache/synthetic-$SITES.build.tsv" >>"$BENCH_RECORD"
+record "database MB" "$(du -m "$database" | cut -f1)"
 
 # ---- Query material: ORPHAcodes that sites list, a ~1000-result bbox ----
 if command -v sqlite3 >/dev/null; then
@@ -363,12 +378,20 @@ if [ "${BENCH_POSTGIS:-1}" = 1 ] && [ -x /usr/lib/postgresql/15/bin/pgbench ]; t
         pg_bbox=$(awk '$1 == "bbox_tps" { printf "%.0f", $2 }' "$work/knn-postgis")
         pg_agree=$(awk '$1 == "agree" { print $2 "/" $4 }' "$work/knn-postgis")
         echo "bench: PostGIS filtered $pg_filtered, plain $pg_plain, bbox $pg_bbox tps; answers equal $pg_agree"
+        record "PostGIS filtered KNN tps" "$pg_filtered"
+        record "PostGIS KNN tps" "$pg_plain"
+        record "PostGIS bbox tps" "$pg_bbox"
     else
         echo "bench: tools/bench-knn-postgis.sh failed:"; tail -5 "$work/knn-postgis.err"
     fi
 fi
 rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 peak=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
+record sites "$sites"
+for name in healthz nearest nearest_zipf bbox nearest_coded nearest_plain; do
+    value=rps_$name
+    record "$name req/s" "${!value:-NA}"
+done
 
 # ---- Floor: no search, only the 5 geodesics and the bytes of an answer ----
 # mean_nearest_bytes COUNT: mean body size (bytes, no compression, like wrk)
@@ -463,7 +486,12 @@ verdict() { # value target direction(below|at_most|above)
         if ((d == "below" && v + 0 < t + 0) || (d == "at_most" && v + 0 <= t + 0) ||
             (d == "above" && v + 0 >= t + 0)) print "ok"; else print "MISSED" }'
 }
-line() { printf '%-64s %15s %9s %7s  %s\n' "$@"; }
+# line MEASURE VALUE TARGET RATIO VERDICT: one row of the table, also kept
+# in $BENCH_RECORD ("measure<TAB>value") when set (tools/bench-growth.sh).
+line() {
+    printf '%-64s %15s %9s %7s  %s\n' "$@"
+    [ -z "${BENCH_RECORD:-}" ] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_RECORD"
+}
 fraction() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "NA" && b != "NA" && b > 0) printf "%.2f", a / b; else print "NA" }'; }
 share=$(fraction "$rps_nearest" "$rps_healthz_script")
 floor_share=NA nearest_of_floor=NA
