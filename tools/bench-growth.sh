@@ -9,7 +9,8 @@
 # Each size runs tools/bench.sh with BENCH_SITES=N (its own synthetic
 # network and database, cached in $BUILD/bench/) and BENCH_RECORD, the file
 # where every row of its tables lands as "measure<TAB>value"; its full output
-# is kept in $BUILD/bench/growth-N.txt. The sizes run one after the other on
+# is kept in $BUILD/bench/growth-N.txt. BENCH_GROWTH_REUSE=1 rewrites the
+# report from the last runs' records without running them again. The sizes run one after the other on
 # the same machine, so compare a row across sizes as a trend, and ratios
 # only within one size (they are measured in one run).
 set -euo pipefail
@@ -23,6 +24,8 @@ done
 mkdir -p "$BUILD/bench"
 for n in "${sizes[@]}"; do
     record=$BUILD/bench/growth-$n.tsv
+    # BENCH_GROWTH_REUSE=1: write the report from the records of the last runs.
+    [ "${BENCH_GROWTH_REUSE:-0}" = 1 ] && [ -s "$record" ] && continue
     : >"$record"
     echo "bench-growth: $n sites"
     BENCH_SITES=$n BENCH_RECORD=$PWD/$record BUILD=$BUILD tools/bench.sh | tee "$BUILD/bench/growth-$n.txt"
