@@ -50,7 +50,7 @@ rows=(
     "nearest without code req/s|nearest_plain req/s"
     "PostGIS KNN tps|PostGIS KNN tps"
     "nearest without code / PostGIS|nearest without code / PostGIS"
-    "nearest / floor by CPU per request|nearest / floor"
+    "nearest / floor by CPU per request|nearest / floor by CPU"
     "Zipf codes / 400 codes|nearest req/s, "
     "bbox req/s (<= 1,000 sites)|bbox req/s"
     "PostGIS bbox tps|PostGIS bbox tps"

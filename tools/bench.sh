@@ -519,10 +519,18 @@ line "healthz req/s" "$rps_healthz" "-" "-" ""
 line "healthz req/s, same Lua client as nearest" "$rps_healthz_script" "-" "-" ""
 line "nearest req/s" "$rps_nearest" "-" "-" ""
 line "bbox ($bbox_count sites) req/s" "$rps_bbox" "-" "-" ""
-line "nearest / healthz (same client)" "$share" ">= 0.80" "$(ratio "$share" 0.80)" "$(verdict "$share" 0.80 above)"
+# The old target, nearest >= 0.80 x healthz, sat above the floor: retired
+# (issue 16); the floor by CPU per request is the target now.
+line "nearest / healthz (same client)" "$share" "-" "-" ""
 line "floor: 5 PROJ geodesics + same-size body / healthz (no search)" "$floor_share" "-" "-" ""
 line "nearest / floor" "$nearest_of_floor" "-" "-" ""
 line "same by CPU per request (server + wrk): nearest/healthz, floor" "$cpu_share / $cpu_floor_share" "-" "-" ""
+# Whatever nearest costs above the floor is search: at 1M sites it may cost
+# 20%, on a network of the real network's size (<= 100,000 sites) 10%.
+floor_target=0.80
+[ "${sites:-0}" -le 100000 ] && floor_target=0.90
+cpu_of_floor=$(fraction "$cpu_share" "$cpu_floor_share")
+line "nearest / floor by CPU per request" "$cpu_of_floor" ">= $floor_target" "$(ratio "$cpu_of_floor" "$floor_target")" "$(verdict "$cpu_of_floor" "$floor_target" above)"
 if [ "$isolated" = 1 ]; then
     line "nearest p99 server ms, isolated (client $client_p99_isolated_nearest)" "$p99_isolated_nearest" "< 1" "$(ratio "$p99_isolated_nearest" 1)" "$(verdict "$p99_isolated_nearest" 1 below)"
     line "bbox p99 server ms, isolated (client $client_p99_isolated_bbox)" "$p99_isolated_bbox" "< 1" "$(ratio "$p99_isolated_bbox" 1)" "$(verdict "$p99_isolated_bbox" 1 below)"
