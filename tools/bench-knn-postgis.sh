@@ -76,9 +76,8 @@ psql_run -c "DROP TABLE IF EXISTS bench_queries;
 # coded: the rank of the query among those with a code (pgbench draws from them).
 awk '{ coded = ""; if ($3 > 0) coded = ++n; printf "%d,%s,%s,%s,%s\n", NR, coded, $1, $2, $3 }' "$queries" |
     psql_run -c "COPY bench_queries(i, coded, lat, lon, code) FROM STDIN WITH (FORMAT csv)"
-psql_run -c "UPDATE bench_queries SET point = ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography;
-    VACUUM ANALYZE bench_queries;
-    SELECT sum(pg_prewarm(c)) FROM unnest(ARRAY['knn_sites', 'knn_sites_geog', 'knn_sites_geom',
+psql_run -c "UPDATE bench_queries SET point = ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography" \
+    -c "VACUUM ANALYZE bench_queries" -c "SELECT sum(pg_prewarm(c)) FROM unnest(ARRAY['knn_sites', 'knn_sites_geog', 'knn_sites_geom',
         'knn_codes', 'knn_codes_code_geog', 'knn_ancestors', 'bench_queries']::regclass[]) c;" >/dev/null
 count=$(wc -l <"$queries")
 
