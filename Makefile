@@ -118,9 +118,10 @@ bench-build: $(BINARY) $(SYNTHETIC_NETWORK)
 	@tools/install-deps.sh build bench
 	@BUILD=$(BUILD) tools/bench-build.sh
 
+# N=10000,100000,1000000: one run per size, then BENCHMARKS.md (tools/bench-growth.sh).
 bench: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK) $(FLOOR_BINARY)
 	@tools/install-deps.sh build bench
-	@BUILD=$(BUILD) tools/bench.sh
+	@if [ -n "$(N)" ]; then BUILD=$(BUILD) tools/bench-growth.sh "$(N)"; else BUILD=$(BUILD) tools/bench.sh; fi
 
 # The page: first meaningful paint and bytes of the first view in headless Chromium.
 bench-page: $(BINARY) $(DATABASE) web

@@ -31,7 +31,12 @@ ms() {
     curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$1" |
         awk '$1 == 200 { printf "%.1f\n", $2 * 1000; next } { print "NA" }'
 }
-line() { printf '%-52s %12s %10s %10s %s\n' "$@"; }
+# line MEASURE VALUE TARGET RATIO VERDICT: one row of the table, also kept
+# in $BENCH_RECORD ("measure<TAB>value") when set (tools/bench-growth.sh).
+line() {
+    printf '%-52s %12s %10s %10s %s\n' "$@"
+    [ -z "${BENCH_RECORD:-}" ] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_RECORD"
+}
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "NA") print "NA"; else print (v < t ? "ok" : "MISSED") }'; }
 ratio() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "NA") print "NA"; else printf "%.2f", v / t }'; }
 

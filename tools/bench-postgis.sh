@@ -8,45 +8,21 @@
 # Prints one line per tile: "z/x/y <ms> <bytes>", the best server-side time
 # of RUNS runs of `SELECT length(ST_AsMVT(...))` (psql \timing; the best, not
 # the median, because the machine is shared and load only adds time).
-# A throwaway cluster lives in $BUILD/bench/pg (initdb/pg_ctl from Debian's
-# postgresql-15, run as the `postgres` user when started as root), on a unix
-# socket only; the sites are loaded once per database file (a marker keeps
-# its size and mtime) and the server is stopped on exit. maillage itself
-# never needs PostgreSQL. Environment: BUILD, RUNS (default 5),
-# PG_BIN (default /usr/lib/postgresql/15/bin), PG_PORT (default 54329).
+# The cluster is tools/postgis-cluster.sh's; the sites are loaded once per
+# database file (a marker keeps its size and mtime). Environment: BUILD,
+# RUNS (default 5), PG_BIN, PG_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 RUNS=${RUNS:-5}
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-PG_PORT=${PG_PORT:-54329}
 [ $# -ge 2 ] || { echo "usage: $0 DATABASE.sqlite z/x/y..." >&2; exit 2; }
 database=$1; shift
 [ -s "$database" ] || { echo "bench-postgis: no database $database" >&2; exit 1; }
-[ -x "$PG_BIN/initdb" ] || { echo "bench-postgis: PostgreSQL missing (tools/install-deps.sh build bench)" >&2; exit 1; }
-command -v sqlite3 >/dev/null || { echo "bench-postgis: sqlite3 missing" >&2; exit 1; }
-
-root=$(mkdir -p "$BUILD/bench/pg" && cd "$BUILD/bench/pg" && pwd)
-data=$root/data socket=$root/socket log=$root/server.log
-as_postgres() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-psql_run() { as_postgres "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket" -p "$PG_PORT" -U postgres -d postgres "$@"; }
-
-mkdir -p "$socket"
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$root"
-if [ ! -s "$data/PG_VERSION" ]; then
-    rm -rf "$data"
-    as_postgres "$PG_BIN/initdb" -D "$data" -A trust -U postgres --no-sync >"$root/initdb.log" 2>&1 ||
-        { cat "$root/initdb.log" >&2; exit 1; }
-fi
-as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 120 \
-    -o "-k $socket -p $PG_PORT -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off -c shared_buffers=256MB -c max_parallel_workers_per_gather=2" \
-    start >/dev/null || { cat "$log" >&2; exit 1; }
-trap 'as_postgres "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true' EXIT
+. tools/postgis-cluster.sh
+root=$pg_root
 
 # ---- Load the sites once per database file ----
-marker="$(stat -c '%s %Y' "$database") $(cd "$(dirname "$database")" && pwd)/$(basename "$database")"
+marker=$(pg_marker_of "$database")
 if [ "$(cat "$root/loaded" 2>/dev/null)" != "$marker" ]; then
     echo "bench-postgis: loading the sites of $database into PostGIS" >&2
     psql_run -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS postgis;

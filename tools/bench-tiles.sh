@@ -82,7 +82,12 @@ best_ms() { # path: the best client time of RUNS requests, in ms
 last_bytes() { stat -c %s "$work/tile"; }
 
 printf '\n%-44s %12s %12s %10s %s\n' "tile figure" "value" "target" "ratio" "verdict"
-line() { printf '%-44s %12s %12s %10s %s\n' "$@"; }
+# line MEASURE VALUE TARGET RATIO VERDICT: one row of the table, also kept
+# in $BENCH_RECORD ("measure<TAB>value") when set (tools/bench-growth.sh).
+line() {
+    printf '%-44s %12s %12s %10s %s\n' "$@"
+    [ -z "${BENCH_RECORD:-}" ] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_RECORD"
+}
 
 # ---- Uncached sites tiles against PostGIS ----
 places="Paris:48.8566:2.3522 Lyon:45.7640:4.8357 Marseille:43.2965:5.3698"

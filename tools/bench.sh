@@ -110,10 +110,25 @@ fi
 if [ ! -s "$database" ] || [ "$network" -nt "$database" ] || [ src/store/store.c -nt "$database" ] ||
     [ src/model/snapshot.h -nt "$database" ] || [ src/model/site.h -nt "$database" ]; then
     echo "bench: building $database (shipped geodata + $SITES synthetic sites)"
+    build_start=$(date +%s%N)
     "$binary" build --geodata geodata --network "$network" --out "$database" \
-        --report "$cache/synthetic-$SITES.report.json" >"$work/build.log" 2>&1 ||
-        { cat "$work/build.log" >&2; exit 1; }
+        --report "$cache/synthetic-$SITES.report.json" >"$work/build.log" 2>&1 &
+    builder=$! build_peak=0
+    while kill -0 "$builder" 2>/dev/null; do # the build's peak resident memory, polled
+        hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$builder/status" 2>/dev/null || echo 0)
+        [ "${hwm:-0}" -gt "$build_peak" ] && build_peak=$hwm
+        sleep 0.2
+    done
+    wait "$builder" || { cat "$work/build.log" >&2; exit 1; }
+    awk -v a="$build_start" -v b="$(date +%s%N)" -v peak="$build_peak" \
+        'BEGIN { printf "build s\t%.1f\nbuild peak MB\t%.0f\n", (b - a) / 1e9, peak / 1024 }' \
+        >"$cache/synthetic-$SITES.build.tsv"
 fi
+# Figures of this run for tools/bench-growth.sh (the table rows add theirs).
+record() { [ -z "${BENCH_RECORD:-}" ] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_RECORD"; }
+[ -s "$cache/synthetic-$SITES.build.tsv" ] && [ -n "${BENCH_RECORD:-}" ] &&
+    cat "$cache/synthetic-$SITES.build.tsv" >>"$BENCH_RECORD"
+record "database MB" "$(du -m "$database" | cut -f1)"
 
 # ---- Query material: ORPHAcodes that sites list, a ~1000-result bbox ----
 if command -v sqlite3 >/dev/null; then
@@ -121,6 +136,14 @@ if command -v sqlite3 >/dev/null; then
         ORDER BY count(*) DESC, orpha_code LIMIT 400" >"$work/codes" 2>/dev/null || : >"$work/codes"
 fi
 [ -s "$work/codes" ] || { echo "bench: no ORPHAcodes (sqlite3 missing?), nearest runs without orpha" >&2; : >"$work/codes"; }
+# Every code some site covers (itself or through a group), in an order
+# unrelated to size (a fixed hash): the Zipf phase's ranks.
+if command -v sqlite3 >/dev/null; then
+    sqlite3 "$database" "SELECT DISTINCT orpha_code FROM ancestors WHERE ancestor IN
+        (SELECT DISTINCT orpha_code FROM site_codes) ORDER BY (orpha_code * 2654435761) % 4294967296,
+        orpha_code LIMIT 10000" >"$work/zipf-codes" 2>/dev/null || : >"$work/zipf-codes"
+fi
+zipf_codes=$(wc -l <"$work/zipf-codes" 2>/dev/null || echo 0)
 
 # ---- Start the server ----
 # free_port FALLBACK: a free loopback port (FALLBACK if node cannot tell).
@@ -174,28 +197,49 @@ bbox_count=$(count_in_box "$high")
 # deterministic per thread. /healthz gets the same script (it ignores the
 # parameters), so the nearest/healthz ratio compares the server's work, not
 # the cost of wrk's Lua.
-script() {
+script() { # PATH FILE [CODES [uniform|zipf]]
+    local codes_file=${3:-$work/codes} law=${4:-uniform}
     {
         echo "local base = \"$1\""
-        echo "local codes = {$(paste -sd, "$work/codes")}"
+        echo "local codes = {$(paste -sd, "$codes_file")}"
+        echo "local law = \"$law\""
         cat <<'LUA'
 local state = 12345
 local function next_random()
     state = (state * 1103515245 + 12345) % 2147483648
     return state / 2147483648
 end
+-- Zipf (s = 1): code i is drawn with probability proportional to 1 / i.
+local cumulative = {}
 function setup(thread)
     thread:set("seed", math.random(1, 1000000))
 end
 function init(args)
     state = seed or 1
+    local total = 0
+    for i = 1, #codes do
+        total = total + 1 / i
+        cumulative[i] = total
+    end
+end
+local function pick_code()
+    if law ~= "zipf" then
+        return codes[1 + math.floor(next_random() * #codes)]
+    end
+    local target = next_random() * cumulative[#cumulative]
+    local low, high = 1, #cumulative
+    while low < high do
+        local middle = math.floor((low + high) / 2)
+        if cumulative[middle] < target then low = middle + 1 else high = middle end
+    end
+    return codes[low]
 end
 request = function()
     local lat = 42.5 + next_random() * 8.5
     local lon = -4.5 + next_random() * 12.5
     local path = string.format("%s?lat=%.5f&lon=%.5f", base, lat, lon)
     if #codes > 0 and next_random() < 0.75 then
-        path = path .. "&orpha=" .. codes[1 + math.floor(next_random() * #codes)]
+        path = path .. "&orpha=" .. pick_code()
     end
     return wrk.format("GET", path)
 end
@@ -203,6 +247,40 @@ LUA
     } >"$2"
 }
 script /api/nearest "$work/nearest.lua"
+script /api/nearest "$work/nearest-zipf.lua" "$work/zipf-codes" zipf
+
+# The query list maillage and PostGIS both answer: 10,000 points drawn like
+# the script above, three in four with one of the 400 codes ("lat lon code",
+# code 0: none). list_script FILE coded|plain: a wrk script over it.
+awk -v seed=4242 'BEGIN { srand(seed) } { codes[++n] = $1 }
+    END { for (i = 0; i < 10000; i++) {
+        lat = 42.5 + rand() * 8.5; lon = -4.5 + rand() * 12.5
+        code = (n > 0 && rand() < 0.75) ? codes[1 + int(rand() * n)] : 0
+        printf "%.5f %.5f %d\n", lat, lon, code } }' "$work/codes" >"$work/queries.tsv"
+list_script() {
+    local kind=$1 file=$2 selection
+    if [ "$kind" = coded ]; then selection='$3 > 0'; else selection='1'; fi
+    {
+        echo "local lats = {$(awk "$selection" "$work/queries.tsv" | cut -d' ' -f1 | paste -sd,)}"
+        echo "local lons = {$(awk "$selection" "$work/queries.tsv" | cut -d' ' -f2 | paste -sd,)}"
+        echo "local codes = {$(awk "$selection" "$work/queries.tsv" | cut -d' ' -f3 | paste -sd,)}"
+        echo "local with_code = $([ "$kind" = coded ] && echo true || echo false)"
+        cat <<'LUA'
+local state = 12345
+function setup(thread) thread:set("seed", math.random(1, 1000000)) end
+function init(args) state = seed or 1 end
+request = function()
+    state = (state * 1103515245 + 12345) % 2147483648
+    local i = 1 + math.floor(state / 2147483648 * #lats)
+    local path = string.format("/api/nearest?lat=%.5f&lon=%.5f", lats[i], lons[i])
+    if with_code then path = path .. "&orpha=" .. codes[i] end
+    return wrk.format("GET", path)
+end
+LUA
+    } >"$file"
+}
+list_script coded "$work/nearest-coded.lua"
+list_script plain "$work/nearest-plain.lua"
 script /healthz "$work/healthz.lua"
 
 # ---- Measurements ----
@@ -280,9 +358,42 @@ echo "bench: wrk -t2 -c$CONNECTIONS -d${DURATION}s on $url ($sites sites)"
 run healthz healthz /healthz
 run healthz_script healthz / "$work/healthz.lua"
 run nearest nearest / "$work/nearest.lua"
+# Many codes, a few hot (Zipf): a warm-up, then the measure; the covering
+# trees must keep the hot codes within --nearest-cache-mb (default 32).
+rps_nearest_zipf='' cache_mb_zipf=NA
+if [ "$zipf_codes" -gt 0 ]; then
+    run nearest_zipf_warmup nearest / "$work/nearest-zipf.lua"
+    run nearest_zipf nearest / "$work/nearest-zipf.lua"
+    cache_mb_zipf=$(curl -sf "$url/metrics" | awk '/^maillage_nearest_cache_bytes / { printf "%.1f", $2 / 1048576 }')
+fi
 run bbox structures "/api/structures?bbox=$bbox&limit=10000"
+
+# ---- PostGIS, same sites and query list (tools/bench-knn-postgis.sh) ----
+rps_nearest_coded='' rps_nearest_plain='' pg_filtered=NA pg_plain=NA pg_bbox=NA pg_agree=NA
+if [ "${BENCH_POSTGIS:-1}" = 1 ] && [ -x /usr/lib/postgresql/15/bin/pgbench ]; then
+    run nearest_coded nearest / "$work/nearest-coded.lua"
+    run nearest_plain nearest / "$work/nearest-plain.lua"
+    if CONNECTIONS=$CONNECTIONS DURATION=$DURATION BUILD=$BUILD tools/bench-knn-postgis.sh \
+        "$database" "$work/queries.tsv" "$bbox" "$url" >"$work/knn-postgis" 2>"$work/knn-postgis.err"; then
+        pg_filtered=$(awk '$1 == "filtered_tps" { printf "%.0f", $2 }' "$work/knn-postgis")
+        pg_plain=$(awk '$1 == "plain_tps" { printf "%.0f", $2 }' "$work/knn-postgis")
+        pg_bbox=$(awk '$1 == "bbox_tps" { printf "%.0f", $2 }' "$work/knn-postgis")
+        pg_agree=$(awk '$1 == "agree" { print $2 "/" $4 }' "$work/knn-postgis")
+        echo "bench: PostGIS filtered $pg_filtered, plain $pg_plain, bbox $pg_bbox tps; answers equal $pg_agree"
+        record "PostGIS filtered KNN tps" "$pg_filtered"
+        record "PostGIS KNN tps" "$pg_plain"
+        record "PostGIS bbox tps" "$pg_bbox"
+    else
+        echo "bench: tools/bench-knn-postgis.sh failed:"; tail -5 "$work/knn-postgis.err"
+    fi
+fi
 rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 peak=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
+record sites "$sites"
+for name in healthz nearest nearest_zipf bbox nearest_coded nearest_plain; do
+    value=rps_$name
+    record "$name req/s" "${!value:-NA}"
+done
 
 # ---- Floor: no search, only the 5 geodesics and the bytes of an answer ----
 # mean_nearest_bytes COUNT: mean body size (bytes, no compression, like wrk)
@@ -382,12 +493,18 @@ places_z6_kb=$(awk -v b="$places_z6" 'BEGIN { printf "%.1f", b / 1024 }')
 
 # ---- Report ----
 ratio() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "NA" || v == "") print "NA"; else printf "%.2f", v / t }'; }
-verdict() { # value target direction(below|above)
+verdict() { # value target direction(below|at_most|above)
     awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN {
         if (v == "NA" || v == "") { print "n/a"; exit }
-        if ((d == "below" && v + 0 < t + 0) || (d == "above" && v + 0 >= t + 0)) print "ok"; else print "MISSED" }'
+        if ((d == "below" && v + 0 < t + 0) || (d == "at_most" && v + 0 <= t + 0) ||
+            (d == "above" && v + 0 >= t + 0)) print "ok"; else print "MISSED" }'
 }
-line() { printf '%-64s %15s %9s %7s  %s\n' "$@"; }
+# line MEASURE VALUE TARGET RATIO VERDICT: one row of the table, also kept
+# in $BENCH_RECORD ("measure<TAB>value") when set (tools/bench-growth.sh).
+line() {
+    printf '%-64s %15s %9s %7s  %s\n' "$@"
+    [ -z "${BENCH_RECORD:-}" ] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_RECORD"
+}
 fraction() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "NA" && b != "NA" && b > 0) printf "%.2f", a / b; else print "NA" }'; }
 share=$(fraction "$rps_nearest" "$rps_healthz_script")
 floor_share=NA nearest_of_floor=NA
@@ -415,10 +532,18 @@ line "healthz req/s" "$rps_healthz" "-" "-" ""
 line "healthz req/s, same Lua client as nearest" "$rps_healthz_script" "-" "-" ""
 line "nearest req/s" "$rps_nearest" "-" "-" ""
 line "bbox ($bbox_count sites) req/s" "$rps_bbox" "-" "-" ""
-line "nearest / healthz (same client)" "$share" ">= 0.80" "$(ratio "$share" 0.80)" "$(verdict "$share" 0.80 above)"
+# The old target, nearest >= 0.80 x healthz, sat above the floor: retired
+# (issue 16); the floor by CPU per request is the target now.
+line "nearest / healthz (same client)" "$share" "-" "-" ""
 line "floor: 5 PROJ geodesics + same-size body / healthz (no search)" "$floor_share" "-" "-" ""
 line "nearest / floor" "$nearest_of_floor" "-" "-" ""
 line "same by CPU per request (server + wrk): nearest/healthz, floor" "$cpu_share / $cpu_floor_share" "-" "-" ""
+# Whatever nearest costs above the floor is search: at 1M sites it may cost
+# 20%, on a network of the real network's size (<= 100,000 sites) 10%.
+floor_target=0.80
+[ "${sites:-0}" -le 100000 ] && floor_target=0.90
+cpu_of_floor=$(fraction "$cpu_share" "$cpu_floor_share")
+line "nearest / floor by CPU per request" "$cpu_of_floor" ">= $floor_target" "$(ratio "$cpu_of_floor" "$floor_target")" "$(verdict "$cpu_of_floor" "$floor_target" above)"
 if [ "$isolated" = 1 ]; then
     line "nearest p99 server ms, isolated (client $client_p99_isolated_nearest)" "$p99_isolated_nearest" "< 1" "$(ratio "$p99_isolated_nearest" 1)" "$(verdict "$p99_isolated_nearest" 1 below)"
     line "bbox p99 server ms, isolated (client $client_p99_isolated_bbox)" "$p99_isolated_bbox" "< 1" "$(ratio "$p99_isolated_bbox" 1)" "$(verdict "$p99_isolated_bbox" 1 below)"
@@ -430,6 +555,20 @@ else
     line "bbox p99 server ms (client $client_p99_bbox)" "$p99_bbox" "< 1" "$(ratio "$p99_bbox" 1)" "$(verdict "$p99_bbox" 1 below)"
 fi
 line "healthz p99 server ms (client $client_p99_healthz)" "$p99_healthz" "-" "-" ""
+if [ "$pg_filtered" != NA ]; then
+    coded_ratio=$(fraction "$rps_nearest_coded" "$pg_filtered")
+    plain_ratio=$(fraction "$rps_nearest_plain" "$pg_plain")
+    bbox_ratio=$(fraction "$rps_bbox" "$pg_bbox")
+    line "nearest with code / PostGIS filtered KNN ($rps_nearest_coded / $pg_filtered)" "$coded_ratio" ">= 5" "$(ratio "$coded_ratio" 5)" "$(verdict "$coded_ratio" 5 above)"
+    line "nearest without code / PostGIS KNN ($rps_nearest_plain / $pg_plain)" "$plain_ratio" ">= 5" "$(ratio "$plain_ratio" 5)" "$(verdict "$plain_ratio" 5 above)"
+    line "bbox <= 1,000 sites / PostGIS bbox ($rps_bbox / $pg_bbox)" "$bbox_ratio" ">= 3" "$(ratio "$bbox_ratio" 3)" "$(verdict "$bbox_ratio" 3 above)"
+    line "PostGIS top 5 equal to ours (sampled queries)" "$pg_agree" "all" "" "$(awk -v a="$pg_agree" 'BEGIN { split(a, p, "/"); print (p[1] == p[2] && p[2] > 0) ? "ok" : "MISSED" }')"
+fi
+if [ -n "$rps_nearest_zipf" ]; then
+    zipf_share=$(fraction "$rps_nearest_zipf" "$rps_nearest")
+    line "nearest req/s, $zipf_codes codes by Zipf / 400 codes" "$zipf_share" ">= 0.90" "$(ratio "$zipf_share" 0.90)" "$(verdict "$zipf_share" 0.90 above)"
+    line "covering-tree cache MB after the Zipf phase" "$cache_mb_zipf" "<= 32" "$(ratio "$cache_mb_zipf" 32)" "$(verdict "$cache_mb_zipf" 32 at_most)"
+fi
 line "startup to ready line s" "$startup" "< 2" "$(ratio "$startup" 2)" "$(verdict "$startup" 2 below)"
 line "resident memory MB (peak $peak)" "$rss" "< 300" "$(ratio "$rss" 300)" "$(verdict "$rss" 300 below)"
 line "largest z6 places tile over France KB" "$places_z6_kb" "< 50" "$(ratio "$places_z6_kb" 50)" "$(verdict "$places_z6_kb" 50 below)"

@@ -3,6 +3,7 @@
 #include "index/kd_tree.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,14 +14,34 @@
  * descent and a leaf scan, most of the query's time. A covering tree holds
  * the distinct sites of all those trees in one tree, so the same query
  * descends once. One for every condition would cost about 23 million
- * points (370 MB) on a 1M-site network, so they are built on demand, at a
- * condition's first query, while their total size stays within the budget
- * (SpatialIndexOptions.cache_budget when the index was built; `serve
- * --nearest-cache-mb`); past it, queries search the ancestor trees as
- * before. Answers are identical either way (the tests run both). A tree is
- * built outside any lock and published with a compare-and-swap: two
- * threads may build the same tree at once, the loser frees its copy and
- * gives its bytes back. */
+ * points (370 MB) on a 1M-site network, so they are a cache within a
+ * budget (SpatialIndexOptions.cache_budget; `serve --nearest-cache-mb`),
+ * built on demand. Answers are identical with or without a tree (the tests
+ * run both).
+ *
+ * Policy. While the budget has room, a condition's tree is built at its
+ * first query. Once it is full, a condition without a tree searches its
+ * ancestor trees and counts a miss; at ADMIT_MISSES recent misses its tree
+ * is built and room is made by evicting with CLOCK: the hand walks the
+ * slots, a tree used since the hand last passed (its `referenced` bit, set
+ * by queries) loses the bit and stays, an unused one is evicted. Miss
+ * counters are halved each time the misses add up to the number of
+ * conditions, so "recent" means within about that many misses: a code
+ * queried once a week never displaces the codes queried every second, and
+ * the server that meets thousands of codes keeps the trees of the hot ones.
+ *
+ * Concurrency. Readers never lock: a query announces itself
+ * (epoch_read_begin, base/epochs.h), loads a slot, sets the use bit, and
+ * searches. A tree is built outside any lock and published with a
+ * compare-and-swap (two threads may build the same tree at once: the loser
+ * frees its copy and gives its bytes back). Eviction runs under
+ * `evict_lock`, one evictor at a time: it unlinks a tree with a
+ * compare-and-swap, keeps it on the retired list with its epoch, and frees
+ * it, giving its bytes back, once no query that began before the unlink is
+ * still running. Bytes are charged from before a tree is built until it is
+ * freed, so the budget bounds what is held, not just what is published. */
+
+#define ADMIT_MISSES 3 /* recent misses before a tree may displace others */
 
 static size_t covering_tree_bytes(size_t count)
 {
@@ -95,15 +116,111 @@ static size_t gather_covering_points(const SpatialIndex *index, const Snapshot *
     return kept;
 }
 
+static void covering_tree_free(CoveringTree *tree)
+{
+    free(tree->points);
+    free(tree->nodes);
+    free(tree);
+}
+
+/* Frees the retired trees no running query can hold, giving their bytes
+ * back. Called under evict_lock. */
+static void collect_retired(SpatialIndex *index)
+{
+    uint64_t oldest = epoch_oldest_reader(&index->readers);
+    CoveringTree **link = &index->retired;
+    while (*link) {
+        CoveringTree *tree = *link;
+        if (tree->retired_epoch >= oldest) {
+            link = &tree->next;
+            continue;
+        }
+        *link = tree->next;
+        budget_give_back(index, tree->bytes);
+        covering_tree_free(tree);
+    }
+}
+
+/* Moves the clock hand over at most two turns, evicting unused trees until
+ * `wanted` bytes of them wait on the retired list. Called under evict_lock. */
+static void evict_unused(SpatialIndex *index, size_t wanted)
+{
+    size_t evicted = 0;
+    for (size_t step = 0; step < 2 * index->condition_count && evicted < wanted; step++) {
+        size_t slot = index->clock_hand;
+        index->clock_hand = (slot + 1) % index->condition_count;
+        CoveringTree *tree = atomic_load(&index->covering[slot]);
+        if (!tree)
+            continue;
+        if (atomic_exchange_explicit(&tree->referenced, false, memory_order_relaxed))
+            continue; /* used since the hand last passed: a second chance */
+        CoveringTree *expected = tree;
+        if (!atomic_compare_exchange_strong(&index->covering[slot], &expected, NULL))
+            continue;
+        tree->retired_epoch = epoch_retire(&index->readers);
+        tree->next = index->retired;
+        index->retired = tree;
+        evicted += tree->bytes;
+    }
+}
+
+/* Makes room for `bytes` by evicting unused trees; returns 1 when they fit
+ * the budget now (they are not taken), 0 otherwise. */
+static int make_room(SpatialIndex *index, size_t bytes)
+{
+    if (bytes > index->covering_budget)
+        return 0;
+    pthread_mutex_lock(&index->evict_lock);
+    collect_retired(index);
+    size_t used = atomic_load_explicit(&index->covering_bytes, memory_order_relaxed);
+    if (used + bytes > index->covering_budget) {
+        evict_unused(index, used + bytes - index->covering_budget);
+        collect_retired(index);
+    }
+    used = atomic_load_explicit(&index->covering_bytes, memory_order_relaxed);
+    pthread_mutex_unlock(&index->evict_lock);
+    return used + bytes <= index->covering_budget;
+}
+
+/* Counts a miss of condition `c` (halving every counter once the misses
+ * add up to the number of conditions); returns its recent misses. */
+static unsigned count_miss(SpatialIndex *index, uint32_t c)
+{
+    unsigned misses = atomic_load_explicit(&index->misses[c], memory_order_relaxed);
+    if (misses < UINT8_MAX)
+        misses = atomic_fetch_add_explicit(&index->misses[c], 1, memory_order_relaxed) + 1u;
+    if (atomic_fetch_add_explicit(&index->miss_count, 1, memory_order_relaxed) + 1 >=
+        index->condition_count) {
+        atomic_store_explicit(&index->miss_count, 0, memory_order_relaxed);
+        for (size_t i = 0; i < index->condition_count; i++) {
+            unsigned value = atomic_load_explicit(&index->misses[i], memory_order_relaxed);
+            atomic_store_explicit(&index->misses[i], (uint8_t)(value / 2), memory_order_relaxed);
+        }
+    }
+    return misses;
+}
+
+/* Charges `bytes` for a new tree of condition `c`: from free room, or, for
+ * a condition admitted by its misses, from room made by eviction. Returns
+ * 1 when charged, 0 when the query should do without. */
+static int charge_new_tree(SpatialIndex *index, uint32_t c, size_t bytes)
+{
+    if (budget_take(index, bytes))
+        return 1;
+    if (count_miss(index, c) < ADMIT_MISSES)
+        return 0;
+    return make_room(index, bytes) && budget_take(index, bytes);
+}
+
 /* Builds and publishes the covering tree of condition `c` whose ancestor
- * trees hold `listed` points; returns the published tree, or NULL when the
- * budget or the memory is short. */
+ * trees hold `listed` points; returns the published tree, or NULL when it
+ * was not admitted or the memory is short. */
 static const CoveringTree *covering_tree_build(SpatialIndex *index, const Snapshot *snapshot,
                                                const Condition *condition, uint32_t c,
                                                size_t listed)
 {
     size_t charged = covering_tree_bytes(listed);
-    if (!budget_take(index, charged))
+    if (!charge_new_tree(index, c, charged))
         return NULL;
     CoveringTree *tree = calloc(1, sizeof *tree);
     TreePoint *points = malloc(listed * sizeof *points);
@@ -117,12 +234,15 @@ static const CoveringTree *covering_tree_build(SpatialIndex *index, const Snapsh
         return NULL;
     }
     PointBuilder builder = {points, {NULL, NULL}, snapshot->sites, nodes, 0, 3, NULL};
-    *tree = (CoveringTree){points, nodes, build_point_tree(&builder, 0, (uint32_t)count),
-                           (uint32_t)count, covering_tree_bytes(count)};
+    tree->points = points;
+    tree->nodes = nodes;
+    tree->root = build_point_tree(&builder, 0, (uint32_t)count);
+    tree->count = (uint32_t)count;
+    tree->bytes = covering_tree_bytes(count);
+    atomic_init(&tree->referenced, true);
     budget_give_back(index, charged - tree->bytes);
     CoveringTree *expected = NULL;
-    if (atomic_compare_exchange_strong_explicit(&index->covering[c], &expected, tree,
-                                                memory_order_acq_rel, memory_order_acquire))
+    if (atomic_compare_exchange_strong(&index->covering[c], &expected, tree))
         return tree;
     /* Another thread published the same tree first. */
     budget_give_back(index, tree->bytes);
@@ -132,31 +252,66 @@ static const CoveringTree *covering_tree_build(SpatialIndex *index, const Snapsh
     return expected;
 }
 
-/* The covering tree to search for `condition`, built now if it fits the
- * budget; NULL when the query should search the ancestor trees (fewer
- * than two of them, or no room). */
 const CoveringTree *covering_tree(const SpatialIndex *shared, const Snapshot *snapshot,
-                                  const Condition *condition)
+                                  const Condition *condition, int reader)
 {
     /* The cache is the index's one mutable part, synchronised by atomics
-     * (spatial_index.h): a query may add a tree to an index it reads. */
+     * and epochs (see above): a query may add a tree to an index it reads. */
     SpatialIndex *index = (SpatialIndex *)shared;
-    if (!index->options.covering_trees)
+    if (!index->options.covering_trees || reader < 0)
         return NULL;
     uint32_t c = snapshot_condition_index(snapshot, condition);
-    const CoveringTree *tree = atomic_load_explicit(&index->covering[c], memory_order_acquire);
-    if (tree)
+    const CoveringTree *tree = atomic_load(&index->covering[c]); /* seq_cst: see epochs.h */
+    if (tree) {
+        CoveringTree *used = (CoveringTree *)tree;
+        if (!atomic_load_explicit(&used->referenced, memory_order_relaxed))
+            atomic_store_explicit(&used->referenced, true, memory_order_relaxed);
         return tree;
+    }
     size_t listed;
     if (ancestor_trees(index, snapshot, condition, &listed) < 2)
         return NULL;
     return covering_tree_build(index, snapshot, condition, c, listed);
 }
 
+int covering_cache_init(SpatialIndex *index, size_t condition_count)
+{
+    index->covering = calloc(condition_count + 1, sizeof *index->covering);
+    index->misses = calloc(condition_count + 1, sizeof *index->misses);
+    if (!index->covering || !index->misses || epoch_readers_init(&index->readers) != 0)
+        return -1;
+    if (pthread_mutex_init(&index->evict_lock, NULL) != 0)
+        return -1;
+    index->evict_lock_ready = 1;
+    atomic_init(&index->covering_bytes, 0);
+    atomic_init(&index->miss_count, 0);
+    index->covering_budget = index->options.cache_budget;
+    return 0;
+}
+
+void covering_cache_free(SpatialIndex *index)
+{
+    for (size_t c = 0; index->covering && c < index->condition_count; c++) {
+        CoveringTree *tree = atomic_load(&index->covering[c]);
+        if (tree)
+            covering_tree_free(tree);
+    }
+    while (index->retired) {
+        CoveringTree *next = index->retired->next;
+        covering_tree_free(index->retired);
+        index->retired = next;
+    }
+    free(index->covering);
+    free(index->misses);
+    epoch_readers_free(&index->readers);
+    if (index->evict_lock_ready)
+        pthread_mutex_destroy(&index->evict_lock);
+}
+
 size_t spatial_index_covering_tree_size(const SpatialIndex *index, const Snapshot *snapshot,
                                         const Condition *condition)
 {
     uint32_t c = snapshot_condition_index(snapshot, condition);
-    const CoveringTree *tree = atomic_load_explicit(&index->covering[c], memory_order_acquire);
+    const CoveringTree *tree = atomic_load(&index->covering[c]); /* tests: no query running */
     return tree ? tree->count : 0;
 }

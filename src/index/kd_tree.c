@@ -299,12 +299,10 @@ SpatialIndex *spatial_index_build(const Snapshot *snapshot, const SpatialIndexOp
         goto out_of_memory;
     index->code_offsets = calloc(condition_count + 1, sizeof *index->code_offsets);
     index->code_root = malloc((condition_count + 1) * sizeof *index->code_root);
-    index->covering = calloc(condition_count + 1, sizeof *index->covering);
-    if (!index->code_offsets || !index->code_root || !index->covering)
-        goto out_of_memory;
-    atomic_init(&index->covering_bytes, 0);
     index->options = options ? *options : SPATIAL_INDEX_DEFAULTS;
-    index->covering_budget = index->options.cache_budget;
+    if (!index->code_offsets || !index->code_root ||
+        covering_cache_init(index, condition_count) != 0)
+        goto out_of_memory;
     count_sites_per_code(index, snapshot);
     if (allocate_trees(index, site_count, condition_count, &whole_nodes) != 0 ||
         fill_points(index, snapshot) != 0 || build_trees(index, snapshot, bits, whole_nodes) != 0)
@@ -326,15 +324,7 @@ void spatial_index_free(SpatialIndex *index)
 {
     if (!index)
         return;
-    for (size_t c = 0; index->covering && c < index->condition_count; c++) {
-        CoveringTree *tree = atomic_load_explicit(&index->covering[c], memory_order_acquire);
-        if (tree) {
-            free(tree->points);
-            free(tree->nodes);
-            free(tree);
-        }
-    }
-    free(index->covering);
+    covering_cache_free(index);
     free(index->points);
     free(index->nodes);
     free(index->code_offsets);

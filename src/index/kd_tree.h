@@ -8,8 +8,10 @@
 #ifndef MAILLAGE_KD_TREE_H
 #define MAILLAGE_KD_TREE_H
 
+#include "base/epochs.h"
 #include "index/spatial_index.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,14 +47,17 @@ typedef struct TreePoint {
 } TreePoint;
 
 /* A condition's covering tree: one ECEF tree over the distinct sites that
- * cover it, built on demand (see "Covering trees" below). Immutable once
- * published. */
+ * cover it, built on demand (see covering_trees.c). Its points and nodes
+ * are immutable once published; `referenced` is CLOCK's use bit. */
 typedef struct CoveringTree {
     TreePoint *points;
     KdNode *nodes;
     uint32_t root;
-    uint32_t count; /* points: the condition's covering sites, each once */
-    size_t bytes;   /* what it holds, charged against the cache budget */
+    uint32_t count;             /* points: the condition's covering sites, each once */
+    size_t bytes;               /* what it holds, charged against the cache budget */
+    atomic_bool referenced;     /* set by a query that used it, cleared by the clock hand */
+    uint64_t retired_epoch;     /* once evicted: the epoch it was unlinked in */
+    struct CoveringTree *next;  /* once evicted: the next tree waiting to be freed */
 } CoveringTree;
 
 struct SpatialIndex {
@@ -67,13 +72,20 @@ struct SpatialIndex {
     uint32_t *box_points;
     KdNode *box_nodes;
     uint32_t box_root;
-    /* The covering-tree cache: the only part that changes after building.
-     * A slot goes from NULL to a tree once and keeps it until the index is
-     * freed; covering_bytes only grows, and never beyond the budget taken
-     * when the index was built. */
+    /* The covering-tree cache: the only part that changes after building
+     * (covering_trees.c). Readers load slots lock-free between
+     * epoch_read_begin() and epoch_read_end(); covering_bytes counts every
+     * tree published or waiting to be freed, and never passes the budget. */
     _Atomic(CoveringTree *) *covering; /* per condition */
+    _Atomic uint8_t *misses;           /* per condition: recent queries without a tree */
+    atomic_size_t miss_count;          /* misses since the counters were last halved */
     atomic_size_t covering_bytes;
     size_t covering_budget;
+    EpochReaders readers;
+    pthread_mutex_t evict_lock; /* one evictor at a time; never taken by a reader */
+    int evict_lock_ready;
+    size_t clock_hand;     /* under evict_lock: the next slot the hand looks at */
+    CoveringTree *retired; /* under evict_lock: unlinked, waiting for their readers */
     SpatialIndexOptions options; /* as given to spatial_index_build() */
     size_t condition_count;      /* slots in `covering` to free */
 };
@@ -116,10 +128,18 @@ uint32_t build_point_tree(PointBuilder *builder, uint32_t begin, uint32_t count)
  * (not through a group), in no particular order; *count gets their number. */
 const TreePoint *listing_points(const SpatialIndex *index, const Snapshot *snapshot,
                                 const Condition *condition, size_t *count);
-/* The covering tree to search for `condition`, built now if it fits the
- * budget (covering_trees.c); NULL when the query should search the
- * ancestor trees (fewer than two of them, no room, or turned off). */
+/* The covering tree to search for `condition`, built now if it is worth
+ * its room (covering_trees.c); NULL when the query should search the
+ * ancestor trees (fewer than two of them, not admitted, no room, turned
+ * off, or `reader` is -1). `reader` is the query's epoch_read_begin() slot
+ * on index->readers: the tree stays valid until epoch_read_end(). */
 const CoveringTree *covering_tree(const SpatialIndex *index, const Snapshot *snapshot,
-                                  const Condition *condition);
+                                  const Condition *condition, int reader);
+/* Prepares the cache of an index with `condition_count` slots. Returns 0,
+ * or -1 when out of memory (covering_cache_free() is then harmless). */
+int covering_cache_init(SpatialIndex *index, size_t condition_count);
+/* Frees every tree, published or retired, and the cache's own memory; no
+ * query may be running. */
+void covering_cache_free(SpatialIndex *index);
 
 #endif

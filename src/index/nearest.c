@@ -134,6 +134,7 @@ typedef struct NearestSearch {
     double query_radius; /* |query|, the query's distance from the Earth's centre */
     size_t k;
     int prune;          /* 0 in the fallback search: every covering site is a candidate */
+    int reader;         /* epoch slot while a covering tree may be read; -1: none */
     double radius;      /* upper bound of the k-th geodesic distance (INFINITY at first) */
     Scratch queue;      /* QueueEntry, a min-heap of nodes by lower bound */
     Scratch chord_best; /* ChordEntry, a max-heap by upper chord, distinct sites */
@@ -515,7 +516,8 @@ static size_t push_roots(NearestSearch *search, const Condition *condition)
         queue_push(search, node_bound(search, index->all_root), index->all_root);
         return 1;
     }
-    const CoveringTree *tree = covering_tree(search->index, search->snapshot, condition);
+    const CoveringTree *tree =
+        covering_tree(search->index, search->snapshot, condition, search->reader);
     if (tree) {
         search->nodes = tree->nodes;
         search->points = tree->points;
@@ -580,6 +582,8 @@ int spatial_index_nearest(const SpatialIndex *index, const Snapshot *snapshot, d
     if (k == 0 || snapshot->site_count == 0)
         return 0;
     NearestSearch search = {snapshot, index, filter, NULL, NULL, lat, lon, {0, 0, 0}, 0, k, 1};
+    /* A covering tree found below stays valid until the read ends. */
+    search.reader = condition ? epoch_read_begin(&((SpatialIndex *)index)->readers) : -1;
     geodesy_to_ecef(lat, lon, search.query);
     search.query_radius =
         sqrt(search.query[0] * search.query[0] + search.query[1] * search.query[1] +
@@ -595,6 +599,7 @@ int spatial_index_nearest(const SpatialIndex *index, const Snapshot *snapshot, d
         search.prune = 0;
         found = nearest_search(&search, condition, results);
     }
+    epoch_read_end(&((SpatialIndex *)index)->readers, search.reader);
     if (found > 0)
         qsort(results, (size_t)found, sizeof *results, compare_results);
     return found;

@@ -29,9 +29,10 @@
  *    the trees of every ancestor of D (depth 0 included): a site covers D
  *    iff it lists one of them. A site found through two trees counts once.
  *    At D's first query those trees are merged into one covering tree of
- *    D's distinct covering sites (covering_trees.c), kept
- *    while the total stays within a memory budget, so later queries for D
- *    descend one tree instead of about 15.
+ *    D's distinct covering sites (covering_trees.c), a cache within a
+ *    memory budget that evicts the trees of codes no longer queried
+ *    (CLOCK, with lock-free readers), so later queries for D descend one
+ *    tree instead of about 15.
  *  - Trees are implicit, nodes stored in preorder in one array (left child
  *    follows its parent), median splits on the largest extent, leaves of up
  *    to 32 sites (16 measured no faster and cost 14 MB more on 1M sites),
@@ -58,11 +59,11 @@
  *    order finds the first `limit` sooner. With a condition, the listing
  *    sites of the condition's ancestors are scanned instead.
  * Invariants: immutable after spatial_index_build() except for the
- * covering-tree cache, where a condition's slot goes once from empty to a
- * finished tree (published with a compare-and-swap, never changed or freed
- * before spatial_index_free()) and the bytes held never pass the budget;
- * every query is thread-safe and otherwise touches only its own scratch
- * memory. */
+ * covering-tree cache, where a slot holds a finished tree or none (trees
+ * are published and evicted with a compare-and-swap, and freed only when no
+ * query that could hold them runs) and the bytes held never pass the
+ * budget; every query is thread-safe and otherwise touches only its own
+ * scratch memory. */
 #ifndef MAILLAGE_SPATIAL_INDEX_H
 #define MAILLAGE_SPATIAL_INDEX_H
 

@@ -401,15 +401,157 @@ TEST(covering_tree_budget_is_kept)
     }
 }
 
-#define RACE_THREADS 4
-#define RACE_POINTS 3
-
-typedef struct RaceQuery {
+/* A query and its brute-force answer, computed ahead of threads that run it. */
+typedef struct RaceQueryExpected {
     double lat, lon;
     int condition;
     size_t expected_count;
     NearestResult expected[10];
-} RaceQuery;
+} RaceQueryExpected;
+
+/* One query for condition `c` at (lat, lon), checked against brute force;
+ * returns 1 when it matches. */
+static int checked_query_at(const SpatialIndex *index, int c, double lat, double lon)
+{
+    NearestResult expected[10], got[10];
+    SiteFilter filter;
+    site_filter_init(&filter);
+    size_t expected_count = brute_nearest(lat, lon, c, &filter, 10, expected);
+    int count = spatial_index_nearest(index, snapshot, lat, lon, &snapshot->conditions[c], &filter,
+                                      10, got);
+    return same_results(got, count, expected, expected_count);
+}
+
+/* checked_query_at() a random point of metropolitan France. */
+static int checked_query(const SpatialIndex *index, int c)
+{
+    double lat = random_uniform(41, 52);
+    return checked_query_at(index, c, lat, random_uniform(-6, 10));
+}
+
+/* Conditions with a covering tree now. */
+static size_t trees_held(const SpatialIndex *index, int *held)
+{
+    size_t trees = 0;
+    for (int c = 0; c < SYNTHETIC_CONDITIONS; c++) {
+        held[c] = spatial_index_covering_tree_size(index, snapshot, &snapshot->conditions[c]) > 0;
+        trees += (size_t)held[c];
+    }
+    return trees;
+}
+
+/* The cache evicts by use: with room for a few trees, a condition queried
+ * between every other query keeps its tree while the others come and go
+ * (CLOCK); answers stay exact and the budget holds throughout. */
+TEST(covering_cache_keeps_the_hot_condition)
+{
+    SpatialIndexOptions options = SPATIAL_INDEX_DEFAULTS;
+    options.cache_budget = 40 * 1024;
+    SpatialIndex *small = build_index(options);
+    if (!small)
+        return;
+    int hot = -1;
+    for (int c = 0; c < SYNTHETIC_CONDITIONS && hot < 0; c++) {
+        checked_query(small, c);
+        if (spatial_index_covering_tree_size(small, snapshot, &snapshot->conditions[c]) > 0)
+            hot = c;
+    }
+    CHECK(hot >= 0, "no condition got a covering tree");
+    int mismatches = 0, ever[SYNTHETIC_CONDITIONS] = {0}, held[SYNTHETIC_CONDITIONS];
+    size_t most_at_once = 0, hot_kept = 0, checks = 0, over_budget = 0;
+    for (int round = 0; round < 6 && hot >= 0; round++) {
+        for (int c = 0; c < SYNTHETIC_CONDITIONS; c++) {
+            for (int repeat = 0; repeat < 4; repeat++) { /* admitted by its misses */
+                mismatches += !checked_query(small, hot);
+                mismatches += !checked_query(small, c);
+            }
+            size_t trees = trees_held(small, held);
+            most_at_once = trees > most_at_once ? trees : most_at_once;
+            for (int i = 0; i < SYNTHETIC_CONDITIONS; i++)
+                ever[i] |= held[i];
+            hot_kept += (size_t)held[hot];
+            checks++;
+            over_budget += spatial_index_cache_bytes(small) > options.cache_budget;
+        }
+    }
+    size_t ever_count = 0;
+    for (int i = 0; i < SYNTHETIC_CONDITIONS; i++)
+        ever_count += (size_t)ever[i];
+    CHECK(mismatches == 0, "%d queries differ from brute force", mismatches);
+    CHECK(over_budget == 0, "the trees passed the budget %zu times", over_budget);
+    CHECK(ever_count > most_at_once + 10,
+          "%zu conditions had a tree, at most %zu at once: nothing was evicted", ever_count,
+          most_at_once);
+    CHECK(hot_kept == checks, "the hot condition lost its tree %zu times in %zu", checks - hot_kept,
+          checks);
+    spatial_index_free(small);
+}
+
+#define EVICTION_THREADS 4
+#define EVICTION_QUERIES 1500
+
+static const SpatialIndex *evicted_index;
+static _Atomic int eviction_mismatches;
+static RaceQueryExpected eviction_queries[EVICTION_QUERIES];
+
+/* One querier: every query twice, from its own offset (brute force ran
+ * before, in one thread: it is not thread-safe). */
+static void *query_while_evicting(void *argument)
+{
+    size_t start = (size_t)(intptr_t)argument * EVICTION_QUERIES / EVICTION_THREADS;
+    SiteFilter filter;
+    site_filter_init(&filter);
+    for (size_t n = 0; n < 2 * EVICTION_QUERIES; n++) {
+        const RaceQueryExpected *query = &eviction_queries[(start + n) % EVICTION_QUERIES];
+        NearestResult got[10];
+        int count = spatial_index_nearest(evicted_index, snapshot, query->lat, query->lon,
+                                          &snapshot->conditions[query->condition], &filter, 10,
+                                          got);
+        if (!same_results(got, count, query->expected, query->expected_count))
+            eviction_mismatches++;
+    }
+    return NULL;
+}
+
+/* Threads querying while the cache evicts under them: exact answers, and
+ * (under ASan) no tree is read after it is freed. */
+TEST(eviction_under_concurrent_queries_is_safe)
+{
+    SiteFilter filter;
+    site_filter_init(&filter);
+    for (size_t q = 0; q < EVICTION_QUERIES; q++) {
+        RaceQueryExpected *query = &eviction_queries[q];
+        query->lat = random_uniform(41, 52);
+        query->lon = random_uniform(-6, 10);
+        query->condition = (int)random_below(SYNTHETIC_CONDITIONS);
+        query->expected_count =
+            brute_nearest(query->lat, query->lon, query->condition, &filter, 10, query->expected);
+    }
+    SpatialIndexOptions options = SPATIAL_INDEX_DEFAULTS;
+    options.cache_budget = 24 * 1024;
+    SpatialIndex *small = build_index(options);
+    if (!small)
+        return;
+    evicted_index = small;
+    pthread_t threads[EVICTION_THREADS];
+    int started = 0;
+    for (int t = 0; t < EVICTION_THREADS; t++)
+        started +=
+            pthread_create(&threads[t], NULL, query_while_evicting, (void *)(intptr_t)t) == 0;
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    CHECK(started == EVICTION_THREADS, "started %d threads", started);
+    CHECK(eviction_mismatches == 0, "%d queries differ from brute force", (int)eviction_mismatches);
+    CHECK(spatial_index_cache_bytes(small) <= options.cache_budget, "%zu bytes held",
+          spatial_index_cache_bytes(small));
+    evicted_index = NULL;
+    spatial_index_free(small);
+}
+
+#define RACE_THREADS 4
+#define RACE_POINTS 3
+
+typedef RaceQueryExpected RaceQuery;
 
 static RaceQuery race_queries[SYNTHETIC_CONDITIONS * RACE_POINTS];
 static const SpatialIndex *race_index; /* the index the racers query */
@@ -722,6 +864,8 @@ int main(void)
     RUN(nearest_far_away_matches_brute_force);
     RUN(nearest_without_covering_trees_matches_brute_force);
     RUN(covering_tree_budget_is_kept);
+    RUN(covering_cache_keeps_the_hot_condition);
+    RUN(eviction_under_concurrent_queries_is_safe);
     RUN(concurrent_first_queries_are_exact);
     RUN(nearest_with_k_above_candidates);
     RUN(ties_go_to_smaller_site_id);
