@@ -33,6 +33,9 @@
 #define HTTP_DYNAMIC_GZIP_LEVEL 1
 #define HTTP_STATIC_CACHE_CONTROL "public, max-age=3600"
 #define HTTP_ALLOWED_METHODS "GET, HEAD, OPTIONS"
+/* A body sent with GET, HEAD or OPTIONS is read and dropped up to this
+ * size (so keep-alive survives a stray small one), then refused (413). */
+#define HTTP_MAX_DISCARDED_BODY (64u * 1024u)
 /* The page's address may name a condition: never pass it on. */
 #define HTTP_REFERRER_POLICY "no-referrer"
 /* A --cors-origins or --frame-ancestors list longer than this is refused. */
@@ -59,6 +62,7 @@ typedef struct RequestContext {
     uint64_t start_nanoseconds; /* when the answer started to be built */
     int calls;
     int responded;
+    size_t discarded; /* body bytes of a GET/HEAD/OPTIONS read and dropped */
     const char *raw_target;
     RequestTarget target;
     char storage[];
@@ -524,6 +528,23 @@ static enum MHD_Result respond(HttpServer *server, struct MHD_Connection *connec
     return result;
 }
 
+/* A GET/HEAD/OPTIONS body beyond HTTP_MAX_DISCARDED_BODY: 413 at once,
+ * the rest unread (libmicrohttpd then closes the connection). */
+static enum MHD_Result refuse_body(HttpServer *server, struct MHD_Connection *connection,
+                                   const char *method, RequestContext *context)
+{
+    context->start_nanoseconds = monotonic_nanoseconds();
+    Outgoing out;
+    outgoing_init(&out);
+    out.compressible = 0;
+    response_problem(&out.response, 413, "Content too large",
+                     "a %.16s request carries no body; at most %u bytes are read and dropped",
+                     method, HTTP_MAX_DISCARDED_BODY);
+    enum MHD_Result result = queue_outgoing(server, connection, method, context, &out);
+    outgoing_free(&out);
+    return result;
+}
+
 static enum MHD_Result on_request(void *closure, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **request_closure)
@@ -551,7 +572,10 @@ static enum MHD_Result on_request(void *closure, struct MHD_Connection *connecti
     if (first_call)
         return MHD_YES;
     if (*upload_data_size != 0) {
+        context->discarded += *upload_data_size;
         *upload_data_size = 0;
+        if (context->discarded > HTTP_MAX_DISCARDED_BODY)
+            return refuse_body(server, connection, method, context);
         return MHD_YES;
     }
     return respond(server, connection, method, context);

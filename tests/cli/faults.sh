@@ -288,7 +288,8 @@ else
     printf '%s\t%s\t%s\n' "connections" "measured" "skipped: node missing" >>"$tsv"
 fi
 
-cp "$tsv" "$evidence_dir/faults.tsv"
+# The evidence names no path of this machine: the work directory becomes <tmp>.
+sed "s|$work|<tmp>|g; s|$root/||g" "$tsv" >"$evidence_dir/faults.tsv"
 column -t -s $'\t' "$tsv" 2>/dev/null | cut -c1-220 || cat "$tsv"
 echo "faults.sh: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -40,6 +40,11 @@ refused() {
 long() { head -c "$1" /dev/zero | tr '\0' "${2:-a}"; }
 long_path="/tmp/$(long 4100)"
 
+"$binary" serve --help >"$work/help"
+for option in --max-connections --max-connections-per-ip --connection-timeout --integrity-check; do
+    check "--help documents $option" grep -q -- "$option " "$work/help"
+done
+
 # Paths: empty or beyond PATH_MAX are refused, never cut.
 check "--db empty" refused 2 --db --db ""
 check "--db longer than 4095 bytes" refused 2 --db --db "$long_path"

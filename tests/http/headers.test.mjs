@@ -9,6 +9,7 @@
 // reach and not asserted here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startServer, rawGet, rawRequest } from './server.mjs';
 
 let server;
@@ -97,4 +98,53 @@ test('304, 405 and OPTIONS preflight carry them', async () => {
     'Origin: https://a.example\r\nAccess-Control-Request-Method: GET\r\n');
   assert.equal(preflight.status, 204);
   assertSecurityHeaders(preflight, 'OPTIONS');
+});
+
+// Streams a GET body of `declared` bytes until the server stops reading;
+// resolves with the bytes written and whatever answer arrived.
+function streamBody(url, declared) {
+  const { hostname, port, host } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port) });
+    const chunk = Buffer.alloc(64 * 1024, 0x78);
+    const received = [];
+    let sent = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      const text = Buffer.concat(received).toString('latin1');
+      resolve({ sent, status: Number(text.split(' ')[1]) || null, text });
+    };
+    const pump = () => {
+      while (!done && sent < declared) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return socket.once('drain', pump);
+      }
+    };
+    socket.on('connect', () => {
+      socket.write(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${declared}\r\n\r\n`);
+      pump();
+    });
+    socket.on('data', (data) => received.push(data));
+    socket.on('error', finish);
+    socket.on('close', finish);
+    setTimeout(finish, 20000);
+  });
+}
+
+test('a GET body: a small one is dropped, a large one is not read (413, connection closed)', async () => {
+  const { host } = new URL(server.url);
+  const small = await rawRequest(server.url,
+    `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100\r\nConnection: close\r\n\r\n${'x'.repeat(100)}`);
+  assert.equal(small.status, 200);
+  assertSecurityHeaders(small, 'GET with a small body');
+  const declared = 256 * 1024 * 1024;
+  const large = await streamBody(server.url, declared);
+  assert.ok(large.sent < 32 * 1024 * 1024, `the server read ${large.sent} bytes of the body`);
+  if (large.status !== null) {
+    assert.equal(large.status, 413);
+    assert.match(large.text, /\r\nreferrer-policy: no-referrer\r\n/i);
+  }
 });
