@@ -23,8 +23,13 @@
 
 static char database_path[256];
 
+/* The schema version as text, for the fixture's metadata. */
+#define TEXT_OF(value) #value
+#define TEXT_OF_VALUE(value) TEXT_OF(value)
+
 static const char synthetic_rows[] =
-    "INSERT INTO metadata VALUES ('version', 'synthetic-1'), ('schema_version', '1');"
+    "INSERT INTO metadata VALUES ('version', 'synthetic-1'),"
+    " ('schema_version', '" TEXT_OF_VALUE(STORE_SCHEMA_VERSION) "');"
     "INSERT INTO conditions VALUES"
     " (10, 'Groupe synthétique', 'Synthetic group', 'group', 'active', NULL, NULL),"
     " (20, 'Sous-groupe synthétique', 'Synthetic subgroup', 'group', 'active', NULL, NULL),"
