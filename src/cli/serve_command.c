@@ -79,8 +79,9 @@ static const char serve_usage[] =
     "                          refused at accept. Needs N + 64 + 3 per thread open files\n"
     "  --max-connections-per-ip N\n"
     "                          open connections from one client address (default\n"
-    "                          128; 0: no limit). Behind a reverse proxy every\n"
-    "                          client has the proxy's address: raise it or use 0\n"
+    "                          128, or --max-connections if smaller; 0: no limit).\n"
+    "                          Behind a reverse proxy every client has the proxy's\n"
+    "                          address: raise it or use 0\n"
     "  --connection-timeout S  close a connection idle (or sending nothing) for S\n"
     "                          seconds (default 30, from 1 to 3600)\n"
     "  --integrity-check on|off\n"
@@ -123,6 +124,10 @@ static const NumericOption numeric_options[] = {
      offsetof(ServeOptions, max_connections_per_ip)},
     {"--connection-timeout", 1, 3600, "seconds", offsetof(ServeOptions, connection_timeout)},
 };
+
+/* Connections from one address, unless --max-connections is smaller. */
+#define SERVE_DEFAULT_PER_IP 128u
+#define PER_IP_NOT_GIVEN UINT_MAX
 
 /* Paths longer than this are refused, never cut. */
 #define SERVE_MAX_PATH (PATH_MAX - 1)
@@ -169,7 +174,7 @@ static int parse_options(int argc, char **argv, ServeOptions *options, int *help
     options->cache_max_age = 300;
     options->nearest_cache_mb = (unsigned)(SPATIAL_INDEX_DEFAULT_CACHE_BYTES >> 20);
     options->max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
-    options->max_connections_per_ip = 128;
+    options->max_connections_per_ip = PER_IP_NOT_GIVEN;
     options->connection_timeout = HTTP_DEFAULT_CONNECTION_TIMEOUT;
     options->integrity_check = 1;
     const char *integrity = NULL;
@@ -258,8 +263,15 @@ static int check_values(ServeOptions *options, const char *integrity)
             return usage_error("--integrity-check takes on or off, got '%.40s'", integrity);
         options->integrity_check = strcmp(integrity, "on") == 0;
     }
+    if (options->max_connections_per_ip == PER_IP_NOT_GIVEN)
+        options->max_connections_per_ip = options->max_connections < SERVE_DEFAULT_PER_IP
+                                              ? options->max_connections
+                                              : SERVE_DEFAULT_PER_IP;
     if (options->max_connections_per_ip > options->max_connections)
         return usage_error("%s", "--max-connections-per-ip is larger than --max-connections");
+    if (options->max_connections < options->threads)
+        return usage_error("%s", "--max-connections is smaller than --threads (each thread "
+                                 "takes its share of the connections)");
     char error[256];
     if (options->cors_origins && strcmp(options->cors_origins, "*") != 0 &&
         http_check_origin_list(options->cors_origins, error, sizeof error) != 0)

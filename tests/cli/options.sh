@@ -65,6 +65,8 @@ for case in "--threads 0" "--threads 257" "--threads 2x" "--cache-max-age 315360
 done
 check "--max-connections-per-ip above --max-connections" \
     refused 2 --max-connections-per-ip --db "$database" --max-connections 10 --max-connections-per-ip 11
+check "--max-connections below --threads" \
+    refused 2 --threads --db "$database" --threads 4 --max-connections 3
 check "--integrity-check maybe" refused 2 --integrity-check --db "$database" --integrity-check maybe
 hard=$(ulimit -Hn)
 if [ "$hard" != unlimited ] && [ "$hard" -lt 999000 ]; then
