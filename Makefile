@@ -3,7 +3,8 @@
 #   make run     installs missing deps, builds, builds the dataset, serves on 127.0.0.1:8080
 #   make test    installs missing deps, builds, runs every test suite (exit 0 = all passed)
 #
-# Other targets: all, dataset, bench, bench-build, lint, format, clean, install, uninstall, man.
+# Other targets: all, dataset, bench, bench-build, lint, format, clean, install, uninstall, man,
+# security-report.
 # SAN=1 builds into build/san with AddressSanitizer + UndefinedBehaviorSanitizer.
 
 SAN ?= 0
@@ -34,7 +35,7 @@ DATABASE := $(BUILD)/maillage.sqlite
 GEODATA := $(wildcard geodata/*.csv geodata/*.geojson)
 
 .PHONY: all run dataset test unit-tests bench bench-build bench-page lint format clean deps test-deps web \
-	install uninstall man
+	install uninstall man security-report
 
 all: $(BINARY)
 
@@ -127,6 +128,10 @@ bench: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK) $(FLOOR_BINARY)
 bench-page: $(BINARY) $(DATABASE) web
 	@tools/install-deps.sh build test
 	@BUILD=$(BUILD) tools/bench-page.sh
+
+# SECURITY.md from tools/security-template.md and the last runs' build/evidence/*.tsv.
+security-report:
+	@tools/security-report.sh
 
 lint: $(BUILD)/config.mk
 	tools/check-layers.sh

@@ -13,9 +13,16 @@
  *    (BuildOptions.pack: the sites as the server loads them, for a fast
  *    start); a failure to pack fails the build;
  *  - the database is written to FILE.tmp-PID next to FILE and renamed over
- *    FILE only when complete; on any fatal error (or SIGINT/SIGTERM) the
- *    temporary file is removed and FILE is untouched; the report is
- *    replaced the same way. */
+ *    FILE only when complete (then the directory is synced); on any fatal
+ *    error (or SIGINT/SIGTERM) the temporary file is removed and FILE is
+ *    untouched; the report is replaced the same way;
+ *  - a SIGKILL (or a power cut) cannot run that clean-up, so each
+ *    temporary file is held with an exclusive flock(2) while this build
+ *    lives: the next build to the same FILE (or report) removes every
+ *    FILE.tmp-DIGITS it can lock, with the SQLite side files
+ *    (-journal, -wal, -shm) of such names, and says so. A lock is free
+ *    only when its holder is dead, so a build running beside it keeps its
+ *    file, whatever its process id became. */
 #include "build/build.h"
 
 #include "base/text.h"
@@ -28,12 +35,15 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +103,112 @@ typedef struct BuildPlan {
 /* The temporary files to remove if a signal ends the build. */
 static char temporary_database[4096];
 static char temporary_report[4096];
+
+/* The SQLite side files a temporary database may have left. */
+static const char *const side_file_suffixes[] = {"", "-journal", "-wal", "-shm"};
+
+/* 1 when `name` is `base`.tmp-DIGITS followed by one of the suffixes;
+ * `*side` says it was a side file (not the database itself). */
+static int is_temporary_name(const char *name, const char *base, int *side)
+{
+    size_t base_length = strlen(base);
+    if (strncmp(name, base, base_length) != 0 || strncmp(name + base_length, ".tmp-", 5) != 0)
+        return 0;
+    const char *p = name + base_length + 5;
+    if (*p < '0' || *p > '9')
+        return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    for (size_t i = 0; i < sizeof side_file_suffixes / sizeof side_file_suffixes[0]; i++)
+        if (strcmp(p, side_file_suffixes[i]) == 0) {
+            *side = i > 0;
+            return 1;
+        }
+    return 0;
+}
+
+/* Removes `directory`/`name` when no live build holds it: for a temporary
+ * database or report, when its flock can be taken; for a side file, when
+ * its database is gone (swept first). Returns 1 when removed. */
+static int remove_if_stale(const char *directory, const char *name, int side)
+{
+    char path[8192];
+    if (snprintf(path, sizeof path, "%s/%s", directory, name) >= (int)sizeof path)
+        return 0;
+    if (side) {
+        char owner[8192];
+        snprintf(owner, sizeof owner, "%s", path);
+        char *dash = strrchr(owner, '-');
+        if (dash)
+            *dash = '\0';
+        return access(owner, F_OK) != 0 && unlink(path) == 0;
+    }
+    int descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (descriptor < 0)
+        return 0;
+    int stale = flock(descriptor, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0;
+    close(descriptor);
+    return stale;
+}
+
+/* Sweeps what killed builds left next to `path`: FILE.tmp-DIGITS files
+ * nobody holds, then their side files. Prints one line per file removed
+ * (unless quiet). */
+static void sweep_stale_temporaries(const char *path, int quiet)
+{
+    char *copy_dir = strdup(path), *copy_base = strdup(path);
+    DIR *listing = copy_dir ? opendir(dirname(copy_dir)) : NULL;
+    const char *base = copy_base ? basename(copy_base) : NULL;
+    for (int pass = 0; listing && base && pass < 2; pass++) {
+        rewinddir(listing);
+        const struct dirent *entry;
+        while ((entry = readdir(listing)) != NULL) {
+            int side = 0;
+            if (!is_temporary_name(entry->d_name, base, &side) || side != pass)
+                continue;
+            if (remove_if_stale(copy_dir, entry->d_name, side) && !quiet)
+                fprintf(stderr, "removed %s/%s, left by a build that did not finish\n", copy_dir,
+                        entry->d_name);
+        }
+    }
+    if (listing)
+        closedir(listing);
+    free(copy_dir);
+    free(copy_base);
+}
+
+/* Creates `path` (which must not exist) and takes its flock, held until
+ * the returned descriptor is closed; -1 on failure (errno set). */
+static int create_locked(const char *path)
+{
+    int descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (descriptor < 0)
+        return -1;
+    if (flock(descriptor, LOCK_EX | LOCK_NB) != 0) {
+        int saved = errno;
+        close(descriptor);
+        unlink(path);
+        errno = saved;
+        return -1;
+    }
+    return descriptor;
+}
+
+/* fsync(2) of the directory holding `path`, so a rename into it survives
+ * a power cut. Returns 0 or -1. */
+static int sync_directory_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return -1;
+    int descriptor = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (descriptor < 0)
+        return -1;
+    int result = fsync(descriptor);
+    close(descriptor);
+    return result;
+}
 
 static void remove_temporaries_and_exit(int signal_number)
 {
@@ -442,23 +558,31 @@ static int write_file_atomically(const char *path, const Buffer *text, char *err
                                  size_t error_size)
 {
     snprintf(temporary_report, sizeof temporary_report, "%s.tmp-%ld", path, (long)getpid());
-    FILE *stream = fopen(temporary_report, "wb");
+    unlink(temporary_report);
+    int descriptor = create_locked(temporary_report);
+    FILE *stream = descriptor < 0 ? NULL : fdopen(descriptor, "wb");
     if (!stream) {
         snprintf(error, error_size, "%s: cannot write: %s", path, strerror(errno));
+        if (descriptor >= 0) {
+            close(descriptor);
+            unlink(temporary_report);
+        }
         temporary_report[0] = 0;
         return -1;
     }
     int failed = fwrite(text->data, 1, text->length, stream) != text->length;
     failed |= fflush(stream) != 0 || fsync(fileno(stream)) != 0;
-    failed |= fclose(stream) != 0;
-    if (failed || rename(temporary_report, path) != 0) {
-        snprintf(error, error_size, "%s: cannot write: %s", path, strerror(errno));
+    if (failed || rename(temporary_report, path) != 0 || sync_directory_of(path) != 0) {
+        int saved = errno;
+        fclose(stream);
+        snprintf(error, error_size, "%s: cannot write: %s", path, strerror(saved));
         unlink(temporary_report);
         temporary_report[0] = 0;
         return -1;
     }
     temporary_report[0] = 0;
-    return 0;
+    /* Closed after the rename: the lock is held until the file has its name. */
+    return fclose(stream) == 0 ? 0 : -1;
 }
 
 int build_run(const BuildOptions *options)
@@ -474,6 +598,7 @@ int build_run(const BuildOptions *options)
     context.report = &report;
     Store store = {0};
     int status = 1;
+    int lock = -1; /* the temporary database's flock (see the header) */
     if (plan_inputs(options, &plan) != 0) {
         snprintf(context.error, sizeof context.error, "%s: out of memory", options->out);
         goto done;
@@ -486,10 +611,20 @@ int build_run(const BuildOptions *options)
         goto done;
     }
     install_signal_handlers();
+    sweep_stale_temporaries(options->out, options->quiet);
+    if (options->report)
+        sweep_stale_temporaries(options->report, options->quiet);
     snprintf(temporary_database, sizeof temporary_database, "%s.tmp-%ld", options->out,
              (long)getpid());
     unlink(temporary_database);
     char message[768];
+    lock = create_locked(temporary_database);
+    if (lock < 0) {
+        snprintf(context.error, sizeof context.error, "%s: cannot create %s: %s", options->out,
+                 temporary_database, strerror(errno));
+        temporary_database[0] = 0;
+        goto done;
+    }
     if (store_create(&store, temporary_database, message, sizeof message) != 0) {
         snprintf(context.error, sizeof context.error, "%s: cannot create the database (%s)",
                  options->out, message);
@@ -508,7 +643,8 @@ int build_run(const BuildOptions *options)
         goto done;
     }
     progress_step(&report, "packed the sites for serve", &pack_clock);
-    if (sync_file(temporary_database) != 0 || rename(temporary_database, options->out) != 0) {
+    if (sync_file(temporary_database) != 0 || rename(temporary_database, options->out) != 0 ||
+        sync_directory_of(options->out) != 0) {
         snprintf(context.error, sizeof context.error, "%s: cannot replace: %s", options->out,
                  strerror(errno));
         goto done;
@@ -546,6 +682,8 @@ done:
         unlink(temporary_database);
         temporary_database[0] = 0;
     }
+    if (lock >= 0)
+        close(lock);
     reprojector_free(context.reprojector);
     free(context.orpha_codes);
     build_report_free(&report);

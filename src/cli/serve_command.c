@@ -23,21 +23,29 @@
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/static_files.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <systemd/sd-daemon.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define SERVE_DRAIN_SECONDS 10.0
+/* Descriptors beside the connections: the database, log and web files
+ * (each worker thread needs 3 more: its epoll and wake-up descriptors). */
+#define SERVE_SPARE_DESCRIPTORS 64
 
 static const char serve_usage[] =
     "usage: maillage serve [--db FILE.sqlite] [options]\n"
@@ -78,6 +86,19 @@ static const char serve_usage[] =
     "  --watch                 also reload when FILE changes (checked every second;\n"
     "                          reloads once the file has been stable for a second);\n"
     "                          default off: only SIGHUP reloads\n"
+    "  --max-connections N     open connections in total (default 2048); more are\n"
+    "                          refused at accept. Needs N + 64 + 3 per thread open files\n"
+    "  --max-connections-per-ip N\n"
+    "                          open connections from one client address (default\n"
+    "                          128, or --max-connections if smaller; 0: no limit).\n"
+    "                          Behind a reverse proxy every client has the proxy's\n"
+    "                          address: raise it or use 0\n"
+    "  --connection-timeout S  close a connection idle (or sending nothing) for S\n"
+    "                          seconds (default 30, from 1 to 3600)\n"
+    "  --integrity-check on|off\n"
+    "                          check every page of FILE (SQLite quick_check) before\n"
+    "                          serving it, at start and on reload (default on; about\n"
+    "                          0.15 s for the shipped dataset; off for huge files)\n"
     "  --help                  this text\n";
 
 typedef struct ServeOptions {
@@ -91,8 +112,45 @@ typedef struct ServeOptions {
     unsigned threads;
     unsigned cache_max_age;
     unsigned nearest_cache_mb;
+    unsigned max_connections;
+    unsigned max_connections_per_ip;
+    unsigned connection_timeout;
     int watch;
+    int integrity_check;
 } ServeOptions;
+
+/* The numeric options: each value is used whole or refused (exit 2). */
+typedef struct NumericOption {
+    const char *name;
+    int64_t minimum, maximum;
+    const char *unit;
+    size_t offset; /* of the unsigned member in ServeOptions */
+} NumericOption;
+
+static const NumericOption numeric_options[] = {
+    {"--threads", 1, 256, "an integer", offsetof(ServeOptions, threads)},
+    {"--cache-max-age", 0, 31536000, "seconds", offsetof(ServeOptions, cache_max_age)},
+    {"--nearest-cache-mb", 0, 65536, "megabytes", offsetof(ServeOptions, nearest_cache_mb)},
+    {"--max-connections", 1, 1000000, "an integer", offsetof(ServeOptions, max_connections)},
+    {"--max-connections-per-ip", 0, 1000000, "an integer",
+     offsetof(ServeOptions, max_connections_per_ip)},
+    {"--connection-timeout", 1, 3600, "seconds", offsetof(ServeOptions, connection_timeout)},
+};
+
+/* Connections from one address, unless --max-connections is smaller. */
+#define SERVE_DEFAULT_PER_IP 128u
+#define PER_IP_NOT_GIVEN UINT_MAX
+
+/* Paths longer than this are refused, never cut. */
+#define SERVE_MAX_PATH (PATH_MAX - 1)
+
+static const NumericOption *find_numeric_option(const char *name)
+{
+    for (size_t i = 0; i < sizeof numeric_options / sizeof numeric_options[0]; i++)
+        if (strcmp(numeric_options[i].name, name) == 0)
+            return &numeric_options[i];
+    return NULL;
+}
 
 static double seconds_since(const struct timespec *start)
 {
@@ -117,6 +175,8 @@ static unsigned default_threads(void)
     return cores > 64 ? 64 : (unsigned)cores;
 }
 
+static int check_values(ServeOptions *options, const char *integrity);
+
 /* Returns 0, or the exit status of a usage error (or 1 for --help: exit 0). */
 static int parse_options(int argc, char **argv, ServeOptions *options, int *help)
 {
@@ -125,6 +185,11 @@ static int parse_options(int argc, char **argv, ServeOptions *options, int *help
     options->threads = default_threads();
     options->cache_max_age = 300;
     options->nearest_cache_mb = (unsigned)(SPATIAL_INDEX_DEFAULT_CACHE_BYTES >> 20);
+    options->max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
+    options->max_connections_per_ip = PER_IP_NOT_GIVEN;
+    options->connection_timeout = HTTP_DEFAULT_CONNECTION_TIMEOUT;
+    options->integrity_check = 1;
+    const char *integrity = NULL;
     *help = 0;
     for (int i = 0; i < argc; i++) {
         const char *name = argv[i];
@@ -160,8 +225,9 @@ static int parse_options(int argc, char **argv, ServeOptions *options, int *help
             target = &options->frame_ancestors;
         else if (strcmp(name, "--access-log") == 0)
             target = &options->access_log;
-        else if (strcmp(name, "--threads") != 0 && strcmp(name, "--cache-max-age") != 0 &&
-                 strcmp(name, "--nearest-cache-mb") != 0)
+        else if (strcmp(name, "--integrity-check") == 0)
+            target = &integrity;
+        else if (!find_numeric_option(name))
             return usage_error("unknown option '%s'", argv[i]);
         if (!value)
             return usage_error("%s needs a value", name);
@@ -171,28 +237,56 @@ static int parse_options(int argc, char **argv, ServeOptions *options, int *help
             *target = value;
             continue;
         }
+        const NumericOption *numeric = find_numeric_option(name);
         int64_t number;
-        if (strcmp(name, "--threads") == 0) {
-            if (parse_integer(value, 1, 256, &number) != 0)
-                return usage_error("--threads takes an integer from 1 to 256, got '%s'", value);
-            options->threads = (unsigned)number;
-        } else if (strcmp(name, "--nearest-cache-mb") == 0) {
-            if (parse_integer(value, 0, 65536, &number) != 0)
-                return usage_error("--nearest-cache-mb takes megabytes from 0 to 65536, got '%s'",
-                                   value);
-            options->nearest_cache_mb = (unsigned)number;
-        } else {
-            if (parse_integer(value, 0, 31536000, &number) != 0)
-                return usage_error("--cache-max-age takes seconds from 0 to 31536000, got '%s'",
-                                   value);
-            options->cache_max_age = (unsigned)number;
+        if (parse_integer(value, numeric->minimum, numeric->maximum, &number) != 0) {
+            fprintf(stderr,
+                    "maillage serve: %s takes %s from %" PRId64 " to %" PRId64 ", got '%.40s'\n",
+                    name, numeric->unit, numeric->minimum, numeric->maximum, value);
+            fprintf(stderr, "(see `maillage serve --help`)\n");
+            return 2;
         }
+        *(unsigned *)((char *)options + numeric->offset) = (unsigned)number;
     }
     if (!options->database)
         options->database = install_paths_find("maillage.sqlite", options->installed_database,
                                                sizeof options->installed_database);
     if (!options->database)
         return usage_error("%s", "--db FILE.sqlite is required");
+    return check_values(options, integrity);
+}
+
+/* Refuses what could not be used whole: empty or over-long paths, bad
+ * lists, limits that contradict each other. Returns 0 or exit status 2. */
+static int check_values(ServeOptions *options, const char *integrity)
+{
+    const struct {
+        const char *name;
+        const char *value;
+    } paths[] = {{"--db", options->database},
+                 {"--web", options->web},
+                 {"--access-log", options->access_log}};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        const char *value = paths[i].value;
+        if (value && value[0] == '\0')
+            return usage_error("%s: the path is empty", paths[i].name);
+        if (value && strlen(value) > SERVE_MAX_PATH)
+            return usage_error("%s: the path is longer than 4095 bytes", paths[i].name);
+    }
+    if (integrity) {
+        if (strcmp(integrity, "on") != 0 && strcmp(integrity, "off") != 0)
+            return usage_error("--integrity-check takes on or off, got '%.40s'", integrity);
+        options->integrity_check = strcmp(integrity, "on") == 0;
+    }
+    if (options->max_connections_per_ip == PER_IP_NOT_GIVEN)
+        options->max_connections_per_ip = options->max_connections < SERVE_DEFAULT_PER_IP
+                                              ? options->max_connections
+                                              : SERVE_DEFAULT_PER_IP;
+    if (options->max_connections_per_ip > options->max_connections)
+        return usage_error("%s", "--max-connections-per-ip is larger than --max-connections");
+    if (options->max_connections < options->threads)
+        return usage_error("%s", "--max-connections is smaller than --threads (each thread "
+                                 "takes its share of the connections)");
     char error[256];
     if (options->cors_origins && strcmp(options->cors_origins, "*") != 0 &&
         http_check_origin_list(options->cors_origins, error, sizeof error) != 0)
@@ -268,7 +362,26 @@ static void describe_dataset(DatasetState *state, char *version, size_t version_
     dataset_state_release(reference);
 }
 
-static void reload(DatasetState *state, const char *database)
+/* Makes a load or check failure one line (SQLite's text may hold a
+ * newline). */
+static void one_line(char *error)
+{
+    for (char *p = error; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
+/* Prints why the file cannot be served at start, naming it: a loader's
+ * message names the part it was reading ("communes: ...") but not always
+ * the file. */
+static void print_start_failure(const char *database, char *error)
+{
+    one_line(error);
+    int named = strstr(error, database) != NULL;
+    fprintf(stderr, "maillage serve: %s%s%s\n", named ? "" : database, named ? "" : ": ", error);
+}
+
+static void reload(DatasetState *state, const char *database, int integrity_check)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -276,7 +389,9 @@ static void reload(DatasetState *state, const char *database)
     char version[80];
     size_t sites;
     sd_notify(0, "RELOADING=1");
-    if (dataset_state_reload(state, error, sizeof error) != 0) {
+    if ((integrity_check && store_check_integrity(database, error, sizeof error) != 0) ||
+        dataset_state_reload(state, error, sizeof error) != 0) {
+        one_line(error);
         metrics_record_reload(0);
         describe_dataset(state, version, sizeof version, &sites);
         fprintf(stderr, "maillage: reload of %s failed, still serving %s: %s\n", database, version,
@@ -325,9 +440,10 @@ static int same_identity(const FileIdentity *a, const FileIdentity *b)
 
 /* With --watch: reloads once the file differs from the one loaded and has
  * stayed the same for one check (so a file being written is not read). */
-static void watch_database(DatasetState *state, const char *database, FileIdentity *loaded,
+static void watch_database(DatasetState *state, const ServeOptions *options, FileIdentity *loaded,
                            FileIdentity *pending)
 {
+    const char *database = options->database;
     FileIdentity now = file_identity(database);
     if (!now.exists || same_identity(&now, loaded)) {
         *pending = *loaded;
@@ -339,14 +455,15 @@ static void watch_database(DatasetState *state, const char *database, FileIdenti
     }
     fprintf(stderr, "maillage: %s changed, reloading\n", database);
     *loaded = now; /* a broken file is reported once, not every second */
-    reload(state, database);
+    reload(state, database, options->integrity_check);
 }
 
 /* Waits for signals until SIGTERM or SIGINT; with `watch`, also checks the
  * database file every second. `loaded` identifies the file first loaded. */
-static void wait_for_signals(const sigset_t *signals, DatasetState *state, const char *database,
-                             int watch, FileIdentity loaded)
+static void wait_for_signals(const sigset_t *signals, DatasetState *state,
+                             const ServeOptions *options, FileIdentity loaded)
 {
+    int watch = options->watch;
     FileIdentity pending = loaded;
     const struct timespec second = {1, 0};
     for (;;) {
@@ -355,12 +472,12 @@ static void wait_for_signals(const sigset_t *signals, DatasetState *state, const
             watch ? sigtimedwait(signals, &info, &second) : sigwaitinfo(signals, &info);
         if (signal_number < 0) {
             if (watch && errno == EAGAIN)
-                watch_database(state, database, &loaded, &pending);
+                watch_database(state, options, &loaded, &pending);
             continue; /* EINTR */
         }
         if (signal_number == SIGHUP) {
-            loaded = pending = file_identity(database);
-            reload(state, database);
+            loaded = pending = file_identity(options->database);
+            reload(state, options->database, options->integrity_check);
             continue;
         }
         fprintf(stderr, "maillage: %s received, stopping\n",
@@ -386,11 +503,52 @@ static void serving_close(Serving *serving)
         close(serving->access_log_fd);
 }
 
+/* The integrity check of the file at start, run beside the load (it reads
+ * every page once more; in parallel it costs little wall time). */
+typedef struct IntegrityCheck {
+    const char *path;
+    pthread_t thread;
+    int result;
+    char error[512];
+} IntegrityCheck;
+
+static void *run_integrity_check(void *argument)
+{
+    IntegrityCheck *check = argument;
+    check->result = store_check_integrity(check->path, check->error, sizeof check->error);
+    return NULL;
+}
+
+/* Raises the open-file limit to what --max-connections needs (up to the
+ * hard limit). Returns 0, or 1 after printing why it cannot be met. */
+static int reserve_descriptors(unsigned max_connections, unsigned threads)
+{
+    rlim_t needed = (rlim_t)max_connections + SERVE_SPARE_DESCRIPTORS + 3 * (rlim_t)threads;
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return 0;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+        limit.rlim_cur =
+            limit.rlim_max == RLIM_INFINITY || limit.rlim_max > needed ? needed : limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+        fprintf(stderr,
+                "maillage serve: --max-connections %u needs %llu open files, the limit is %llu "
+                "(raise it with ulimit -n, or lower --max-connections)\n",
+                max_connections, (unsigned long long)needed, (unsigned long long)limit.rlim_cur);
+        return 1;
+    }
+    return 0;
+}
+
 /* Opens the web directory, the access log, the dataset and the listener.
  * Returns 0, or 1 after printing why (the caller still closes `serving`). */
 static int serving_open(Serving *serving, const ServeOptions *options)
 {
     char error[512];
+    if (reserve_descriptors(options->max_connections, options->threads) != 0)
+        return 1;
     if (options->web) {
         serving->static_files = static_files_open(options->web, error, sizeof error);
         if (!serving->static_files) {
@@ -408,9 +566,21 @@ static int serving_open(Serving *serving, const ServeOptions *options)
     /* Benchmarks only: MAILLAGE_BENCH=1 lets ?nocache=1 bypass the tile cache. */
     const char *bench = getenv("MAILLAGE_BENCH");
     dataset_options.tiles.allow_nocache = bench && strcmp(bench, "1") == 0;
+    IntegrityCheck check = {.path = options->database};
+    int checking = options->integrity_check &&
+                   pthread_create(&check.thread, NULL, run_integrity_check, &check) == 0;
+    if (options->integrity_check && !checking)
+        run_integrity_check(&check);
     serving->state = dataset_state_open(options->database, &dataset_options, error, sizeof error);
+    if (checking)
+        pthread_join(check.thread, NULL);
+    /* The check's message first: it says why a damaged file failed to load. */
+    if (options->integrity_check && check.result != 0) {
+        print_start_failure(options->database, check.error);
+        return 1;
+    }
     if (!serving->state) {
-        fprintf(stderr, "maillage serve: %s\n", error);
+        print_start_failure(options->database, error);
         return 1;
     }
     HttpConfig config = {
@@ -420,6 +590,9 @@ static int serving_open(Serving *serving, const ServeOptions *options)
         .frame_ancestors = options->frame_ancestors,
         .access_log_fd = serving->access_log_fd,
         .cache_max_age = options->cache_max_age,
+        .max_connections = options->max_connections,
+        .max_connections_per_ip = options->max_connections_per_ip,
+        .connection_timeout = options->connection_timeout,
         .state = serving->state,
         .static_files = serving->static_files,
     };
@@ -486,7 +659,7 @@ int command_serve(int argc, char **argv)
     sd_notifyf(0, "READY=1\nSTATUS=serving %s (%zu sites) on %s", version, sites,
                http_server_url(serving.server));
 
-    wait_for_signals(&signals, serving.state, options.database, options.watch, loaded);
+    wait_for_signals(&signals, serving.state, &options, loaded);
     sd_notify(0, "STOPPING=1");
 
     serving_close(&serving);

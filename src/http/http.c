@@ -28,12 +28,18 @@
  * libmicrohttpd zeroes the whole pool after every request, so it is kept
  * small: at 64 KB that memset was 9% of a /healthz request. */
 #define HTTP_CONNECTION_MEMORY_LIMIT (16u * 1024u)
-#define HTTP_CONNECTION_TIMEOUT_SECONDS 30u
 #define HTTP_LISTEN_BACKLOG 1024u
 #define HTTP_MAX_ORIGINS 32
 #define HTTP_DYNAMIC_GZIP_LEVEL 1
 #define HTTP_STATIC_CACHE_CONTROL "public, max-age=3600"
 #define HTTP_ALLOWED_METHODS "GET, HEAD, OPTIONS"
+/* A body sent with GET, HEAD or OPTIONS is read and dropped up to this
+ * size (so keep-alive survives a stray small one), then refused (413). */
+#define HTTP_MAX_DISCARDED_BODY (64u * 1024u)
+/* The page's address may name a condition: never pass it on. */
+#define HTTP_REFERRER_POLICY "no-referrer"
+/* A --cors-origins or --frame-ancestors list longer than this is refused. */
+#define HTTP_MAX_ORIGIN_LIST_BYTES 2000
 
 struct HttpServer {
     struct MHD_Daemon *daemon;
@@ -43,8 +49,8 @@ struct HttpServer {
     char *origin_storage;
     const char *origins[HTTP_MAX_ORIGINS];
     size_t origin_count;
-    char page_policy[1024];  /* Content-Security-Policy of the full page */
-    char embed_policy[1024]; /* ... of the embeddable page */
+    char *page_policy;  /* Content-Security-Policy of the full page */
+    char *embed_policy; /* ... of the embeddable page */
     char api_cache_control[64];
     _Atomic long requests_in_flight;
 };
@@ -56,6 +62,7 @@ typedef struct RequestContext {
     uint64_t start_nanoseconds; /* when the answer started to be built */
     int calls;
     int responded;
+    size_t discarded; /* body bytes of a GET/HEAD/OPTIONS read and dropped */
     const char *raw_target;
     RequestTarget target;
     char storage[];
@@ -367,11 +374,10 @@ static void add_common_headers(const HttpServer *server, struct MHD_Response *re
         MHD_add_response_header(response, "Access-Control-Expose-Headers", "ETag");
     }
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
-    if (out->is_page) {
+    MHD_add_response_header(response, "Referrer-Policy", HTTP_REFERRER_POLICY);
+    if (out->is_page)
         MHD_add_response_header(response, "Content-Security-Policy",
                                 out->is_embed ? server->embed_policy : server->page_policy);
-        MHD_add_response_header(response, "Referrer-Policy", "strict-origin-when-cross-origin");
-    }
     if (status == 405 || out->preflight)
         MHD_add_response_header(response, "Allow", HTTP_ALLOWED_METHODS);
 }
@@ -522,6 +528,23 @@ static enum MHD_Result respond(HttpServer *server, struct MHD_Connection *connec
     return result;
 }
 
+/* A GET/HEAD/OPTIONS body beyond HTTP_MAX_DISCARDED_BODY: 413 at once,
+ * the rest unread (libmicrohttpd then closes the connection). */
+static enum MHD_Result refuse_body(HttpServer *server, struct MHD_Connection *connection,
+                                   const char *method, RequestContext *context)
+{
+    context->start_nanoseconds = monotonic_nanoseconds();
+    Outgoing out;
+    outgoing_init(&out);
+    out.compressible = 0;
+    response_problem(&out.response, 413, "Content too large",
+                     "a %.16s request carries no body; at most %u bytes are read and dropped",
+                     method, HTTP_MAX_DISCARDED_BODY);
+    enum MHD_Result result = queue_outgoing(server, connection, method, context, &out);
+    outgoing_free(&out);
+    return result;
+}
+
 static enum MHD_Result on_request(void *closure, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **request_closure)
@@ -549,7 +572,10 @@ static enum MHD_Result on_request(void *closure, struct MHD_Connection *connecti
     if (first_call)
         return MHD_YES;
     if (*upload_data_size != 0) {
+        context->discarded += *upload_data_size;
         *upload_data_size = 0;
+        if (context->discarded > HTTP_MAX_DISCARDED_BODY)
+            return refuse_body(server, connection, method, context);
         return MHD_YES;
     }
     return respond(server, connection, method, context);
@@ -645,8 +671,8 @@ static int list_character_ok(char character)
 int http_check_origin_list(const char *list, char *error, size_t error_size)
 {
     size_t count = 0;
-    if (strlen(list) > 2000) {
-        snprintf(error, error_size, "the list is too long");
+    if (strlen(list) > HTTP_MAX_ORIGIN_LIST_BYTES) {
+        snprintf(error, error_size, "the list is longer than %d bytes", HTTP_MAX_ORIGIN_LIST_BYTES);
         return -1;
     }
     for (const char *p = list; *p;) {
@@ -697,7 +723,8 @@ static int configure_origins(HttpServer *server, char *error, size_t error_size)
 }
 
 /* Pages load everything from this server only; see serve --help for the
- * frame-ancestors defaults. */
+ * frame-ancestors defaults. The policies are allocated to fit the whole
+ * configured list (checked: at most HTTP_MAX_ORIGIN_LIST_BYTES). */
 static int configure_policies(HttpServer *server, char *error, size_t error_size)
 {
     static const char base[] =
@@ -705,26 +732,36 @@ static int configure_policies(HttpServer *server, char *error, size_t error_size
         "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; "
         "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
         "frame-ancestors ";
-    char ancestors[700];
     const char *list = server->config.frame_ancestors;
+    char *ancestors = NULL;
     if (list) {
         if (http_check_origin_list(list, error, error_size) != 0)
             return -1;
-        size_t length = 0;
-        for (const char *p = list; *p && length + 1 < sizeof ancestors; p++)
-            ancestors[length++] = *p == ',' ? ' ' : *p;
-        ancestors[length] = '\0';
-        snprintf(server->page_policy, sizeof server->page_policy, "%s'self' %s", base, ancestors);
-        snprintf(server->embed_policy, sizeof server->embed_policy, "%s'self' %s", base, ancestors);
-    } else {
-        snprintf(server->page_policy, sizeof server->page_policy, "%s'self'", base);
-        snprintf(server->embed_policy, sizeof server->embed_policy, "%s*", base);
+        ancestors = strdup(list);
+        for (char *p = ancestors; p && *p; p++)
+            if (*p == ',')
+                *p = ' ';
+    }
+    int failed = !!list && !ancestors;
+    if (!failed && list) {
+        failed = asprintf(&server->page_policy, "%s'self' %s", base, ancestors) < 0;
+        failed = failed || asprintf(&server->embed_policy, "%s'self' %s", base, ancestors) < 0;
+    } else if (!failed) {
+        failed = asprintf(&server->page_policy, "%s'self'", base) < 0;
+        failed = failed || asprintf(&server->embed_policy, "%s*", base) < 0;
+    }
+    free(ancestors);
+    if (failed) {
+        snprintf(error, error_size, "out of memory");
+        return -1;
     }
     return 0;
 }
 
 static void server_free(HttpServer *server)
 {
+    free(server->page_policy);
+    free(server->embed_policy);
     free(server->origin_storage);
     free(server);
 }
@@ -752,12 +789,22 @@ HttpServer *http_server_start(const HttpConfig *config, char *error, size_t erro
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO |
                      MHD_USE_ERROR_LOG | (address.ipv6 ? MHD_USE_IPv6 : 0);
     unsigned threads = config->threads ? config->threads : 1;
+    unsigned timeout =
+        config->connection_timeout ? config->connection_timeout : HTTP_DEFAULT_CONNECTION_TIMEOUT;
+    unsigned max_connections =
+        config->max_connections ? config->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+    /* libmicrohttpd splits the limit between the pool's threads. */
+    if (max_connections < threads)
+        max_connections = threads;
+    unsigned per_ip = config->max_connections_per_ip;
     struct MHD_OptionItem options[] = {
         {MHD_OPTION_SOCK_ADDR, 0, &address.storage},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_request_line, server},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_request_completed, server},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY_LIMIT, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT_SECONDS, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, max_connections, NULL},
+        {per_ip ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END, per_ip, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, HTTP_LISTEN_BACKLOG, NULL},
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL},

@@ -15,7 +15,14 @@
  *  - the response is queued on the second call of the access handler (a
  *    response queued on the first call makes libmicrohttpd 0.9.75 close
  *    keep-alive connections);
- *  - each access-log line is written with one write(2). */
+ *  - each access-log line is written with one write(2);
+ *  - every response this server builds (answers, errors, static files,
+ *    304, preflight) carries X-Content-Type-Options: nosniff and
+ *    Referrer-Policy: no-referrer (the page's address may name a patient's
+ *    condition; nothing here needs the Referer header);
+ *  - at most max_connections connections are open, max_connections_per_ip
+ *    from one address; one idle for connection_timeout seconds is closed.
+ *    The configured lists are used whole (the policies are sized to them). */
 #ifndef MAILLAGE_HTTP_H
 #define MAILLAGE_HTTP_H
 
@@ -25,15 +32,21 @@
 #include <stddef.h>
 
 typedef struct HttpConfig {
-    const char *listen;          /* "host:port", "[v6]:port"; port 0 picks a free one */
-    unsigned threads;            /* worker threads (epoll thread pool) */
-    const char *cors_origins;    /* NULL or "*": any origin; else a comma-separated list */
-    const char *frame_ancestors; /* NULL: defaults (see serve --help); else a source list */
-    int access_log_fd;           /* -1: no access log */
-    unsigned cache_max_age;      /* seconds, for API answers */
+    const char *listen;              /* "host:port", "[v6]:port"; port 0 picks a free one */
+    unsigned threads;                /* worker threads (epoll thread pool) */
+    const char *cors_origins;        /* NULL or "*": any origin; else a comma-separated list */
+    const char *frame_ancestors;     /* NULL: defaults (see serve --help); else a source list */
+    int access_log_fd;               /* -1: no access log */
+    unsigned cache_max_age;          /* seconds, for API answers */
+    unsigned max_connections;        /* open connections in total; 0: the default */
+    unsigned max_connections_per_ip; /* from one client address; 0: no limit */
+    unsigned connection_timeout;     /* seconds idle before closing; 0: the default */
     DatasetState *state;
     StaticFiles *static_files; /* NULL: no web directory */
 } HttpConfig;
+
+#define HTTP_DEFAULT_MAX_CONNECTIONS 2048u
+#define HTTP_DEFAULT_CONNECTION_TIMEOUT 30u
 
 typedef struct HttpServer HttpServer;
 

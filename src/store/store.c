@@ -1,9 +1,15 @@
 /* store.c — SpatiaLite connection set-up and the schema; see store.h. */
 #include "store/store.h"
 
+#include "base/text.h"
+
+#include <errno.h>
+#include <inttypes.h>
 #include <spatialite.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The schema. Geometry columns are added by STORE_GEOMETRY_SQL once
  * SpatiaLite's metadata exists; spatial indexes are created after bulk
@@ -115,8 +121,49 @@ static int open_with_spatialite(Store *store, const char *path, int flags, char 
     return 0;
 }
 
+/* Refuses a file whose metadata schema_version is not the one this build
+ * reads: a newer maillage's file (its layout may mean something else) or an
+ * older one (tables or columns missing). */
+static int check_schema_version(Store *store, const char *path, char *error, size_t error_size)
+{
+    char value[64];
+    if (store_metadata(store, "schema_version", value, sizeof value) != 0)
+        return fail(error, error_size, path,
+                    "not a maillage database (no metadata schema_version)");
+    int64_t version;
+    if (parse_integer(value, 0, INT32_MAX, &version) != 0) {
+        snprintf(error, error_size, "%s: metadata schema_version '%.20s' is not a number", path,
+                 value);
+        return -1;
+    }
+    if (version > STORE_SCHEMA_VERSION) {
+        snprintf(error, error_size,
+                 "%s: built by a newer maillage (schema version %" PRId64
+                 "; this one reads %d): upgrade maillage or rebuild the file",
+                 path, version, STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    if (version < STORE_SCHEMA_VERSION) {
+        snprintf(error, error_size,
+                 "%s: schema version %" PRId64
+                 " is older than %d: rebuild the file with `maillage build`",
+                 path, version, STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
 int store_open_read_only(Store *store, const char *path, char *error, size_t error_size)
 {
+    memset(store, 0, sizeof *store);
+    /* SQLite's "unable to open database file" does not say why. */
+    struct stat status;
+    if (stat(path, &status) != 0) {
+        snprintf(error, error_size, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(status.st_mode))
+        return fail(error, error_size, path, "not a regular file");
     /* Only the snapshot loader reads through this connection, from one
      * thread at a time: no mutex on every call. */
     if (open_with_spatialite(store, path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, error,
@@ -124,10 +171,47 @@ int store_open_read_only(Store *store, const char *path, char *error, size_t err
         return -1;
     char version[64];
     if (store_metadata(store, "version", version, sizeof version) != 0) {
+        /* A file SQLite cannot read at all says so at the first query. */
+        int code = sqlite3_errcode(store->db);
+        const char *why = code == SQLITE_NOTADB || code == SQLITE_CORRUPT
+                              ? sqlite3_errmsg(store->db)
+                              : "not a maillage database (no metadata version)";
+        fail(error, error_size, path, why);
         store_close(store);
-        return fail(error, error_size, path, "not a maillage database (no metadata version)");
+        return -1;
+    }
+    if (check_schema_version(store, path, error, error_size) != 0) {
+        store_close(store);
+        return -1;
     }
     return 0;
+}
+
+int store_check_integrity(const char *path, char *error, size_t error_size)
+{
+    Store store;
+    if (store_open_read_only(&store, path, error, error_size) != 0)
+        return -1;
+    sqlite3_stmt *statement = NULL;
+    int result = -1;
+    if (sqlite3_prepare_v2(store.db, "PRAGMA quick_check(1)", -1, &statement, NULL) != SQLITE_OK) {
+        fail(error, error_size, path, sqlite3_errmsg(store.db));
+    } else {
+        int step = sqlite3_step(statement);
+        const unsigned char *text = step == SQLITE_ROW ? sqlite3_column_text(statement, 0) : NULL;
+        if (text && strcmp((const char *)text, "ok") == 0)
+            result = 0;
+        else
+            snprintf(error, error_size, "%s: damaged (integrity check: %.200s)", path,
+                     text ? (const char *)text : sqlite3_errmsg(store.db));
+    }
+    sqlite3_finalize(statement);
+    store_close(&store);
+    /* One line: SQLite's report may hold newlines. */
+    for (char *p = error; result != 0 && *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return result;
 }
 
 int store_create(Store *store, const char *path, char *error, size_t error_size)

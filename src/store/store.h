@@ -14,7 +14,10 @@
  *  - `packed_sites` holds the sites as the server lays them out in memory
  *    (written by `maillage build` through snapshot_pack()); it is derived
  *    from `sites` and never trusted without checks (snapshot.c);
- *  - a server opens the file read-only and never writes to it. */
+ *  - a server opens the file read-only and never writes to it;
+ *  - a reader accepts only files of its own STORE_SCHEMA_VERSION: a file
+ *    from a newer or older maillage is refused with a message, never read
+ *    half-understood. */
 #ifndef MAILLAGE_STORE_H
 #define MAILLAGE_STORE_H
 
@@ -28,12 +31,21 @@ typedef struct Store {
     void *spatialite_cache;
 } Store;
 
-/* Opens `path` read-only with SpatiaLite loaded; the connection has no
- * mutex, so one thread at a time uses it. Returns 0, or -1 with a message
- * naming the file (also for a file without metadata `version`); on -1 the
- * store is left closed (zeroed). */
+/* Opens `path` read-only (SQLITE_OPEN_READONLY: a server never writes,
+ * and the file may be mode 0444 or on a read-only mount) with SpatiaLite
+ * loaded; the connection has no mutex, so one thread at a time uses it.
+ * Returns 0, or -1 with a one-line message naming the file: missing, not a
+ * regular file, not a database, no metadata `version` or `schema_version`,
+ * or a schema version other than STORE_SCHEMA_VERSION (a newer maillage's
+ * file, or an older one to rebuild). On -1 the store is left closed
+ * (zeroed). */
 int store_open_read_only(Store *store, const char *path, char *error, size_t error_size);
-/* Creates a new database at `path` (which must not exist), tuned for bulk
+/* Opens `path` as store_open_read_only() does and runs SQLite's
+ * `PRAGMA quick_check` (every page of every b-tree read and checked; about
+ * 0.15 s for the shipped 28 MB file). Returns 0 when the file is sound,
+ * else -1 with a one-line message naming the file. */
+int store_check_integrity(const char *path, char *error, size_t error_size);
+/* Creates a new database at `path` (which must not exist or be empty), tuned for bulk
  * loading, with SpatiaLite metadata and the schema. Returns 0, or -1 with a
  * message naming the file; on -1 the store is left closed, but the file may
  * exist (the caller removes it). */

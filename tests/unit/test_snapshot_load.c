@@ -23,25 +23,42 @@
 
 static char database_path[256];
 
+/* The schema version as text, for the fixture's metadata. */
+#define TEXT_OF(value) #value
+#define TEXT_OF_VALUE(value) TEXT_OF(value)
+
 static const char synthetic_rows[] =
-    "INSERT INTO metadata VALUES ('version', 'synthetic-1'), ('schema_version', '1');"
-    "INSERT INTO conditions VALUES"
-    " (10, 'Groupe synthétique', 'Synthetic group', 'group', 'active', NULL, NULL),"
-    " (20, 'Sous-groupe synthétique', 'Synthetic subgroup', 'group', 'active', NULL, NULL),"
-    " (30, 'Maladie synthétique', 'Synthetic disease', 'disorder', 'active', NULL, NULL),"
-    " (40, 'Autre maladie synthétique', 'Other synthetic disease', 'disorder', 'active',"
-    "  NULL, NULL),"
-    " (50, 'OBSOLETE : maladie synthétique', 'OBSOLETE: synthetic', 'disorder',"
-    "  'inactive_obsolete', NULL, NULL);"
-    /* 30 sits under 20 and 10 (polyhierarchy: 10 -> 20 -> 30 and 10 -> 30). */
-    "INSERT INTO ancestors VALUES (10, 10, 0), (20, 20, 0), (30, 30, 0), (40, 40, 0),"
-    " (50, 50, 0), (20, 10, 1), (30, 20, 1), (30, 10, 1), (40, 10, 1);"
-    "INSERT INTO synonyms VALUES (30, 'fr', 'Syndrome synthétique de test'),"
-    " (30, 'en', 'Synthetic test syndrome');"
-    "INSERT INTO communes(code, name, departement, postcodes, population, lat, lon) VALUES"
-    " ('99001', 'Ville-Synthétique', '99', '99100|99101', 1200, 45.0, 3.0),"
-    " ('99002', 'Synthétique-sur-Mer', '99', '99200', 800, 45.5, 3.5),"
-    " ('99003', 'Sans-Point-Synthétique', '99', '99300', 50, NULL, NULL);";
+    "INSERT INTO metadata VALUES ('version', 'synthetic-1'),"
+    " ('schema_version', '" TEXT_OF_VALUE(
+        STORE_SCHEMA_VERSION) "');"
+                              "INSERT INTO conditions VALUES"
+                              " (10, 'Groupe synthétique', 'Synthetic group', 'group', 'active', "
+                              "NULL, NULL),"
+                              " (20, 'Sous-groupe synthétique', 'Synthetic subgroup', 'group', "
+                              "'active', NULL, NULL),"
+                              " (30, 'Maladie synthétique', 'Synthetic disease', 'disorder', "
+                              "'active', NULL, NULL),"
+                              " (40, 'Autre maladie synthétique', 'Other synthetic disease', "
+                              "'disorder', 'active',"
+                              "  NULL, NULL),"
+                              " (50, 'OBSOLETE : maladie synthétique', 'OBSOLETE: synthetic', "
+                              "'disorder',"
+                              "  'inactive_obsolete', NULL, NULL);"
+                              /* 30 sits under 20 and 10 (polyhierarchy: 10 -> 20 -> 30 and 10 ->
+                                 30). */
+                              "INSERT INTO ancestors VALUES (10, 10, 0), (20, 20, 0), (30, 30, 0), "
+                              "(40, 40, 0),"
+                              " (50, 50, 0), (20, 10, 1), (30, 20, 1), (30, 10, 1), (40, 10, 1);"
+                              "INSERT INTO synonyms VALUES (30, 'fr', 'Syndrome synthétique de "
+                              "test'),"
+                              " (30, 'en', 'Synthetic test syndrome');"
+                              "INSERT INTO communes(code, name, departement, postcodes, "
+                              "population, lat, lon) VALUES"
+                              " ('99001', 'Ville-Synthétique', '99', '99100|99101', 1200, 45.0, "
+                              "3.0),"
+                              " ('99002', 'Synthétique-sur-Mer', '99', '99200', 800, 45.5, 3.5),"
+                              " ('99003', 'Sans-Point-Synthétique', '99', '99300', 50, NULL, "
+                              "NULL);";
 
 /* site_id, role, orpha_codes, public, coordinator, lat, lon: out of order. */
 static const char *const synthetic_sites[][7] = {
