@@ -8,7 +8,8 @@
 # tests/fuzz/<target>.dict when present and the -max_len below. Crash
 # (and slow-unit) inputs are kept in build/fuzz/artifacts/<target>/, logs in
 # build/fuzz/logs/<target>.log. Writes FUZZ_EVIDENCE (default
-# build/evidence/fuzz.tsv): target, seconds, executions
+# build/evidence/fuzz.tsv): target, seconds (wall clock, the target's set-up
+# included), executions
 # (stat::number_of_executed_units), crashes (crash, leak, timeout and
 # out-of-memory inputs; libFuzzer stops at the first), corpus_files (seeds
 # plus the inputs the run added). Prints one line per target and
