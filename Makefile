@@ -3,8 +3,8 @@
 #   make run     installs missing deps, builds, builds the dataset, serves on 127.0.0.1:8080
 #   make test    installs missing deps, builds, runs every test suite (exit 0 = all passed)
 #
-# Other targets: all, dataset, bench, bench-build, lint, format, clean, install, uninstall, man,
-# security-report.
+# Other targets: all, dataset, bench, bench-build, fuzz, lint, format, clean, install, uninstall,
+# man, security-report.
 # SAN=1 builds into build/san with AddressSanitizer + UndefinedBehaviorSanitizer.
 
 SAN ?= 0
@@ -34,8 +34,8 @@ BINARY := $(BUILD)/maillage
 DATABASE := $(BUILD)/maillage.sqlite
 GEODATA := $(wildcard geodata/*.csv geodata/*.geojson)
 
-.PHONY: all run dataset test unit-tests bench bench-build bench-page lint format clean deps test-deps web \
-	install uninstall man security-report
+.PHONY: all run dataset test unit-tests fuzz fuzz-build bench bench-build bench-page lint format clean \
+	deps test-deps web install uninstall man security-report
 
 all: $(BINARY)
 
@@ -91,6 +91,38 @@ $(FLOOR_BINARY): tools/bench_floor_api.c $(filter-out $(BUILD)/obj/http/api.o,$(
 
 -include $(OBJECTS:.o=.d)
 
+# ---- libFuzzer targets (tests/fuzz/fuzz_<target>.c, seed corpora in tests/fuzz/<target>/) ----
+# Library objects are compiled again with clang into build/fuzz/ with
+# -fsanitize=fuzzer-no-link,address,undefined; each target links with
+# -fsanitize=fuzzer,address,undefined. `make fuzz` runs each target for
+# FUZZ_SECONDS and writes build/evidence/fuzz.tsv; `make test` runs each a
+# few seconds (tests/fuzz/smoke.sh, plain build only).
+FUZZ_SECONDS ?= 300
+FUZZ_CC := clang
+FUZZ_BUILD := build/fuzz
+FUZZ_SANITIZE := address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(filter-out -O2 $(SANITIZE),$(CFLAGS)) -O1 -Itests/unit -Itests/fuzz
+FUZZ_OBJECTS := $(filter-out $(FUZZ_BUILD)/obj/cli/main.o,$(SOURCES:src/%.c=$(FUZZ_BUILD)/obj/%.o))
+FUZZ_SOURCES := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINARIES := $(FUZZ_SOURCES:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(BUILD)/config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SANITIZE) $(PACKAGE_CFLAGS) \
+		-MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h tests/unit/*.h) $(FUZZ_OBJECTS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SANITIZE) $(PACKAGE_CFLAGS) $< \
+		$(FUZZ_OBJECTS) $(PACKAGE_LIBS) -lpthread -lm -o $@
+
+-include $(FUZZ_OBJECTS:.o=.d)
+
+fuzz-build: $(FUZZ_BINARIES)
+
+fuzz: test-deps $(FUZZ_BINARIES) $(DATABASE)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BINARIES)
+# ---- end of the libFuzzer targets ----
+
 # The dataset built from the shipped geodata.
 dataset: $(DATABASE)
 $(DATABASE): $(BINARY) $(GEODATA)
@@ -109,7 +141,8 @@ deps:
 test-deps:
 	@tools/install-deps.sh build test
 
-test: test-deps $(BINARY) $(UNIT_BINARIES) $(SYNTHETIC_NETWORK) $(DATABASE) web
+test: test-deps $(BINARY) $(UNIT_BINARIES) $(SYNTHETIC_NETWORK) $(DATABASE) web \
+		$(if $(filter 0,$(SAN)),$(FUZZ_BINARIES))
 	@tools/install-npm.sh tests
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh $(UNIT_BINARIES)
 
@@ -135,15 +168,17 @@ security-report:
 
 lint: $(BUILD)/config.mk
 	tools/check-layers.sh
-	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h
+	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h \
+		tests/fuzz/*.c tests/fuzz/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Isrc src tests/unit tools
+		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Isrc -Itests/unit src \
+		tests/unit tests/fuzz/*.c tools
 
 tidy: $(BUILD)/config.mk
 	@for file in src/*/*.c; do clang-tidy --quiet $$file -- -std=c11 -D_GNU_SOURCE $(PACKAGE_CFLAGS) -Isrc 2>/dev/null; done
 
 format:
-	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf build

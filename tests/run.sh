@@ -4,6 +4,7 @@
 #   cli:    tests/cli/*.sh, shell tests of the `maillage` commands (and of the layer order)
 #   http:   tests/http/*.test.mjs, Node's test runner against a real server
 #   browser: tests/browser/*.test.mjs (Chromium), when web/ has its packages
+#   fuzz:   tests/fuzz/smoke.sh, each libFuzzer target a few seconds (plain build only)
 # Environment: BUILD (build or build/san), SAN.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,7 @@ browser_tests=(tests/browser/*.test.mjs)
 if [ ${#browser_tests[@]} -gt 0 ]; then
     if [ "$SAN" = 1 ]; then echo "== browser: run in the plain build only"; else node_suite browser "${browser_tests[@]}"; fi
 fi
+if [ "$SAN" = 1 ]; then echo "== fuzz: run in the plain build only"; else suite "fuzz" bash tests/fuzz/smoke.sh; fi
 
 echo
 echo "total: $passed passed, $failed failed"

@@ -135,6 +135,10 @@ static PJ *transformation_for(Reprojector *reprojector, const char *authority)
     return NULL;
 }
 
+/* How far a reprojected point may project back from its x, y (PROJ's own
+ * round trip is within a millimetre inside a projection's domain). */
+#define REPROJECTION_ROUND_TRIP_METRES 0.01
+
 int reprojector_to_wgs84(Reprojector *reprojector, const char *srs_label, double x, double y,
                          double *lat, double *lon, char *error, size_t error_size)
 {
@@ -154,8 +158,13 @@ int reprojector_to_wgs84(Reprojector *reprojector, const char *srs_label, double
         return -1;
     }
     PJ_COORD result = proj_trans(transformation, PJ_FWD, proj_coord(x, y, 0, 0));
+    /* Coordinates far outside the projection's domain (Lambert-93 x = 1e300)
+     * come out as a plausible point (the south pole): only a point that
+     * projects back to x, y (within REPROJECTION_ROUND_TRIP_METRES) is one. */
+    PJ_COORD back = proj_trans(transformation, PJ_INV, result);
     if (!isfinite(result.xy.x) || !isfinite(result.xy.y) || fabs(result.xy.y) > 90 ||
-        fabs(result.xy.x) > 180) {
+        fabs(result.xy.x) > 180 || !(fabs(back.xy.x - x) <= REPROJECTION_ROUND_TRIP_METRES) ||
+        !(fabs(back.xy.y - y) <= REPROJECTION_ROUND_TRIP_METRES)) {
         snprintf(error, error_size, "coordinates %g %g outside %s", x, y, srs_label);
         return -1;
     }

@@ -42,7 +42,9 @@ typedef struct Reprojector Reprojector;
 Reprojector *reprojector_new(void);
 /* Frees the cached transformations and the Reprojector; NULL is a no-op. */
 void reprojector_free(Reprojector *reprojector);
-/* Returns 0 with lat/lon, or -1 with a reason in `error`. */
+/* Returns 0 with lat/lon, or -1 with a reason in `error` (unknown label,
+ * non-finite x/y, a transformation PROJ cannot make, or x/y outside the
+ * projection's domain: a point that does not project back to x, y). */
 int reprojector_to_wgs84(Reprojector *reprojector, const char *srs_label, double x, double y,
                          double *lat, double *lon, char *error, size_t error_size);
 

@@ -296,6 +296,14 @@ TEST(reprojection_vectors)
     CHECK(reprojector_to_wgs84(reprojector, "FOO_99", 1, 1, &lat, &lon, error, sizeof error) != 0,
           "unknown label accepted");
     CHECK(strstr(error, "FOO_99") != NULL, "reason names the label: %s", error);
+    /* Far outside Lambert-93 (found by the csv fuzz target): PROJ gives the
+     * south pole, which must not become a site's position. */
+    CHECK(reprojector_to_wgs84(reprojector, "LAMBERT_93", 1e300, 2, &lat, &lon, error,
+                               sizeof error) != 0,
+          "x = 1e300 accepted as %.6f %.6f", lat, lon);
+    CHECK(reprojector_to_wgs84(reprojector, "UTM_S40", 323376.0, -1e12, &lat, &lon, error,
+                               sizeof error) != 0,
+          "y = -1e12 accepted as %.6f %.6f", lat, lon);
     reprojector_free(reprojector);
 }
 
