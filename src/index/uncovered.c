@@ -224,7 +224,8 @@ int uncovered_help_compute(const Snapshot *snapshot, const Condition *condition,
         uncovered_help_free(help);
         return -1;
     }
-    qsort(help->filieres, help->filiere_count, sizeof *help->filieres, compare_filieres);
+    if (help->filiere_count > 1)
+        qsort(help->filieres, help->filiere_count, sizeof *help->filieres, compare_filieres);
     return 0;
 }
 
