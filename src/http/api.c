@@ -7,7 +7,18 @@
  *  - `orpha` accepts "232" or "ORPHA:232"; lat/lon are echoed as parsed;
  *  - a bbox with west == east or south == north is a valid line or point
  *    box (boundaries are inclusive); south > north is a 400;
- *  - labels (orpha_matched, query.label, message) are the French labels;
+ *  - every route resolves the language of its human text with
+ *    request_language() (`lang`, else Accept-Language, else fr): labels
+ *    (orpha_matched, query.label, uncovered) are Orphanet's labels in that
+ *    language, messages are written in it, and the nearest query echo says
+ *    which (`query.lang`); the results are the same in both. Problem details
+ *    stay English (they are for developers). Routes without language-bound
+ *    text (places, a structure by id) still check `lang`, so that every
+ *    route accepts the same parameter;
+ *  - a nearest answer for a condition no selected site covers carries
+ *    `uncovered` (index/uncovered.h: the filières linked to it, the more
+ *    specific conditions sites cover, at most 20 of them, and their total)
+ *    and a `message` that says so plainly;
  *  - every site carries its `source` (the citation of the document or
  *    designation it comes from, CONTRACT); a nearest answer whose first
  *    site is more than 1,000 km away carries a `message` saying how far;
@@ -23,6 +34,7 @@
 #include "base/text.h"
 #include "dataset/dataset.h"
 #include "http/site_parameters.h"
+#include "index/uncovered.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -278,7 +290,7 @@ static void put_fixed(Cursor *cursor, double value, int digits)
     put_bytes(cursor, text, (size_t)length);
 }
 
-static void put_condition_reference(Cursor *cursor, const Condition *condition)
+static void put_condition_reference(Cursor *cursor, const Condition *condition, Language language)
 {
     if (!condition) {
         PUT_LITERAL(cursor, "null");
@@ -287,7 +299,7 @@ static void put_condition_reference(Cursor *cursor, const Condition *condition)
     PUT_LITERAL(cursor, "{\"orpha\":");
     put_integer(cursor, condition->orpha);
     PUT_LITERAL(cursor, ",\"label\":");
-    put_string_or_null(cursor, condition->label_fr);
+    put_string_or_null(cursor, condition_label(condition, language));
     PUT_CHAR(cursor, '}');
 }
 
@@ -310,7 +322,8 @@ static TextRef coordinator_id(const Snapshot *snapshot, const Site *site)
  * `site`: its strings escaped at worst (a feature's site_id twice, its
  * codes), plus 1 KB for keys, numbers (64 bytes at most each) and the role
  * and audience names. */
-static size_t site_bound(const Snapshot *snapshot, const Site *site, const Condition *matched)
+static size_t site_bound(const Snapshot *snapshot, const Site *site, const Condition *matched,
+                         Language language)
 {
     const SiteDetails *details = site_details(snapshot, site);
     const TextRef texts[] = {site->site_id,      site->site_id,     site->name,
@@ -318,8 +331,8 @@ static size_t site_bound(const Snapshot *snapshot, const Site *site, const Condi
                              details->phone,     details->address,  details->postcode,
                              details->city,      details->platform, details->responsable,
                              details->service,   details->source,   coordinator_id(snapshot, site)};
-    size_t bound =
-        1024 + (size_t)site->code_count * 12 + string_bound(matched ? matched->label_fr : NULL);
+    size_t bound = 1024 + (size_t)site->code_count * 12 +
+                   string_bound(matched ? condition_label(matched, language) : NULL);
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         bound += text_bound(snapshot, texts[i]);
     return bound;
@@ -402,11 +415,11 @@ static void cursor_close(Buffer *out, const Cursor *cursor)
 }
 
 static void append_feature(Buffer *out, const Snapshot *snapshot, const Site *site,
-                           const Condition *condition)
+                           const Condition *condition, Language language)
 {
     const Condition *matched = matched_condition(snapshot, site, condition);
     Cursor cursor;
-    if (cursor_open(out, site_bound(snapshot, site, matched), &cursor) != 0)
+    if (cursor_open(out, site_bound(snapshot, site, matched, language), &cursor) != 0)
         return;
     PUT_LITERAL(&cursor, "{\"type\":\"Feature\",\"id\":");
     put_text(&cursor, snapshot, site->site_id);
@@ -431,7 +444,7 @@ static void append_feature(Buffer *out, const Snapshot *snapshot, const Site *si
     PUT_CHAR(&cursor, ']');
     if (condition) {
         PUT_LITERAL(&cursor, ",\"orpha_matched\":");
-        put_condition_reference(&cursor, matched);
+        put_condition_reference(&cursor, matched, language);
     }
     PUT_LITERAL(&cursor, "}}");
     cursor_close(out, &cursor);
@@ -459,13 +472,14 @@ static void handle_health(const Request *request, Response *response)
  * what json.h would write (tests compare bodies). */
 
 static void put_nearest_result(Cursor *cursor, const Snapshot *snapshot,
-                               const NearestResult *result, const Condition *matched)
+                               const NearestResult *result, const Condition *matched,
+                               Language language)
 {
     const Site *site = &snapshot->sites[result->site];
     PUT_CHAR(cursor, '{');
     put_site_head(cursor, snapshot, site);
     PUT_LITERAL(cursor, ",\"orpha_matched\":");
-    put_condition_reference(cursor, matched);
+    put_condition_reference(cursor, matched, language);
     PUT_LITERAL(cursor, ",\"distance_m\":");
     put_fixed(cursor, result->distance_m, 1);
     PUT_LITERAL(cursor, ",\"lat\":");
@@ -480,7 +494,8 @@ typedef struct NearestQuery {
     double lat, lon;
     int64_t k;
     SiteParameters parameters;
-    char message[512]; /* empty unless no site covers the condition, or all are far */
+    Language language;
+    char message[1024]; /* empty unless no site covers the condition, or all are far */
 } NearestQuery;
 
 /* Room for the answer around the results: its texts escaped at worst,
@@ -488,7 +503,7 @@ typedef struct NearestQuery {
 static size_t nearest_frame_bound(const NearestQuery *query)
 {
     const Condition *condition = query->parameters.condition;
-    return 1024 + string_bound(condition ? condition->label_fr : NULL) +
+    return 1024 + string_bound(condition ? condition_label(condition, query->language) : NULL) +
            string_bound(query->parameters.public_text) + string_bound(query->message);
 }
 
@@ -527,12 +542,15 @@ static void put_nearest_query(Cursor *cursor, const NearestQuery *query)
     else
         PUT_LITERAL(cursor, "null");
     PUT_LITERAL(cursor, ",\"label\":");
-    put_string_or_null(cursor, condition ? condition->label_fr : NULL);
+    put_string_or_null(cursor, condition ? condition_label(condition, query->language) : NULL);
     PUT_LITERAL(cursor, ",\"role\":");
     put_role_list(cursor, &query->parameters);
     PUT_LITERAL(cursor, ",\"public\":");
     put_string_or_null(cursor, query->parameters.public_text);
-    PUT_CHAR(cursor, '}');
+    if (query->language == LANGUAGE_ENGLISH)
+        PUT_LITERAL(cursor, ",\"lang\":\"en\"}");
+    else
+        PUT_LITERAL(cursor, ",\"lang\":\"fr\"}");
     if (query->message[0]) {
         PUT_LITERAL(cursor, ",\"message\":");
         put_string_or_null(cursor, query->message);
@@ -546,14 +564,14 @@ static void put_nearest_query(Cursor *cursor, const NearestQuery *query)
  * (Software prefetch, or bounding and writing one result at a time,
  * measured no faster on the synthetic million sites.) */
 static void write_nearest_answer(Buffer *out, const Snapshot *snapshot, const NearestQuery *query,
-                                 const NearestResult *results, int count)
+                                 const NearestResult *results, int count, const Buffer *uncovered)
 {
     const Condition *matched[NEAREST_MAX_K];
-    size_t bound = nearest_frame_bound(query);
+    size_t bound = nearest_frame_bound(query) + uncovered->length;
     for (int i = 0; i < count; i++) {
         const Site *site = &snapshot->sites[results[i].site];
         matched[i] = matched_condition(snapshot, site, query->parameters.condition);
-        bound += site_bound(snapshot, site, matched[i]);
+        bound += site_bound(snapshot, site, matched[i], query->language);
     }
     Cursor cursor;
     if (cursor_open(out, bound, &cursor) != 0)
@@ -563,46 +581,169 @@ static void write_nearest_answer(Buffer *out, const Snapshot *snapshot, const Ne
     for (int i = 0; i < count; i++) {
         if (i > 0)
             PUT_CHAR(&cursor, ',');
-        put_nearest_result(&cursor, snapshot, &results[i], matched[i]);
+        put_nearest_result(&cursor, snapshot, &results[i], matched[i], query->language);
     }
-    PUT_LITERAL(&cursor, "]}");
+    PUT_CHAR(&cursor, ']');
+    if (uncovered->length) {
+        PUT_LITERAL(&cursor, ",\"uncovered\":");
+        put_bytes(&cursor, uncovered->data, uncovered->length);
+    }
+    PUT_CHAR(&cursor, '}');
     cursor_close(out, &cursor);
 }
 
-static void format_uncovered_message(NearestQuery *query)
+/* --- When no selected site covers the condition ---------------------------- */
+
+/* At most this many covered conditions are listed (all are counted). */
+#define UNCOVERED_MAX_LISTED 20
+
+/* The members "orpha" and "label" of a condition (inside its object). */
+static void write_condition_members(JsonWriter *json, const Condition *condition, Language language)
+{
+    json_key(json, "orpha");
+    json_integer(json, condition->orpha);
+    json_key(json, "label");
+    json_string_or_null(json, condition_label(condition, language));
+}
+
+/* The `uncovered` object (see api.c's header and index/uncovered.h). */
+static void write_uncovered(Buffer *out, const Condition *condition, const UncoveredHelp *help,
+                            Language language)
+{
+    JsonWriter json;
+    json_init(&json, out);
+    json_begin_object(&json);
+    write_condition_members(&json, condition, language);
+    json_key(&json, "filieres");
+    json_begin_array(&json);
+    for (size_t i = 0; i < help->filiere_count; i++) {
+        json_begin_object(&json);
+        json_key(&json, "filiere");
+        json_string(&json, help->filieres[i].filiere);
+        write_condition_members(&json, help->filieres[i].via, language);
+        json_end_object(&json);
+    }
+    json_end_array(&json);
+    json_key(&json, "covered_conditions");
+    json_begin_array(&json);
+    for (size_t i = 0; i < help->covered_count && i < UNCOVERED_MAX_LISTED; i++) {
+        const CoveredCondition *covered = &help->covered[i];
+        json_begin_object(&json);
+        write_condition_members(&json, covered->condition, language);
+        json_key(&json, "level");
+        json_string_or_null(&json, covered->condition->level);
+        json_key(&json, "sites");
+        json_integer(&json, covered->sites);
+        json_end_object(&json);
+    }
+    json_end_array(&json);
+    json_key(&json, "covered_conditions_total");
+    json_integer(&json, (int64_t)help->covered_count);
+    json_end_object(&json);
+}
+
+/* The plain sentence: nothing covers the condition (with these filters,
+ * when sites would cover it without them), and the more specific
+ * conditions that are covered, the first of them named. */
+static void format_uncovered_message(NearestQuery *query, const UncoveredHelp *help)
 {
     const Condition *condition = query->parameters.condition;
-    snprintf(query->message, sizeof query->message,
-             "Aucun site du réseau ne couvre « %s » (ORPHA:%d), ni directement ni par un "
-             "groupe qui le contient.",
-             condition->label_fr ? condition->label_fr : "", (int)condition->orpha);
+    const char *label = condition_label(condition, query->language);
+    int english = query->language == LANGUAGE_ENGLISH;
+    int filtered = condition->covering_sites > 0;
+    int length;
+    if (english)
+        length = snprintf(query->message, sizeof query->message,
+                          "No site of the network covers \"%s\" (ORPHA:%d)%s, directly or through "
+                          "a group that contains it.",
+                          label ? label : "", (int)condition->orpha,
+                          filtered ? " with these filters" : "");
+    else
+        length = snprintf(query->message, sizeof query->message,
+                          "Aucun site du réseau ne couvre « %s » (ORPHA:%d)%s, ni directement ni "
+                          "par un groupe qui le contient.",
+                          label ? label : "", (int)condition->orpha,
+                          filtered ? " avec ces filtres" : "");
+    if (help->covered_count == 0 || length < 0 || (size_t)length >= sizeof query->message)
+        return;
+    const CoveredCondition *first = &help->covered[0];
+    const char *first_label = condition_label(first->condition, query->language);
+    char *rest = query->message + length;
+    size_t room = sizeof query->message - (size_t)length;
+    unsigned sites = first->sites;
+    if (english && help->covered_count == 1)
+        snprintf(rest, room,
+                 " Sites cover one more specific condition of this group: \"%s\" (%u %s).",
+                 first_label ? first_label : "", sites, sites == 1 ? "site" : "sites");
+    else if (english)
+        snprintf(rest, room,
+                 " Sites cover %zu more specific conditions of this group, among them \"%s\" "
+                 "(%u %s).",
+                 help->covered_count, first_label ? first_label : "", sites,
+                 sites == 1 ? "site" : "sites");
+    else if (help->covered_count == 1)
+        snprintf(rest, room,
+                 " Des sites couvrent une maladie plus précise de ce groupe : « %s » (%u %s).",
+                 first_label ? first_label : "", sites, sites == 1 ? "site" : "sites");
+    else
+        snprintf(rest, room,
+                 " Des sites couvrent %zu maladies plus précises de ce groupe, dont « %s » "
+                 "(%u %s).",
+                 help->covered_count, first_label ? first_label : "", sites,
+                 sites == 1 ? "site" : "sites");
+}
+
+/* Fills `uncovered` (the object's JSON) and the message for a condition
+ * no selected site covers. Returns 0, or -1 when out of memory. */
+static int explain_uncovered(const Snapshot *snapshot, NearestQuery *query, Buffer *uncovered)
+{
+    UncoveredHelp help;
+    if (uncovered_help_compute(snapshot, query->parameters.condition, &query->parameters.filter,
+                               &help) != 0)
+        return -1;
+    format_uncovered_message(query, &help);
+    write_uncovered(uncovered, query->parameters.condition, &help, query->language);
+    uncovered_help_free(&help);
+    return uncovered->failed ? -1 : 0;
 }
 
 /* Beyond this distance the nearest site is in another territory (Paris to
  * Ajaccio is 900 km, to Fort-de-France 6,850 km): the answer says so. */
 #define NEAREST_FAR_M 1000e3
 
-/* The kilometres of `metres` with a narrow no-break space between
- * thousands, as French writes them ("9 364"). */
-static void format_kilometres(double metres, char *text, size_t size)
+/* The kilometres of `metres` with the thousands separated as the language
+ * writes them: a narrow no-break space in French ("9 364"), a comma in
+ * English ("9,364"). */
+static void format_kilometres(double metres, Language language, char *text, size_t size)
 {
     long kilometres = lround(metres / 1000);
     if (kilometres < 1000)
         snprintf(text, size, "%ld", kilometres);
     else
-        snprintf(text, size, "%ld\u202f%03ld", kilometres / 1000, kilometres % 1000);
+        snprintf(text, size, language == LANGUAGE_ENGLISH ? "%ld,%03ld" : "%ld\u202f%03ld",
+                 kilometres / 1000, kilometres % 1000);
 }
 
 static void format_far_message(NearestQuery *query, double distance_m)
 {
     char kilometres[32];
-    format_kilometres(distance_m, kilometres, sizeof kilometres);
+    format_kilometres(distance_m, query->language, kilometres, sizeof kilometres);
     const Condition *condition = query->parameters.condition;
-    if (condition)
+    const char *label = condition ? condition_label(condition, query->language) : NULL;
+    if (query->language == LANGUAGE_ENGLISH && condition)
+        snprintf(query->message, sizeof query->message,
+                 "The nearest site that covers \"%s\" is %s km away: no site of this network in "
+                 "your territory.",
+                 label ? label : "", kilometres);
+    else if (query->language == LANGUAGE_ENGLISH)
+        snprintf(query->message, sizeof query->message,
+                 "The nearest site is %s km away: no site of this network in your territory.",
+                 kilometres);
+    else if (condition)
         snprintf(query->message, sizeof query->message,
                  "Le site le plus proche qui couvre « %s » est à %s km : aucun site de ce "
                  "réseau dans votre territoire.",
-                 condition->label_fr ? condition->label_fr : "", kilometres);
+                 label ? label : "", kilometres);
     else
         snprintf(query->message, sizeof query->message,
                  "Le site le plus proche est à %s km : aucun site de ce réseau dans votre "
@@ -619,14 +760,13 @@ static void handle_nearest(const Request *request, Response *response)
         request_required_decimal(request, "lon", -180, 180, &query.lon, response) != 0 ||
         optional_integer(request, response, "k", 1, NEAREST_MAX_K, NEAREST_DEFAULT_K, &query.k) !=
             0 ||
-        parse_site_query(request, response, &query.parameters) != 0)
+        parse_site_query(request, response, &query.parameters) != 0 ||
+        request_language(request, &query.language, response) != 0)
         return;
     const Condition *condition = query.parameters.condition;
     NearestResult results[NEAREST_MAX_K];
     int count = 0;
-    if (condition && condition->covering_sites == 0) {
-        format_uncovered_message(&query);
-    } else {
+    if (!condition || condition->covering_sites > 0) {
         count =
             spatial_index_nearest(request->dataset->index, snapshot, query.lat, query.lon,
                                   condition, &query.parameters.filter, (size_t)query.k, results);
@@ -637,7 +777,15 @@ static void handle_nearest(const Request *request, Response *response)
         if (count > 0 && results[0].distance_m > NEAREST_FAR_M)
             format_far_message(&query, results[0].distance_m);
     }
-    write_nearest_answer(&response->body, snapshot, &query, results, count);
+    Buffer uncovered; /* stays empty (nothing allocated) unless nothing covers the condition */
+    buffer_init(&uncovered);
+    if (condition && count == 0 && explain_uncovered(snapshot, &query, &uncovered) != 0) {
+        buffer_free(&uncovered);
+        out_of_memory(response);
+        return;
+    }
+    write_nearest_answer(&response->body, snapshot, &query, results, count, &uncovered);
+    buffer_free(&uncovered);
 }
 
 /* --- /api/structures ---------------------------------------------------- */
@@ -686,10 +834,12 @@ static void handle_structures(const Request *request, Response *response)
     double box[4];
     int64_t limit;
     SiteParameters query;
+    Language language;
     if (parse_bbox(request, response, box) != 0 ||
         optional_integer(request, response, "limit", 1, STRUCTURES_MAX_LIMIT,
                          STRUCTURES_DEFAULT_LIMIT, &limit) != 0 ||
-        parse_site_query(request, response, &query) != 0)
+        parse_site_query(request, response, &query) != 0 ||
+        request_language(request, &language, response) != 0)
         return;
     uint32_t *sites = malloc((size_t)limit * sizeof *sites);
     size_t count = 0;
@@ -713,7 +863,8 @@ static void handle_structures(const Request *request, Response *response)
     for (size_t i = 0; i < count; i++) {
         if (i > 0)
             buffer_append_char(&response->body, ',');
-        append_feature(&response->body, snapshot, &snapshot->sites[sites[i]], query.condition);
+        append_feature(&response->body, snapshot, &snapshot->sites[sites[i]], query.condition,
+                       language);
     }
     json_end_array(&json);
     json_key(&json, "truncated");
@@ -724,13 +875,16 @@ static void handle_structures(const Request *request, Response *response)
 
 static void handle_structure(const Request *request, Response *response, const char *site_id)
 {
+    Language language;
+    if (request_language(request, &language, response) != 0)
+        return;
     const Site *site = *site_id ? snapshot_site(request->dataset->snapshot, site_id) : NULL;
     if (!site) {
         response_problem(response, 404, "Not found", "no site has the site_id '%.64s'", site_id);
         return;
     }
     response->content_type = "application/geo+json";
-    append_feature(&response->body, request->dataset->snapshot, site, NULL);
+    append_feature(&response->body, request->dataset->snapshot, site, NULL, language);
 }
 
 /* --- Search answers ----------------------------------------------------- */
@@ -760,23 +914,14 @@ static int begin_search_results(JsonWriter *json, Response *response, int count,
 
 static void handle_conditions(const Request *request, Response *response)
 {
-    const char *q, *lang = "fr";
+    const char *q;
     int64_t limit;
+    Language language;
     if (required_text(request, response, "q", &q) != 0 ||
-        request_text(request, "lang", &lang, response) < 0 ||
+        request_language(request, &language, response) != 0 ||
         optional_integer(request, response, "limit", 1, CONDITIONS_MAX_LIMIT,
                          CONDITIONS_DEFAULT_LIMIT, &limit) != 0)
         return;
-    ConditionLanguage language;
-    if (strcmp(lang, "fr") == 0) {
-        language = CONDITION_FRENCH;
-    } else if (strcmp(lang, "en") == 0) {
-        language = CONDITION_ENGLISH;
-    } else {
-        response_problem(response, 400, "Invalid parameter",
-                         "the parameter 'lang' must be fr or en, got '%.16s'", lang);
-        return;
-    }
     ConditionMatch matches[CONDITIONS_MAX_LIMIT];
     char code_text[32];
     int count = condition_search_find(request->dataset->conditions, request->dataset->snapshot, q,
@@ -790,8 +935,7 @@ static void handle_conditions(const Request *request, Response *response)
         json_key(&json, "orpha");
         json_integer(&json, condition->orpha);
         json_key(&json, "label");
-        json_string_or_null(&json, language == CONDITION_ENGLISH ? condition->label_en
-                                                                 : condition->label_fr);
+        json_string_or_null(&json, condition_label(condition, language));
         json_key(&json, "matched");
         json_string_or_null(&json, matches[i].matched);
         json_key(&json, "level");
@@ -829,9 +973,11 @@ static void handle_places(const Request *request, Response *response)
 {
     const char *q;
     int64_t limit;
+    Language language; /* places are proper names: checked, not used */
     if (required_text(request, response, "q", &q) != 0 ||
         optional_integer(request, response, "limit", 1, PLACES_MAX_LIMIT, PLACES_DEFAULT_LIMIT,
-                         &limit) != 0)
+                         &limit) != 0 ||
+        request_language(request, &language, response) != 0)
         return;
     const Place *places[PLACES_MAX_LIMIT];
     int count = places_find(request->dataset->places, q, (size_t)limit, places);

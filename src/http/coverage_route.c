@@ -15,7 +15,9 @@
  * fraction in [0, 1] (0 for an empty area), the distances null when no
  * commune of the area has a nearest site, serving_site {"site_id","name",
  * "population"} or null; areas also carry "territory" (and départements
- * their "region"). */
+ * their "region"). "query" also says the language of the texts ("lang":
+ * "fr" or "en"): the label, the message and the territories' names; the
+ * areas' names are proper names, the same in both. */
 #include "http/coverage_route.h"
 
 #include "base/json.h"
@@ -32,7 +34,8 @@ int coverage_selection_parse(const Request *request, const Snapshot *snapshot,
                              CoverageSelection *selection, Response *response)
 {
     memset(selection, 0, sizeof *selection);
-    if (site_parameters_parse(request, snapshot, &selection->sites, response) != 0)
+    if (site_parameters_parse(request, snapshot, &selection->sites, response) != 0 ||
+        request_language(request, &selection->language, response) != 0)
         return -1;
     const char *name = NULL;
     int given = request_text(request, "filiere", &name, response);
@@ -152,7 +155,7 @@ static void write_query(JsonWriter *json, const CoverageSelection *selection, do
     else
         json_null(json);
     json_key(json, "label");
-    json_string_or_null(json, condition ? condition->label_fr : NULL);
+    json_string_or_null(json, condition ? condition_label(condition, selection->language) : NULL);
     json_key(json, "filiere");
     json_string_or_null(json, selection->filiere);
     json_key(json, "radius_km");
@@ -163,6 +166,8 @@ static void write_query(JsonWriter *json, const CoverageSelection *selection, do
     json_string_or_null(json, selection->sites.role_text);
     json_key(json, "public");
     json_string_or_null(json, selection->sites.public_text);
+    json_key(json, "lang");
+    json_string(json, selection->language == LANGUAGE_ENGLISH ? "en" : "fr");
     json_end_object(json);
 }
 
@@ -191,6 +196,34 @@ static void write_areas(JsonWriter *json, const Dataset *dataset, const Coverage
     json_end_array(json);
 }
 
+/* The message of an answer without any selected site, in its language. */
+static void write_empty_message(const CoverageSelection *selection, char *message, size_t size)
+{
+    const Condition *condition = selection->sites.condition;
+    const char *label = condition ? condition_label(condition, selection->language) : NULL;
+    int english = selection->language == LANGUAGE_ENGLISH;
+    if (condition && english)
+        snprintf(message, size,
+                 "No site of the network covers \"%s\" (ORPHA:%d), directly or through a group "
+                 "that contains it: nobody is covered.",
+                 label ? label : "", (int)condition->orpha);
+    else if (condition)
+        snprintf(message, size,
+                 "Aucun site du réseau ne couvre « %s » (ORPHA:%d), ni directement ni par un "
+                 "groupe qui le contient : personne n'est couvert.",
+                 label ? label : "", (int)condition->orpha);
+    else if (english)
+        snprintf(message, size,
+                 "No site of the network belongs to the %s filière with these filters: nobody is "
+                 "covered.",
+                 selection->filiere);
+    else
+        snprintf(message, size,
+                 "Aucun site du réseau ne relève de la filière %s avec ces filtres : "
+                 "personne n'est couvert.",
+                 selection->filiere);
+}
+
 static void write_answer(Buffer *body, const Dataset *dataset, const CoverageSelection *selection,
                          const Coverage *coverage, double radius_km, int by_region)
 {
@@ -208,25 +241,15 @@ static void write_answer(Buffer *body, const Dataset *dataset, const CoverageSel
     json_begin_array(&json);
     for (unsigned t = 0; t < TERRITORY_COUNT; t++) {
         json_begin_object(&json);
-        write_figures(&json, dataset->snapshot, territory_code(t), territory_name(t),
-                      &coverage->territories[t]);
+        write_figures(&json, dataset->snapshot, territory_code(t),
+                      territory_name(t, selection->language), &coverage->territories[t]);
         json_end_object(&json);
     }
     json_end_array(&json);
     write_areas(&json, dataset, coverage, by_region);
     if (coverage->selected_sites == 0) {
-        char message[512];
-        const Condition *condition = selection->sites.condition;
-        if (condition)
-            snprintf(message, sizeof message,
-                     "Aucun site du réseau ne couvre « %s » (ORPHA:%d), ni directement ni par un "
-                     "groupe qui le contient : personne n'est couvert.",
-                     condition->label_fr ? condition->label_fr : "", (int)condition->orpha);
-        else
-            snprintf(message, sizeof message,
-                     "Aucun site du réseau ne relève de la filière %s avec ces filtres : "
-                     "personne n'est couvert.",
-                     selection->filiere);
+        char message[768];
+        write_empty_message(selection, message, sizeof message);
         json_key(&json, "message");
         json_string(&json, message);
     }
@@ -277,7 +300,8 @@ static void csv_row(Buffer *out, const Snapshot *snapshot, const char *level, co
         buffer_append_char(out, '\n');
 }
 
-static void write_csv(Buffer *out, const Dataset *dataset, const Coverage *coverage, int by_region)
+static void write_csv(Buffer *out, const Dataset *dataset, const Coverage *coverage, int by_region,
+                      Language language)
 {
     const Communes *communes = dataset->communes;
     buffer_append_string(out, "level,code,name,territory,region,population,covered_population,"
@@ -294,7 +318,7 @@ static void write_csv(Buffer *out, const Dataset *dataset, const Coverage *cover
                     : NULL,
                 &figures[a]);
     for (unsigned t = 0; t < TERRITORY_COUNT; t++)
-        csv_row(out, dataset->snapshot, "territory", territory_code(t), territory_name(t),
+        csv_row(out, dataset->snapshot, "territory", territory_code(t), territory_name(t, language),
                 territory_code(t), NULL, &coverage->territories[t]);
     csv_row(out, dataset->snapshot, "france", "FR", "France", NULL, NULL, &coverage->total);
 }
@@ -346,8 +370,9 @@ void coverage_answer(const Request *request, CoverageFormat format,
         parse_coverage_parameters(request, &radius_km, &by_region, response) != 0)
         return;
     char key[256];
-    snprintf(key, sizeof key, "coverage?%s&radius_km=%.17g&level=%s", selection.key, radius_km,
-             by_region ? "region" : "departement");
+    snprintf(key, sizeof key, "coverage?%s&radius_km=%.17g&level=%s&lang=%s", selection.key,
+             radius_km, by_region ? "region" : "departement",
+             selection.language == LANGUAGE_ENGLISH ? "en" : "fr");
     int status;
     if (format == COVERAGE_FORMAT_JSON &&
         tile_cache_get(dataset->answers, key, &response->body, &status)) {
@@ -364,7 +389,7 @@ void coverage_answer(const Request *request, CoverageFormat format,
         return;
     }
     if (format == COVERAGE_FORMAT_CSV) {
-        write_csv(&response->body, dataset, &coverage, by_region);
+        write_csv(&response->body, dataset, &coverage, by_region, selection.language);
         response->content_type = "text/csv; charset=utf-8";
     } else if (format == COVERAGE_FORMAT_GEOJSON) {
         write_geojson(&response->body, dataset, &coverage, by_region, geometry_of, context);

@@ -8,8 +8,11 @@
  * query, dropped with the dataset on reload). Invariants: bad input is a
  * 400 problem (radius 0, negative, above 2000, not a number, empty; an
  * unknown code or filière; both or neither of orpha and filiere; a
- * repeated parameter; a level other than departement or region); a code or
- * filière that no site covers is a 200 with zero covered and a `message`. */
+ * repeated parameter; a level other than departement or region; a `lang`
+ * other than fr or en); a code or filière that no site covers is a 200 with
+ * zero covered and a `message`. The condition's label, the message and the
+ * territories' names are in the request's language (request_language());
+ * the cache keys on it. */
 #ifndef MAILLAGE_COVERAGE_ROUTE_H
 #define MAILLAGE_COVERAGE_ROUTE_H
 
@@ -22,9 +25,10 @@ typedef struct CoverageSelection {
         sites; /* condition (orpha), role and public; sites.filter.filiere set for a filière */
     const char *filiere; /* the filière as the data spells it, NULL with orpha */
     char key[160];       /* normalised "orpha=586&role=...&public=..." or "filiere=MUCO&..." */
+    Language language;   /* of the answer's text (request_language()); not in `key` */
 } CoverageSelection;
 
-/* Parses orpha or filiere, role and public of `request` on `snapshot`.
+/* Parses orpha or filiere, role, public and the language of `request` on `snapshot`.
  * Returns 0, or -1 after writing a 400 problem into `response`. */
 int coverage_selection_parse(const Request *request, const Snapshot *snapshot,
                              CoverageSelection *selection, Response *response);

@@ -137,35 +137,6 @@ static void outgoing_free(Outgoing *out)
     buffer_free(&out->gzip_body);
 }
 
-static int compare_parameters(const QueryParameter *a, const QueryParameter *b)
-{
-    int order = strcmp(a->name, b->name);
-    return order ? order : strcmp(a->value, b->value);
-}
-
-/* Hash of (dataset version, path, query sorted by name then value). */
-static uint64_t request_etag_hash(const char *version, const Request *request)
-{
-    const QueryParameter *sorted[REQUEST_MAX_PARAMETERS];
-    size_t count = request->parameter_count;
-    for (size_t i = 0; i < count; i++) {
-        const QueryParameter *parameter = &request->parameters[i];
-        size_t j = i;
-        while (j > 0 && compare_parameters(sorted[j - 1], parameter) > 0) {
-            sorted[j] = sorted[j - 1];
-            j--;
-        }
-        sorted[j] = parameter;
-    }
-    uint64_t hash = hash_fnv1a(HASH_FNV1A_SEED, version, strlen(version) + 1);
-    hash = hash_fnv1a(hash, request->path, strlen(request->path) + 1);
-    for (size_t i = 0; i < count; i++) {
-        hash = hash_fnv1a(hash, sorted[i]->name, strlen(sorted[i]->name) + 1);
-        hash = hash_fnv1a(hash, sorted[i]->value, strlen(sorted[i]->value) + 1);
-    }
-    return hash;
-}
-
 /* Returns 1 when a file answered: `path` names a file under --web (a
  * page route's file, or the request path itself); `embed` marks the page
  * meant for iframes. */
@@ -201,7 +172,7 @@ static int serve_static(HttpServer *server, const char *path, int embed, int wan
 }
 
 static void route_request(HttpServer *server, const RequestContext *context, int is_head,
-                          int want_gzip, Outgoing *out)
+                          int want_gzip, const char *accept_language, Outgoing *out)
 {
     Request request;
     memset(&request, 0, sizeof request);
@@ -210,9 +181,9 @@ static void route_request(HttpServer *server, const RequestContext *context, int
     memcpy(request.parameters, context->target.parameters,
            context->target.parameter_count * sizeof context->target.parameters[0]);
     request.parameter_count = context->target.parameter_count;
+    request.accept_language = accept_language;
     DatasetReference *reference = dataset_state_acquire(server->config.state);
     const Dataset *dataset = dataset_reference_get(reference);
-    const Snapshot *snapshot = dataset->snapshot;
     request.dataset = dataset;
     const char *rest;
     const Route *route = routes_find(context->target.path, &rest);
@@ -230,15 +201,8 @@ static void route_request(HttpServer *server, const RequestContext *context, int
     }
     int status = out->response.status;
     if (dynamic && (status == 200 || status == 204) && !out->response.no_etag &&
-        out->route != ROUTE_HEALTHZ && out->route != ROUTE_METRICS) {
-        /* "<dataset tag>-<request hash>": the first part names the dataset,
-         * so a client (and the reload test) can tell which one answered. */
-        uint64_t dataset_tag =
-            hash_fnv1a(HASH_FNV1A_SEED, snapshot->version, strlen(snapshot->version));
-        snprintf(out->etag, sizeof out->etag, "%08llx-%016llx",
-                 (unsigned long long)(dataset_tag & 0xffffffffu),
-                 (unsigned long long)request_etag_hash(snapshot->version, &request));
-    }
+        out->route != ROUTE_HEALTHZ && out->route != ROUTE_METRICS)
+        request_etag(&request, &out->response, out->etag);
     dataset_state_release(reference);
 }
 
@@ -353,6 +317,22 @@ static const char *cache_control_for(const HttpServer *server, const Outgoing *o
     return "no-store";
 }
 
+/* Vary names the request headers the answer depends on: Accept-Encoding
+ * (gzip), Origin (a CORS list) and Accept-Language (an answer whose text
+ * follows the language: without `lang`, that header chooses it). */
+static void add_vary(struct MHD_Response *response, int encoding, int origin, int language)
+{
+    char vary[64] = "";
+    if (encoding)
+        strcat(vary, "Accept-Encoding");
+    if (origin)
+        strcat(strcat(vary, vary[0] ? ", " : ""), "Origin");
+    if (language)
+        strcat(strcat(vary, vary[0] ? ", " : ""), "Accept-Language");
+    if (vary[0])
+        MHD_add_response_header(response, "Vary", vary);
+}
+
 static void add_common_headers(const HttpServer *server, struct MHD_Response *response,
                                const Outgoing *out, const char *origin, int status, int gzip_tag)
 {
@@ -363,11 +343,8 @@ static void add_common_headers(const HttpServer *server, struct MHD_Response *re
     }
     if (!out->preflight)
         MHD_add_response_header(response, "Cache-Control", cache_control_for(server, out, status));
-    if (out->compressible && !out->preflight)
-        MHD_add_response_header(response, "Vary",
-                                server->any_origin ? "Accept-Encoding" : "Accept-Encoding, Origin");
-    else if (!server->any_origin)
-        MHD_add_response_header(response, "Vary", "Origin");
+    add_vary(response, out->compressible && !out->preflight, !server->any_origin,
+             out->response.language != NULL);
     const char *allow_origin = allowed_origin(server, origin);
     if (allow_origin) {
         MHD_add_response_header(response, "Access-Control-Allow-Origin", allow_origin);
@@ -521,7 +498,8 @@ static enum MHD_Result respond(HttpServer *server, struct MHD_Connection *connec
                          "at most %d query parameters are accepted", REQUEST_MAX_PARAMETERS);
     } else {
         int want_gzip = gzip_accepted(request_header(connection, "Accept-Encoding"));
-        route_request(server, context, is_head, want_gzip, &out);
+        route_request(server, context, is_head, want_gzip,
+                      request_header(connection, "Accept-Language"), &out);
     }
     enum MHD_Result result = queue_outgoing(server, connection, method, context, &out);
     outgoing_free(&out);

@@ -8,11 +8,18 @@
  *  - `dataset` stays valid for the whole request (http.c holds a reference),
  *    so one request never mixes two datasets;
  *  - every error response is RFC 9457 problem+json made by
- *    response_problem(), with a 4xx status for anything the client sent. */
+ *    response_problem(), with a 4xx status for anything the client sent;
+ *  - the language of an answer's human text is resolved by
+ *    request_language() alone (CONTRACT: `lang=fr|en`, default from
+ *    Accept-Language, else fr); a handler that calls it records the
+ *    language in the Response, and the ETag (request_etag()) and the
+ *    `Vary: Accept-Language` header follow it. Problem details stay in
+ *    English whatever the language: they are for developers. */
 #ifndef MAILLAGE_REQUEST_H
 #define MAILLAGE_REQUEST_H
 
 #include "base/buffer.h"
+#include "model/snapshot.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +40,7 @@ typedef struct Request {
     size_t parameter_count;
     int too_many_parameters;
     const struct Dataset *dataset; /* pinned for the whole request */
+    const char *accept_language;   /* the Accept-Language header, NULL when absent */
 } Request;
 
 typedef struct Response {
@@ -41,6 +49,10 @@ typedef struct Response {
     Buffer body;
     const char *cache_control; /* a static string; NULL for the default */
     int no_etag;               /* set for bodies that change without the dataset */
+    /* "fr" or "en" once request_language() resolved the language of the
+     * answer's text (it then varies with Accept-Language unless `lang` was
+     * given); NULL for answers without human text. */
+    const char *language;
 } Response;
 
 /* Makes `response` a 200 application/json with an empty body (nothing
@@ -75,5 +87,27 @@ int request_required_decimal(const Request *request, const char *name, double mi
                              double maximum, double *value, Response *response);
 int request_integer(const Request *request, const char *name, int64_t minimum, int64_t maximum,
                     int64_t *value, Response *response);
+
+/* The language of the answer's human text (messages, labels): the `lang`
+ * parameter when present ("fr" or "en"; anything else, or a repeated one,
+ * is a 400 problem), else the first of fr/en that Accept-Language prefers
+ * (accept_language_choose()), else French. Sets *language and
+ * response->language; returns 0, or -1 after writing the problem. No
+ * allocation: nearest calls it on every request. */
+int request_language(const Request *request, Language *language, Response *response);
+
+/* The language an Accept-Language header value (RFC 9110 12.5.4) prefers
+ * among French and English: each range ("fr", "fr-FR", "en-GB", "*") with
+ * its q-value (default 1; an unreadable q drops the range), the highest q
+ * wins, ties go to the range listed first; "*" stands for a language not
+ * named; q=0 refuses. French when neither is acceptable, or for NULL. */
+Language accept_language_choose(const char *header);
+
+/* The entity tag of an API answer, without quotes:
+ * "<dataset tag>-<request hash>", from the dataset version, the path, the
+ * query parameters sorted by name then value and the answer's resolved
+ * language (response->language), so that two answers in different
+ * languages never share a tag. Writes into `etag` (room for 40 bytes). */
+void request_etag(const Request *request, const Response *response, char etag[40]);
 
 #endif

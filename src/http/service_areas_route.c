@@ -4,12 +4,14 @@
  * (Dataset.answers, key "service-areas?<selection key>", dropped with the
  * dataset on reload). The cells come from index/service_areas.h; the
  * parameters are coverage_route.h's selection (`orpha` or `filiere`, with
- * `role` and `public`), with its 400 rules, and `lang=fr|en` (CONTRACT: the
- * language of `label` and `message`; default fr, anything else a 400). The
+ * `role` and `public`), with its 400 rules, and its language (CONTRACT:
+ * `lang=fr|en`, else Accept-Language, else fr: the language of `label`
+ * and `message`; the cache keys on it). The
  * answer (RFC 7946, application/geo+json):
  *
  *   {"type":"FeatureCollection",
- *    "query":{"orpha":586,"label":"Mucoviscidose","filiere":null,"role":null,"public":null},
+ *    "query":{"orpha":586,"label":"Mucoviscidose","filiere":null,"role":null,"public":null,
+ *             "lang":"fr"},
  *    "selected_sites":43, "positions":40,
  *    "population":<communes whose point is on the land>,
  *    "joined_territories":["971",...],   (territories with no position, joined whole)
@@ -166,8 +168,9 @@ static void write_feature(JsonWriter *json, const Snapshot *snapshot, const Serv
 }
 
 static void write_answer(Buffer *body, const Snapshot *snapshot, const CoverageSelection *selection,
-                         const ServiceAreas *areas, int english)
+                         const ServiceAreas *areas)
 {
+    int english = selection->language == LANGUAGE_ENGLISH;
     const Condition *condition = selection->sites.condition;
     JsonWriter json;
     json_init(&json, body);
@@ -182,14 +185,15 @@ static void write_answer(Buffer *body, const Snapshot *snapshot, const CoverageS
     else
         json_null(&json);
     json_key(&json, "label");
-    json_string_or_null(&json,
-                        condition ? (english ? condition->label_en : condition->label_fr) : NULL);
+    json_string_or_null(&json, condition ? condition_label(condition, selection->language) : NULL);
     json_key(&json, "filiere");
     json_string_or_null(&json, selection->filiere);
     json_key(&json, "role");
     json_string_or_null(&json, selection->sites.role_text);
     json_key(&json, "public");
     json_string_or_null(&json, selection->sites.public_text);
+    json_key(&json, "lang");
+    json_string(&json, english ? "en" : "fr");
     json_end_object(&json);
     json_key(&json, "selected_sites");
     json_integer(&json, (int64_t)areas->site_count);
@@ -206,8 +210,7 @@ static void write_answer(Buffer *body, const Snapshot *snapshot, const CoverageS
     json_end_array(&json);
     if (areas->site_count == 0) {
         char message[512];
-        const char *label =
-            condition ? (english ? condition->label_en : condition->label_fr) : NULL;
+        const char *label = condition ? condition_label(condition, selection->language) : NULL;
         const char *filiere = selection->filiere ? selection->filiere : "";
         if (condition && english)
             snprintf(message, sizeof message,
@@ -240,18 +243,11 @@ void api_service_areas(const Request *request, Response *response, const char *r
     (void)rest;
     const Dataset *dataset = request->dataset;
     CoverageSelection selection;
-    const char *lang = "fr";
-    if (coverage_selection_parse(request, dataset->snapshot, &selection, response) != 0 ||
-        request_text(request, "lang", &lang, response) < 0)
+    if (coverage_selection_parse(request, dataset->snapshot, &selection, response) != 0)
         return;
-    int english = strcmp(lang, "en") == 0;
-    if (!english && strcmp(lang, "fr") != 0) {
-        response_problem(response, 400, "Invalid parameter",
-                         "the parameter 'lang' must be fr or en, got '%.16s'", lang);
-        return;
-    }
     char key[256];
-    snprintf(key, sizeof key, "service-areas?%s&lang=%s", selection.key, english ? "en" : "fr");
+    snprintf(key, sizeof key, "service-areas?%s&lang=%s", selection.key,
+             selection.language == LANGUAGE_ENGLISH ? "en" : "fr");
     response->content_type = "application/geo+json";
     int status;
     if (tile_cache_get(dataset->answers, key, &response->body, &status)) {
@@ -272,7 +268,7 @@ void api_service_areas(const Request *request, Response *response, const char *r
             response_problem(response, 500, "Internal error", "%s", error);
         return;
     }
-    write_answer(&response->body, dataset->snapshot, &selection, &areas, english);
+    write_answer(&response->body, dataset->snapshot, &selection, &areas);
     service_areas_free(&areas);
     response_finish(response);
     if (response->status == 200)

@@ -11,17 +11,19 @@
 
 static const char *const territory_codes[TERRITORY_COUNT] = {"metropole", "971", "972",
                                                              "973",       "974", "976"};
-static const char *const territory_names[TERRITORY_COUNT] = {
-    "France métropolitaine", "Guadeloupe", "Martinique", "Guyane", "La Réunion", "Mayotte"};
+static const char *const territory_names[2][TERRITORY_COUNT] = {
+    {"France métropolitaine", "Guadeloupe", "Martinique", "Guyane", "La Réunion", "Mayotte"},
+    {"Metropolitan France", "Guadeloupe", "Martinique", "French Guiana", "Réunion", "Mayotte"}};
 
 const char *territory_code(unsigned territory)
 {
     return territory < TERRITORY_COUNT ? territory_codes[territory] : "?";
 }
 
-const char *territory_name(unsigned territory)
+const char *territory_name(unsigned territory, Language language)
 {
-    return territory < TERRITORY_COUNT ? territory_names[territory] : "?";
+    return territory < TERRITORY_COUNT ? territory_names[language == LANGUAGE_ENGLISH][territory]
+                                       : "?";
 }
 
 int territory_of_departement(const char *code)

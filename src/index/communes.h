@@ -18,6 +18,7 @@
 #ifndef MAILLAGE_COMMUNES_H
 #define MAILLAGE_COMMUNES_H
 
+#include "model/snapshot.h"
 #include "store/store.h"
 
 #include <stddef.h>
@@ -58,9 +59,10 @@ typedef struct Communes {
     char *text; /* owns every string above */
 } Communes;
 
-/* The code ("metropole", "971", ...) and French name of territory `t`. */
+/* The code ("metropole", "971", ...) of territory `t`, and its name in
+ * `language` ("France métropolitaine", "Metropolitan France"). */
 const char *territory_code(unsigned territory);
-const char *territory_name(unsigned territory);
+const char *territory_name(unsigned territory, Language language);
 /* The territory of a département code: its index, TERRITORY_METROPOLE for
  * codes not starting with "97", or -1 for an unknown "97x". */
 int territory_of_departement(const char *code);

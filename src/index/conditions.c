@@ -19,7 +19,7 @@ typedef struct SearchEntry {
 } SearchEntry;
 
 struct ConditionSearch {
-    SearchEntry *entries[2]; /* per ConditionLanguage */
+    SearchEntry *entries[2]; /* per Language */
     size_t entry_count[2];
     char *folded;   /* every folded text, NUL-separated */
     char *synonyms; /* every synonym's original text, NUL-separated */
@@ -86,7 +86,7 @@ static int read_synonyms(const Snapshot *snapshot, Store *store, Pending *pendin
         buffer_append(&pending->synonyms, synonym, (size_t)sqlite3_column_bytes(statement, 2));
         buffer_append_char(&pending->synonyms, 0);
         pending_add(pending, snapshot_condition_index(snapshot, condition),
-                    strcmp(language, "en") == 0 ? CONDITION_ENGLISH : CONDITION_FRENCH, synonym,
+                    strcmp(language, "en") == 0 ? LANGUAGE_ENGLISH : LANGUAGE_FRENCH, synonym,
                     offset);
     }
     sqlite3_finalize(statement);
@@ -119,8 +119,8 @@ static ConditionSearch *search_from_pending(const Snapshot *snapshot, Pending *p
         const Condition *condition = &snapshot->conditions[item->condition];
         const char *original = item->synonym_offset != SIZE_MAX
                                    ? search->synonyms + item->synonym_offset
-                               : item->language == CONDITION_ENGLISH ? condition->label_en
-                                                                     : condition->label_fr;
+                               : item->language == LANGUAGE_ENGLISH ? condition->label_en
+                                                                    : condition->label_fr;
         search->entries[item->language][search->entry_count[item->language]++] =
             (SearchEntry){item->condition, (uint32_t)item->folded_length,
                           search->folded + item->folded_offset, original};
@@ -138,8 +138,8 @@ ConditionSearch *condition_search_load(const Snapshot *snapshot, Store *store, c
         const Condition *condition = &snapshot->conditions[c];
         if (!is_active(condition))
             continue;
-        pending_add(&pending, (uint32_t)c, CONDITION_FRENCH, condition->label_fr, SIZE_MAX);
-        pending_add(&pending, (uint32_t)c, CONDITION_ENGLISH, condition->label_en, SIZE_MAX);
+        pending_add(&pending, (uint32_t)c, LANGUAGE_FRENCH, condition->label_fr, SIZE_MAX);
+        pending_add(&pending, (uint32_t)c, LANGUAGE_ENGLISH, condition->label_en, SIZE_MAX);
     }
     ConditionSearch *search = NULL;
     if (read_synonyms(snapshot, store, &pending, error, error_size) == 0) {
@@ -251,7 +251,7 @@ static size_t keep_best(Ranked *ranked, size_t count, size_t limit)
 }
 
 static int search_language(const ConditionSearch *search, const Snapshot *snapshot,
-                           const TextQuery *query_text, ConditionLanguage language, size_t limit,
+                           const TextQuery *query_text, Language language, size_t limit,
                            ConditionMatch *matches)
 {
     const SearchEntry *entries = search->entries[language];
@@ -290,7 +290,7 @@ static int search_language(const ConditionSearch *search, const Snapshot *snapsh
 }
 
 int condition_search_find(const ConditionSearch *search, const Snapshot *snapshot,
-                          const char *query, ConditionLanguage language, size_t limit,
+                          const char *query, Language language, size_t limit,
                           ConditionMatch *matches, char *code_text)
 {
     int32_t code = query_code(query);
@@ -309,10 +309,9 @@ int condition_search_find(const ConditionSearch *search, const Snapshot *snapsho
     if (query_text.length > 0) {
         count = search_language(search, snapshot, &query_text, language, limit, matches);
         if (count == 0)
-            count =
-                search_language(search, snapshot, &query_text,
-                                language == CONDITION_FRENCH ? CONDITION_ENGLISH : CONDITION_FRENCH,
-                                limit, matches);
+            count = search_language(
+                search, snapshot, &query_text,
+                language == LANGUAGE_FRENCH ? LANGUAGE_ENGLISH : LANGUAGE_FRENCH, limit, matches);
     }
     text_query_free(&query_text);
     return count;

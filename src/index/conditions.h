@@ -25,8 +25,6 @@
 
 #include <stddef.h>
 
-typedef enum ConditionLanguage { CONDITION_FRENCH, CONDITION_ENGLISH } ConditionLanguage;
-
 typedef enum ConditionMatchClass {
     CONDITION_MATCH_CODE,
     CONDITION_MATCH_EXACT,
@@ -56,7 +54,7 @@ void condition_search_free(ConditionSearch *search); /* NULL is a no-op */
  * no letter or digit, or -1 when out of memory. The matched text of a code
  * query is "ORPHA:<code>" in `code_text` (room for 32 bytes). */
 int condition_search_find(const ConditionSearch *search, const Snapshot *snapshot,
-                          const char *query, ConditionLanguage language, size_t limit,
+                          const char *query, Language language, size_t limit,
                           ConditionMatch *matches, char *code_text);
 
 #endif

@@ -45,6 +45,18 @@ typedef struct Condition {
     uint32_t covering_sites; /* how many sites cover it (directly or via a group) */
 } Condition;
 
+/* The language of an answer's human text (CONTRACT: `lang=fr|en`). */
+typedef enum Language { LANGUAGE_FRENCH, LANGUAGE_ENGLISH } Language;
+
+/* The condition's label in `language`: Orphanet's English label, or the
+ * French one when the English is missing; NULL only when both are. */
+static inline const char *condition_label(const Condition *condition, Language language)
+{
+    if (language == LANGUAGE_ENGLISH && condition->label_en && *condition->label_en)
+        return condition->label_en;
+    return condition->label_fr;
+}
+
 typedef enum LinkKind { LINK_COORDINATOR, LINK_COOPERATION } LinkKind;
 
 typedef struct Link {

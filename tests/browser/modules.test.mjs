@@ -412,7 +412,7 @@ test('browser: the search module alone finds the Provins site for drépanocytose
     assert.deepEqual([url.searchParams.get('orpha'), url.searchParams.get('place'), url.searchParams.get('lat')], ['232', 'Provins', '48.56297']);
     const paths = apiOrTiles(requests).map((entry) => new URL(entry));
     assert.deepEqual(paths.map((entry) => entry.pathname), ['/api/nearest'], 'one request, no tiles');
-    assert.deepEqual(Object.fromEntries(paths[0].searchParams), { lat: '48.562970', lon: '3.287760', orpha: '232', k: '10' });
+    assert.deepEqual(Object.fromEntries(paths[0].searchParams), { lat: '48.562970', lon: '3.287760', orpha: '232', k: '10', lang: 'fr' });
     // Clearing the condition tells the page and lists every site near the place.
     await page.fill('#condition-input', 'Drépanocytose');
     await page.fill('#condition-input', '');

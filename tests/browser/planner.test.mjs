@@ -214,7 +214,7 @@ test('planner: mucoviscidose at 100 km — coverage choropleth, table by uncover
     const body = await (await answered).json();
     assert.equal(body.query.orpha, 586);
     assert.ok(body.results.length >= 100, `${body.results.length} départements`);
-    assert.deepEqual(page.coverageRequests.at(-1), { orpha: '586', radius_km: '100', level: 'departement' });
+    assert.deepEqual(page.coverageRequests.at(-1), { orpha: '586', radius_km: '100', level: 'departement', lang: 'fr' });
 
     // The choropleth: the coverage metric, its legend with the class limits, the canvases in its colours.
     await page.waitForSelector('#legend-areas[data-metric="coverage"]:not([hidden])');
@@ -267,7 +267,7 @@ test('planner: mucoviscidose at 100 km — coverage choropleth, table by uncover
     // fetched only when the toggle is on).
     const url = new URL(page.url());
     assert.deepEqual([url.searchParams.get('view'), url.searchParams.get('orpha')], ['planner', '586']);
-    assert.deepEqual(page.serviceAreaRequests, [{ method: 'HEAD', orpha: '586' }]);
+    assert.deepEqual(page.serviceAreaRequests, [{ method: 'HEAD', orpha: '586', lang: 'fr' }]);
     const probe = await (await page.request.fetch(`${session.base}/api/service-areas?orpha=586`, { method: 'HEAD' })).status();
     assert.equal(await page.locator('#service-areas-field').isHidden(), probe === 404, `the probe answered ${probe}`);
     assert.equal(await page.locator('#legend-service-areas').isHidden(), true);
@@ -387,7 +387,7 @@ test('planner: the service areas are drawn once the server answers 200 (stubbed 
     await page.waitForSelector('.leaflet-serviceAreas-pane path');
     assert.equal(await page.locator('#legend-service-areas').isHidden(), false);
     assert.equal(await page.locator('.leaflet-serviceAreas-pane path').count(), 1);
-    assert.deepEqual(asked, [{ method: 'HEAD', orpha: '586' }, { method: 'GET', orpha: '586' }], 'a HEAD probe, then the cells once shown');
+    assert.deepEqual(asked, [{ method: 'HEAD', orpha: '586', lang: 'fr' }, { method: 'GET', orpha: '586', lang: 'fr' }], 'a HEAD probe, then the cells once shown');
     await screenshot(page, 'planner-service-areas');
     await page.uncheck('#layer-service-areas');
     await page.waitForFunction(() => document.querySelectorAll('.leaflet-serviceAreas-pane path').length === 0);

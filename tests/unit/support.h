@@ -13,17 +13,20 @@
 #include <string.h>
 
 /* Calls the handler the route table gives `path`, with `count` decoded
- * parameters, on `dataset`; `response` is response_init()ed here (the
+ * parameters and the Accept-Language header `accept_language` (NULL:
+ * none), on `dataset`; `response` is response_init()ed here (the
  * caller frees it). Returns 1 when a handler answered, 0 when no route has
  * a handler for the path (a page, a static file or the server's 404). */
-static inline int route_call(const Dataset *dataset, const char *path,
-                             const QueryParameter *parameters, size_t count, Response *response)
+static inline int route_call_as(const Dataset *dataset, const char *path,
+                                const QueryParameter *parameters, size_t count,
+                                const char *accept_language, Response *response)
 {
     Request request;
     memset(&request, 0, sizeof request);
     request.method = "GET";
     request.path = path;
     request.dataset = dataset;
+    request.accept_language = accept_language;
     for (size_t i = 0; i < count && i < REQUEST_MAX_PARAMETERS; i++)
         request.parameters[request.parameter_count++] = parameters[i];
     response_init(response);
@@ -33,6 +36,13 @@ static inline int route_call(const Dataset *dataset, const char *path,
         return 0;
     route->handler(&request, response, rest);
     return 1;
+}
+
+/* route_call() without an Accept-Language header. */
+static inline int route_call(const Dataset *dataset, const char *path,
+                             const QueryParameter *parameters, size_t count, Response *response)
+{
+    return route_call_as(dataset, path, parameters, count, NULL, response);
 }
 
 /* Splits a query string "a=1&b=2" (not decoded) into `parameters` (room

@@ -15,7 +15,9 @@
 #include "model/snapshot.h"
 #include "support.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <strings.h>
 
 static Dataset *dataset;
 static const Snapshot *snapshot; /* dataset->snapshot */
@@ -525,6 +527,345 @@ TEST(structures)
     CHECK_STATUS("/api/structures", "bbox=1,2,3,4&role=x", 400);
 }
 
+/* --- Language (lang, Accept-Language) ------------------------------------ */
+
+/* GET path?query with the Accept-Language header `accept` (NULL: none):
+ * the parsed body (NULL when not JSON), its status, and its entity tag as
+ * http.c computes it. */
+static JsonNode *get_as(const char *path, const char *query, const char *accept, int *status,
+                        char etag[40])
+{
+    static char copy[1024];
+    Request request;
+    memset(&request, 0, sizeof request);
+    request.method = "GET";
+    request.path = path;
+    request.dataset = dataset;
+    request.accept_language = accept;
+    request.parameter_count = split_query(query, copy, sizeof copy, request.parameters);
+    Response response;
+    route_call_as(dataset, path, request.parameters, request.parameter_count, accept, &response);
+    *status = response.status;
+    request_etag(&request, &response, etag);
+    JsonNode *root = parse(&response);
+    response_free(&response);
+    return root;
+}
+
+static int starts_with(const char *text, const char *prefix)
+{
+    return text && strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+static void check_string(const JsonNode *root, const char *pointer, const char *expected)
+{
+    const char *found = json_node_string(root, pointer);
+    CHECK(found && expected && strcmp(found, expected) == 0, "%s: '%s', expected '%s'", pointer,
+          found ? found : "(none)", expected ? expected : "(none)");
+}
+
+TEST(accept_language_choice)
+{
+    static const struct {
+        const char *header;
+        Language expected;
+    } cases[] = {
+        {NULL, LANGUAGE_FRENCH},
+        {"", LANGUAGE_FRENCH},
+        {"en-GB,en;q=0.9", LANGUAGE_ENGLISH},
+        {"EN-us", LANGUAGE_ENGLISH},
+        {"fr-FR,fr;q=0.9,en;q=0.8", LANGUAGE_FRENCH},
+        {"de-DE,de;q=0.9,en;q=0.8,fr;q=0.5", LANGUAGE_ENGLISH},
+        {"fr-CA;q=0.9, en;q=0.95", LANGUAGE_ENGLISH},
+        {"en;q=0.5,fr;q=0.5", LANGUAGE_ENGLISH}, /* a tie: the first listed */
+        {"fr;q=0.5,en;q=0.5", LANGUAGE_FRENCH},
+        {"de", LANGUAGE_FRENCH},
+        {"*", LANGUAGE_FRENCH},
+        {"en;q=0", LANGUAGE_FRENCH},
+        {"*;q=0.5,fr;q=0", LANGUAGE_ENGLISH},   /* fr refused, en through "*" */
+        {"en;q=abc,fr;q=0.1", LANGUAGE_FRENCH}, /* an unreadable q drops its range */
+        {"english,en-gb ; q=0.7 , fr ;q=0.6", LANGUAGE_ENGLISH},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(accept_language_choose(cases[i].header) == cases[i].expected, "'%s': %s",
+              cases[i].header ? cases[i].header : "(none)",
+              cases[i].expected == LANGUAGE_ENGLISH ? "en expected" : "fr expected");
+}
+
+/* The site ids and distances of a nearest answer, as one text. */
+static void nearest_results_text(const JsonNode *root, char *text, size_t size)
+{
+    size_t used = 0;
+    text[0] = 0;
+    for (long i = 0; i < json_node_count(root, "/results") && used < size; i++) {
+        char pointer[64], distance[64];
+        snprintf(pointer, sizeof pointer, "/results/%ld/site_id", i);
+        const char *site_id = json_node_string(root, pointer);
+        snprintf(distance, sizeof distance, "/results/%ld/distance_m", i);
+        used += (size_t)snprintf(text + used, size - used, "%s@%.1f;", site_id ? site_id : "-",
+                                 json_node_number(root, distance));
+    }
+}
+
+TEST(nearest_in_both_languages)
+{
+    /* Cystic fibrosis (ORPHA:586) from Paris: five CRCM. */
+    const char *query = "lat=48.8566&lon=2.3522&orpha=586&k=5";
+    char fr_query[128], en_query[128];
+    snprintf(fr_query, sizeof fr_query, "%s&lang=fr", query);
+    snprintf(en_query, sizeof en_query, "%s&lang=en", query);
+    int fr_status, en_status, header_status, default_status;
+    char fr_tag[40], en_tag[40], header_tag[40], default_tag[40];
+    JsonNode *fr = get_as("/api/nearest", fr_query, NULL, &fr_status, fr_tag);
+    JsonNode *en = get_as("/api/nearest", en_query, NULL, &en_status, en_tag);
+    JsonNode *by_header =
+        get_as("/api/nearest", query, "en-GB,en;q=0.9", &header_status, header_tag);
+    JsonNode *by_default = get_as("/api/nearest", query, NULL, &default_status, default_tag);
+    CHECK(fr_status == 200 && en_status == 200 && header_status == 200 && default_status == 200,
+          "statuses %d %d %d %d", fr_status, en_status, header_status, default_status);
+    char fr_results[2048], en_results[2048], header_results[2048];
+    nearest_results_text(fr, fr_results, sizeof fr_results);
+    nearest_results_text(en, en_results, sizeof en_results);
+    nearest_results_text(by_header, header_results, sizeof header_results);
+    CHECK(json_node_count(fr, "/results") == 5, "%ld results", json_node_count(fr, "/results"));
+    CHECK(strcmp(en_results, fr_results) == 0, "en %s, fr %s", en_results, fr_results);
+    CHECK(strcmp(header_results, fr_results) == 0, "header %s", header_results);
+    const Condition *muco = snapshot_condition(snapshot, 586);
+    CHECK(muco && strcmp(muco->label_fr, muco->label_en) != 0, "ORPHA:586 labels");
+    if (muco) {
+        check_string(fr, "/results/4/orpha_matched/label", muco->label_fr);
+        check_string(en, "/results/4/orpha_matched/label", muco->label_en);
+        check_string(by_header, "/results/4/orpha_matched/label", muco->label_en);
+        check_string(by_default, "/results/4/orpha_matched/label", muco->label_fr);
+        check_string(fr, "/query/label", muco->label_fr);
+        check_string(en, "/query/label", muco->label_en);
+    }
+    check_string(fr, "/query/lang", "fr");
+    check_string(en, "/query/lang", "en");
+    check_string(by_header, "/query/lang", "en");
+    /* Different languages, different tags; the header's choice counts. */
+    CHECK(strcmp(fr_tag, en_tag) != 0, "lang=fr and lang=en share the tag %s", fr_tag);
+    CHECK(strcmp(header_tag, default_tag) != 0, "Accept-Language en and none share %s", header_tag);
+    /* The same question asked the same way keeps its tag. */
+    int again_status;
+    char again_tag[40];
+    json_node_free(get_as("/api/nearest", en_query, NULL, &again_status, again_tag));
+    CHECK(strcmp(again_tag, en_tag) == 0, "tag %s then %s", en_tag, again_tag);
+    json_node_free(fr);
+    json_node_free(en);
+    json_node_free(by_header);
+    json_node_free(by_default);
+    /* Matched through a group: trisomy 21 (ORPHA:870) through MAREP. */
+    const Condition *marep = snapshot_condition(snapshot, 96346);
+    JsonNode *via = get_as("/api/nearest", "lat=48.8566&lon=2.3522&orpha=870&k=1",
+                           "en;q=0.8,fr;q=0.2", &fr_status, fr_tag);
+    if (marep)
+        check_string(via, "/results/0/orpha_matched/label", marep->label_en);
+    json_node_free(via);
+
+    /* From La Réunion the nearest CRCM is far: the message in English,
+     * thousands with a comma. */
+    int status;
+    char tag[40];
+    JsonNode *far =
+        get_as("/api/nearest", "lat=-20.88&lon=55.45&orpha=586&k=1", "en", &status, tag);
+    const char *message = json_node_string(far, "/message");
+    CHECK(message && starts_with(message, "The nearest site that covers \"Cystic fibrosis\" is 8,"),
+          "far message: %s", message ? message : "(none)");
+    json_node_free(far);
+}
+
+TEST(every_route_takes_lang)
+{
+    static const struct {
+        const char *path, *query;
+    } routes[] = {
+        {"/api/nearest", "lat=48.8&lon=2.3"}, {"/api/structures", "bbox=2.2,48.8,2.5,48.9"},
+        {"/api/structures/NECKER-MAREP", ""}, {"/api/conditions", "q=mucoviscidose"},
+        {"/api/places", "q=Provins"},         {"/api/coverage", "orpha=586&radius_km=100"},
+        {"/api/service-areas", "orpha=586"},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        char query[160];
+        for (int l = 0; l < 3; l++) {
+            static const char *const values[] = {"fr", "en", "de"};
+            snprintf(query, sizeof query, "%s%slang=%s", routes[i].query,
+                     routes[i].query[0] ? "&" : "", values[l]);
+            CHECK_STATUS(routes[i].path, query, l < 2 ? 200 : 400);
+        }
+        snprintf(query, sizeof query, "%s%slang=fr&lang=en", routes[i].query,
+                 routes[i].query[0] ? "&" : "");
+        CHECK_STATUS(routes[i].path, query, 400);
+    }
+    /* Conditions: the same codes, labels in each language. */
+    int fr_status, en_status;
+    char fr_tag[40], en_tag[40];
+    JsonNode *fr = get_as("/api/conditions", "q=586", NULL, &fr_status, fr_tag);
+    JsonNode *en = get_as("/api/conditions", "q=586", "en", &en_status, en_tag);
+    CHECK(json_node_number(fr, "/results/0/orpha") == 586 &&
+              json_node_number(en, "/results/0/orpha") == 586,
+          "ORPHA:586 found in both");
+    check_string(fr, "/results/0/label", "Mucoviscidose");
+    check_string(en, "/results/0/label", "Cystic fibrosis");
+    CHECK(strcmp(fr_tag, en_tag) != 0, "same tag %s", fr_tag);
+    json_node_free(fr);
+    json_node_free(en);
+    /* Coverage: the same figures; names and label in each language. */
+    fr = get_as("/api/coverage", "orpha=586&radius_km=100&lang=fr", NULL, &fr_status, fr_tag);
+    en = get_as("/api/coverage", "orpha=586&radius_km=100&lang=en", NULL, &en_status, en_tag);
+    check_string(fr, "/territories/0/name", "France métropolitaine");
+    check_string(en, "/territories/0/name", "Metropolitan France");
+    check_string(en, "/query/label", "Cystic fibrosis");
+    CHECK(json_node_number(fr, "/total/covered_population") ==
+                  json_node_number(en, "/total/covered_population") &&
+              json_node_number(fr, "/selected_sites") == json_node_number(en, "/selected_sites"),
+          "coverage figures differ between languages");
+    json_node_free(fr);
+    json_node_free(en);
+}
+
+/* --- A condition no selected site covers ---------------------------------- */
+
+/* Brute force over the snapshot: the descendants of `group` (itself
+ * excluded) that a site passing `filter` lists, each with the number of
+ * sites passing `filter` that cover it; returns how many (at most room). */
+static size_t brute_force_covered(const Condition *group, const SiteFilter *filter,
+                                  const Condition **codes, uint32_t *sites, size_t room)
+{
+    size_t count = 0;
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        const Site *site = &snapshot->sites[s];
+        if (!site_filter_accepts(snapshot, filter, site))
+            continue;
+        for (uint32_t k = 0; k < site->code_count; k++) {
+            const Condition *listed = snapshot_condition(snapshot, site_codes(snapshot, site)[k]);
+            if (!listed || listed == group)
+                continue;
+            int below = 0;
+            for (uint32_t a = 0; a < listed->ancestor_count; a++)
+                below |= snapshot->ancestors[listed->ancestors_start + a].condition ==
+                         snapshot_condition_index(snapshot, group);
+            size_t known = 0;
+            while (known < count && codes[known] != listed)
+                known++;
+            if (below && known == count && count < room)
+                codes[count++] = listed;
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        sites[i] = 0;
+        for (size_t s = 0; s < snapshot->site_count; s++)
+            sites[i] += site_filter_accepts(snapshot, filter, &snapshot->sites[s]) &&
+                        snapshot_site_covers(snapshot, &snapshot->sites[s], codes[i], NULL) >= 0;
+    }
+    return count;
+}
+
+TEST(uncovered_group_lists_covered_conditions)
+{
+    /* "Maladie neurologique rare": no site lists it or a group above it,
+     * but sites list disorders under it. */
+    const Condition *group = snapshot_condition(snapshot, 98006);
+    CHECK(group && group->covering_sites == 0 &&
+              strcmp(group->label_fr, "Maladie neurologique rare") == 0,
+          "ORPHA:98006 is the uncovered neurology group");
+    if (!group)
+        return;
+    SiteFilter all;
+    site_filter_init(&all);
+    const Condition *codes[64];
+    uint32_t sites[64];
+    size_t expected = brute_force_covered(group, &all, codes, sites, 64);
+    CHECK(expected >= 2, "only %zu covered conditions under the group", expected);
+    int status;
+    char tag[40];
+    JsonNode *root =
+        get_as("/api/nearest", "lat=48.5597&lon=3.2994&orpha=98006", NULL, &status, tag);
+    CHECK(status == 200 && json_node_count(root, "/results") == 0, "empty results");
+    CHECK(json_node_number(root, "/uncovered/orpha") == 98006, "uncovered.orpha");
+    check_string(root, "/uncovered/label", group->label_fr);
+    CHECK(json_node_number(root, "/uncovered/covered_conditions_total") == (double)expected,
+          "total %g, expected %zu", json_node_number(root, "/uncovered/covered_conditions_total"),
+          expected);
+    long listed = json_node_count(root, "/uncovered/covered_conditions");
+    CHECK(listed == (long)(expected < 20 ? expected : 20), "%ld listed", listed);
+    double previous = INFINITY;
+    for (long i = 0; i < listed; i++) {
+        char pointer[96];
+        snprintf(pointer, sizeof pointer, "/uncovered/covered_conditions/%ld/orpha", i);
+        double orpha = json_node_number(root, pointer);
+        snprintf(pointer, sizeof pointer, "/uncovered/covered_conditions/%ld/sites", i);
+        double count = json_node_number(root, pointer);
+        size_t k = 0;
+        while (k < expected && codes[k]->orpha != orpha)
+            k++;
+        CHECK(k < expected && sites[k] == count, "ORPHA:%g with %g sites: brute force says %u",
+              orpha, count, k < expected ? sites[k] : 0);
+        CHECK(count <= previous, "not sorted by sites");
+        previous = count;
+    }
+    /* The filières: those of the sites listing a descendant (no site lists
+     * the group or an ancestor), each once. */
+    long filieres = json_node_count(root, "/uncovered/filieres");
+    CHECK(filieres >= 1, "no filière");
+    for (long i = 0; i < filieres; i++) {
+        char pointer[96];
+        snprintf(pointer, sizeof pointer, "/uncovered/filieres/%ld/filiere", i);
+        const char *name = json_node_string(root, pointer);
+        snprintf(pointer, sizeof pointer, "/uncovered/filieres/%ld/orpha", i);
+        const Condition *via =
+            snapshot_condition(snapshot, (int32_t)json_node_number(root, pointer));
+        int found = 0;
+        for (size_t s = 0; s < snapshot->site_count && name && via; s++) {
+            const Site *site = &snapshot->sites[s];
+            const char *filiere = snapshot_text(snapshot, site->filiere);
+            found |= filiere && strcasecmp(filiere, name) == 0 &&
+                     site_lists_code(snapshot, site, via->orpha);
+        }
+        CHECK(found, "filière %s through ORPHA:%d: no site says so", name ? name : "-",
+              via ? (int)via->orpha : 0);
+    }
+    const char *message = json_node_string(root, "/message");
+    char words[64];
+    snprintf(words, sizeof words, "Des sites couvrent %zu maladies plus précises", expected);
+    CHECK(starts_with(message, "Aucun site du réseau ne couvre « Maladie neurologique rare »") &&
+              strstr(message, words),
+          "message: %s", message ? message : "(none)");
+    json_node_free(root);
+
+    /* In English: Orphanet's English labels and an English sentence. */
+    root = get_as("/api/nearest", "lat=48.5597&lon=3.2994&orpha=98006&lang=en", NULL, &status, tag);
+    check_string(root, "/uncovered/label", group->label_en);
+    message = json_node_string(root, "/message");
+    CHECK(starts_with(message, "No site of the network covers \"Rare neurologic disease\"") &&
+              strstr(message, "more specific conditions"),
+          "message: %s", message ? message : "(none)");
+    json_node_free(root);
+
+    /* A covered code has no `uncovered`; a condition with nothing under it
+     * has an empty one. */
+    root = get_as("/api/nearest", "lat=48.5597&lon=3.2994&orpha=399", NULL, &status, tag);
+    CHECK(json_node_count(root, "/results") > 0 && !json_node_at(root, "/uncovered"),
+          "ORPHA:399 is covered");
+    json_node_free(root);
+    root = get_as("/api/nearest", "lat=48.5597&lon=3.2994&orpha=558", NULL, &status, tag);
+    CHECK(json_node_count(root, "/uncovered/covered_conditions") == 0 &&
+              json_node_number(root, "/uncovered/covered_conditions_total") == 0,
+          "ORPHA:558 has nothing under it");
+    json_node_free(root);
+
+    /* Filters that leave every covering site out: MAREP is for children. */
+    root = get_as("/api/nearest", "lat=48.8566&lon=2.3522&orpha=96346&public=adultes", NULL,
+                  &status, tag);
+    message = json_node_string(root, "/message");
+    CHECK(json_node_count(root, "/results") == 0 && message && strstr(message, "avec ces filtres"),
+          "message: %s", message ? message : "(none)");
+    CHECK(json_node_string(root, "/uncovered/filieres/0/filiere") &&
+              json_node_number(root, "/uncovered/filieres/0/orpha") == 96346,
+          "the filière of the children's centre, through MAREP itself");
+    json_node_free(root);
+}
+
 int main(void)
 {
     const char *path = getenv("MAILLAGE_DATABASE");
@@ -547,6 +888,10 @@ int main(void)
     RUN(conditions_search);
     RUN(places_search);
     RUN(structures);
+    RUN(accept_language_choice);
+    RUN(nearest_in_both_languages);
+    RUN(every_route_takes_lang);
+    RUN(uncovered_group_lists_covered_conditions);
     dataset_free(dataset);
     return CHECK_SUMMARY("test_api");
 }

@@ -218,14 +218,14 @@ TEST(dataset_searches_and_answers)
     ConditionMatch matches[10];
     char code_text[32];
     int count = condition_search_find(dataset->conditions, snapshot, "syndrome synthetique",
-                                      CONDITION_FRENCH, 10, matches, code_text);
+                                      LANGUAGE_FRENCH, 10, matches, code_text);
     CHECK(count == 1 && thirty && matches[0].condition == thirty &&
               strcmp(matches[0].matched, "Syndrome synthétique de test") == 0,
           "synonym search: %d", count);
-    count = condition_search_find(dataset->conditions, snapshot, "obsolete", CONDITION_FRENCH, 10,
+    count = condition_search_find(dataset->conditions, snapshot, "obsolete", LANGUAGE_FRENCH, 10,
                                   matches, code_text);
     CHECK(count == 0, "inactive code found by text (%d)", count);
-    count = condition_search_find(dataset->conditions, snapshot, "ORPHA:50", CONDITION_FRENCH, 10,
+    count = condition_search_find(dataset->conditions, snapshot, "ORPHA:50", LANGUAGE_FRENCH, 10,
                                   matches, code_text);
     CHECK(count == 1 && matches[0].condition->orpha == 50, "inactive code by code (%d)", count);
     const Place *places[10];

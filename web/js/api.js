@@ -11,11 +11,15 @@
  *  - /api/nearest: {query: {...}, results: [{site_id, name, role,
  *    centre_label, filiere, orpha_matched, distance_m, lat, lon, finess,
  *    public, phone, address, postcode, city, coordinator_site_id, platform,
- *    source}]} and a top-level French `message` when no site covers the
+ *    source}]} and a top-level `message` when no site covers the
  *    condition (no results) or when the nearest covering site is more than
  *    1,000 km away (results still listed); `orpha_matched` is {orpha, label}
- *    (the French label) when a condition was asked, else null; `source`
- *    cites the site's document or designation (read by sources.js);
+ *    when a condition was asked, else null; `source` cites the site's
+ *    document or designation (read by sources.js); `query.lang` says the
+ *    language of the texts; when no site covers the condition, `uncovered`
+ *    is {orpha, label, filieres: [{filiere, orpha, label}],
+ *    covered_conditions: [{orpha, label, level, sites}] (at most 20),
+ *    covered_conditions_total} (read by uncovered.js);
  *  - /api/structures: a GeoJSON FeatureCollection of Point features (the
  *    same members in `properties`, without distance_m and position, plus
  *    responsable, service, source, orpha_codes) with a boolean `truncated`;
@@ -30,12 +34,17 @@
  *    properties {site_ids: [...], position: [lon, lat], population, ...},
  *    for the same selection as /api/coverage (read by service-areas.js);
  *  - errors: application/problem+json {type, title, status, detail}.
- * Text members are strings or null, numbers are JSON numbers.
- * Invariants: every request goes to the page's own server (relative URLs,
+ * Text members are strings or null, numbers are JSON numbers; labels and
+ * messages are in the language the request names.
+ * Invariants: every API request names the page's language (`lang`, from
+ * i18n.js, unless the caller gives one), so the server's texts match the
+ * page; every request goes to the page's own server (relative URLs,
  * so the page also works under a path prefix); a problem answer becomes an
  * ApiError whose message is the problem's `detail` (any other error answer,
  * e.g. one the HTTP library writes itself: "HTTP <status>"); a superseded
  * request is aborted by its caller through `signal` (an AbortError). */
+
+import { language } from './i18n.js';
 
 export class ApiError extends Error {
     constructor(message, status) {
@@ -46,6 +55,7 @@ export class ApiError extends Error {
 
 export function apiUrl(path, parameters = {}) {
     const query = new URLSearchParams();
+    if (path.startsWith('api/') && !('lang' in parameters)) parameters = { ...parameters, lang: language() };
     for (const [name, value] of Object.entries(parameters))
         if (value !== undefined && value !== null && value !== '') query.set(name, String(value));
     const text = query.toString();
@@ -75,7 +85,7 @@ export const serviceAreas = (parameters, signal) => getJson('api/service-areas',
 
 /* Whether the server offers /api/coverage: one HEAD request. */
 export function coverageAvailable() {
-    return fetch('api/coverage?orpha=232&radius_km=100&level=departement', { method: 'HEAD' })
+    return fetch(apiUrl('api/coverage', { orpha: 232, radius_km: 100, level: 'departement' }), { method: 'HEAD' })
         .then((response) => response.ok)
         .catch(() => false);
 }

@@ -9,9 +9,11 @@
  *    numbers are right-aligned cells, null distances read "n.d." / "n/a";
  *  - no information by colour alone: the map's classes are also the
  *    tables' and the popup's shares in words;
- *  - the server's message and the names it sends are French: marked
- *    lang="fr" when the page is in English (except proper names of places,
- *    and the two totals the page names itself).
+ *  - the server's message is in the answer's language (query.lang, the
+ *    page's when asked), marked when the page has changed language since;
+ *    the site names it sends are French: marked lang="fr" when the page is
+ *    in English (proper names of places, and the two totals the page names
+ *    itself, are not).
  * Importing this module creates nothing. */
 import { t, language, formatInteger, formatShare, formatKm } from './i18n.js';
 import { sortByUncovered, uncoveredPopulation } from './coverage.js';
@@ -56,7 +58,8 @@ export function renderCoverage(elements, body) {
     elements.message.replaceChildren();
     if (body.message) {
         const message = cell('p', body.message, 'far-message');
-        if (language() !== 'fr') message.lang = 'fr';
+        const said = body.query?.lang ?? 'fr';
+        if (language() !== said) message.lang = said;
         elements.message.append(message);
     }
     elements.totalsBody.replaceChildren(

@@ -468,7 +468,7 @@ export function createPlanner({ map, state, elements, onFiltersChanged }) {
             renderLegendClasses();
             renderMetrics();
             renderSelectionLine();
-            if (shownCoverage) renderCoverage(coverageElements(), shownCoverage);
+            if (shownCoverage) refreshCoverage(); /* asked again: the server's texts follow the language */
             renderSelection(!elements.selectionTruncated.hidden);
         },
         selection: () => selection,

@@ -10,6 +10,7 @@
  * the centres of one hospital can come from different lists. */
 import { t, roleWords, publicWords, formatKilometres, language } from './i18n.js';
 import { sourceElements } from './sources.js';
+import { uncoveredHelp } from './uncovered.js';
 
 /* Results (in distance order) -> [{key, rank, name, lat, lon, distance, sites}];
  * a hospital is a FINESS number, or a position for sites without one. */
@@ -115,14 +116,18 @@ export function renderResults(list, groups, { from, queryOrpha, onShow }) {
 /* The server's word on the answer, above the list: when no site is listed,
  * the honest "nothing covers it" title and the server's explanation; when
  * sites are listed, the server's `message` alone if it sent one (e.g. the
- * nearest covering site is more than 1,000 km away). The message is the
- * server's French text, marked as such when the page is in English. */
-export function renderMessage(container, body, listed) {
+ * nearest covering site is more than 1,000 km away). The message is in the
+ * answer's language (query.lang), marked when the page has changed since.
+ * Without a site, the help of `uncovered` follows (uncovered.js); a click on
+ * one of its conditions calls onCondition({orpha, label}). */
+export function renderMessage(container, body, listed, onCondition) {
     container.replaceChildren();
     if (!listed) container.append(element('p', 'no-site-title', t('no_site')));
     if (body.message) {
         const message = element('p', listed ? 'far-message' : 'no-site-message', body.message);
-        if (language() !== 'fr') message.lang = 'fr';
+        const said = body.query?.lang ?? 'fr';
+        if (language() !== said) message.lang = said;
         container.append(message);
     }
+    if (!listed && body.uncovered) container.append(uncoveredHelp(body.uncovered, onCondition));
 }

@@ -10,7 +10,9 @@
  *    entry), then shows only the newest answer (older requests are aborted);
  *  - without a place there is no request: the list says what to choose;
  *  - the server's `message` (nothing covers the condition, or the nearest
- *    covering site is very far) is shown above the list (results.js);
+ *    covering site is very far) is shown above the list (results.js), and
+ *    when nothing covers the condition, the more specific conditions sites
+ *    do cover, each a button that searches it (uncovered.js);
  *  - with a platform, the server's nearest 100 are asked and the list keeps
  *    that platform's first config.nearestCount.
  * Importing this module creates nothing; createSearch() needs a Leaflet map. */
@@ -50,13 +52,18 @@ export function createSearch({ map, state, elements, onConditionChanged }) {
                 .filter(Boolean)
                 .join(' · '),
         }),
-        onSelect: (item) => {
-            state.orpha = item.orpha;
-            state.condition = item.label;
-            onConditionChanged();
-            search({ push: true, fit: true });
-        },
+        onSelect: chooseCondition,
     });
+
+    /* Searches the condition {orpha, label} (the combobox, or a condition
+     * offered when nothing covers the one searched). */
+    function chooseCondition(item) {
+        state.orpha = item.orpha;
+        state.condition = item.label;
+        elements.conditionInput.value = item.label;
+        onConditionChanged();
+        search({ push: true, fit: true });
+    }
 
     createCombobox({
         input: elements.placeInput,
@@ -144,7 +151,7 @@ export function createSearch({ map, state, elements, onConditionChanged }) {
         elements.intro.textContent = state.orpha
             ? t('results_intro_condition', { condition: state.condition || `ORPHA:${state.orpha}`, place: placeLabel() })
             : t('results_intro_all', { place: placeLabel() });
-        renderMessage(elements.message, body, groups.length > 0);
+        renderMessage(elements.message, body, groups.length > 0, chooseCondition);
         renderResults(elements.list, groups, {
             from: { lat: state.lat, lon: state.lon },
             queryOrpha: state.orpha,
@@ -235,10 +242,12 @@ export function createSearch({ map, state, elements, onConditionChanged }) {
             elements.placeInput.value = state.place ?? (state.lat !== undefined ? placeLabel() : '');
             if (elements.publicSelect) elements.publicSelect.value = state.public ?? '';
         },
-        /* After a language change: the answer's texts and the condition's label. */
+        /* After a language change: the answer's texts, asked again in the
+         * new language (the server's messages and labels), and the condition's label. */
         retranslate() {
             renderAnswer();
             if (!lastAnswer) elements.intro.textContent = t('results_none_place');
+            else search();
             return labelCondition();
         },
     };
