@@ -38,12 +38,16 @@
 #define TILE_FOLD_LIST_LIMIT 100   /* site_ids listed on one folded point */
 #define TILE_MAX_LINK_BUNDLES 4096 /* network lines per tile */
 #define TILE_SIMPLIFY_MAX_ZOOM 12  /* above, the source geometry is used */
+#define TILE_PLACES_MIN_ZOOM 5     /* the places layer's minzoom */
+#define TILE_PLACES_ALL_ZOOM 11    /* from this zoom, every place is drawn */
+#define TILE_PLACES_MAX_ZOOM 14    /* the places layer's maxzoom */
+#define TILE_PLACES_CELL_BITS 3    /* thinning: an 8 x 8 grid of cells per tile */
 
 /* --- point index ------------------------------------------------------------- */
 
 typedef struct PointIndex {
     uint64_t *keys;  /* sorted Morton keys */
-    uint32_t *items; /* the item (site or établissement index) of each key */
+    uint32_t *items; /* the item (site, établissement or place index) of each key */
     size_t count;
 } PointIndex;
 
@@ -81,6 +85,14 @@ typedef struct Etablissement {
     const char *finess, *name, *city, *facility_type;
     int in_network; /* a care-network site gives this FINESS number */
 } Etablissement;
+
+/* A named place (a commune with a point), for the `places` layer. */
+typedef struct Place {
+    const char *code, *name;
+    int64_t population; /* 0 when unknown */
+    uint32_t rank;      /* 0 = labelled first (tile_layers_places.c) */
+    uint8_t min_zoom;   /* the lowest zoom that draws it, TILE_PLACES_MIN_ZOOM..ALL_ZOOM */
+} Place;
 
 /* Basemap shapes, in this order. */
 enum {
@@ -125,7 +137,13 @@ struct TileSet {
     size_t etablissement_count;
     uint32_t *etablissement_x, *etablissement_y;
     PointIndex etablissement_index;
-    char **owned_strings; /* the text of areas and établissements */
+    /* places */
+    Place *places; /* sorted by INSEE code */
+    size_t place_count;
+    uint32_t *place_x, *place_y; /* fixed-point world positions, by place index */
+    PointIndex place_index;
+    uint32_t *place_by_rank; /* place index of each rank */
+    char **owned_strings;    /* the text of areas, établissements and places */
     size_t owned_string_count, owned_string_capacity;
     /* serving */
     TileCache *cache;
@@ -154,11 +172,16 @@ int tile_areas_load(TileSet *tiles, Store *store, char *error, size_t error_size
 /* The établissements with a position from `store`, and their point index;
  * -1 on a database or memory failure. */
 int tile_etablissements_load(TileSet *tiles, Store *store, char *error, size_t error_size);
+/* The communes with a point from `store` (table `communes`, kind
+ * 'commune'), their point index, and each one's min_zoom and rank; -1 on
+ * a database or memory failure. */
+int tile_places_load(TileSet *tiles, Store *store, char *error, size_t error_size);
 /* Each frees what the matching loader stored (also after its failure, or on
  * a zeroed TileSet); the TileSet itself and its owned strings stay. */
 void tile_sites_free(TileSet *tiles);
 void tile_areas_free(TileSet *tiles);
 void tile_etablissements_free(TileSet *tiles);
+void tile_places_free(TileSet *tiles);
 
 /* Encoders: add the layer's features for job->tile (filtered by
  * job->filter for sites and network) into `layer`, from any thread; areas
@@ -169,6 +192,7 @@ int tile_encode_network(TileJob *job, MvtLayer *layer);
 int tile_encode_areas(TileJob *job, MvtLayer *layer);
 int tile_encode_basemap(TileJob *job, MvtLayer *layer);
 int tile_encode_etablissements(TileJob *job, MvtLayer *layer);
+int tile_encode_places(TileJob *job, MvtLayer *layer);
 
 /* The shape of area i or basemap chunk i to draw at `zoom` (the source
  * above TILE_SIMPLIFY_MAX_ZOOM, else simplified lazily, once, under

@@ -10,6 +10,8 @@
  *   areas           z 0..14  départements and régions with population
  *   basemap         z 0..14  land, coastline, région/département boundaries
  *   etablissements  z 8..16  FINESS établissements (context)
+ *   places          z 5..14  commune names to label, thinned by zoom below
+ *                            z 11 (tile_layers_places.c), in rank order
  * `sites` and `network` take a TileFilter (orpha with the classification
  * expansion of /api/nearest, roles, public); a network link is kept when
  * both its ends pass it. Encoded tiles are cached per TileSet
@@ -66,6 +68,17 @@ static const TileLayerInfo LAYERS[] = {
      8, 16, 0,
      "{\"finess\":\"String\",\"name\":\"String\",\"city\":\"String\","
      "\"facility_type\":\"String\",\"in_network\":\"Boolean\"}"},
+    {"places",
+     "Commune names to label the map, one point per commune with its INSEE code and population. "
+     "Below z 11, on an 8 x 8 grid of cells per tile, only the most populous commune of each "
+     "cell, when it has at least 50,000 inhabitants at z 5, 20,000 at z 6, 8,000 at z 7, 3,000 "
+     "at z 8, 1,000 at z 9, 300 at z 10; every commune from z 11. A place shown at one zoom is "
+     "shown at every higher zoom. rank orders the labels (0 first; the lower rank wins a "
+     "collision): by the zoom a place appears at, then population; features come in rank order. "
+     "kind is 'commune' (municipal arrondissements are not shown).",
+     TILE_PLACES_MIN_ZOOM, TILE_PLACES_MAX_ZOOM, 0,
+     "{\"name\":\"String\",\"code\":\"String\",\"population\":\"Number\","
+     "\"rank\":\"Number\",\"kind\":\"String\"}"},
 };
 
 #define LAYER_COUNT (sizeof LAYERS / sizeof LAYERS[0])
@@ -77,7 +90,7 @@ typedef struct LayerEncoder {
 
 static const LayerEncoder ENCODERS[LAYER_COUNT] = {
     {0, tile_encode_sites},   {0, tile_encode_network},        {1, tile_encode_areas},
-    {1, tile_encode_basemap}, {0, tile_encode_etablissements},
+    {1, tile_encode_basemap}, {0, tile_encode_etablissements}, {0, tile_encode_places},
 };
 
 const TileLayerInfo *tile_layers(size_t *count)
@@ -157,7 +170,8 @@ TileSet *tiles_load(const Snapshot *snapshot, Store *store, const TileSetOptions
     if (!threaded)
         load_sites_in_thread(&job);
     int status = tile_areas_load(tiles, store, error, error_size) == 0 &&
-                         tile_etablissements_load(tiles, store, error, error_size) == 0
+                         tile_etablissements_load(tiles, store, error, error_size) == 0 &&
+                         tile_places_load(tiles, store, error, error_size) == 0
                      ? 0
                      : -1;
     if (threaded)
@@ -180,6 +194,7 @@ void tiles_free(TileSet *tiles)
     tile_sites_free(tiles);
     tile_areas_free(tiles);
     tile_etablissements_free(tiles);
+    tile_places_free(tiles);
     for (size_t i = 0; i < tiles->owned_string_count; i++)
         free(tiles->owned_strings[i]);
     free(tiles->owned_strings);

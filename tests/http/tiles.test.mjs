@@ -11,7 +11,7 @@ import { VectorTile } from '@mapbox/vector-tile';
 import Pbf from 'pbf';
 import { startServer } from './server.mjs';
 
-const LAYERS = ['sites', 'network', 'areas', 'basemap', 'etablissements'];
+const LAYERS = ['sites', 'network', 'areas', 'basemap', 'etablissements', 'places'];
 const MAX_LATITUDE = 85.0511287798066;
 let server;
 

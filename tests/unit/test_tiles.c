@@ -764,7 +764,7 @@ TEST(tilejson)
     JsonNode *root = json_node_parse(response.body.data, response.body.length, error, sizeof error);
     CHECK(root && response.status == 200 && strcmp(response.content_type, "application/json") == 0,
           "/tiles.json: %d, %s", response.status, error);
-    CHECK(layer_count == 5 && json_node_count(root, "/layers") == (long)layer_count, "%ld layers",
+    CHECK(layer_count == 6 && json_node_count(root, "/layers") == (long)layer_count, "%ld layers",
           json_node_count(root, "/layers"));
     const JsonNode *list = json_node_at(root, "/layers");
     for (size_t i = 0; list && list->kind == JSON_NODE_ARRAY && i < list->count && i < layer_count;
