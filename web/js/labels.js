@@ -7,10 +7,11 @@
  *  - labels are placed over the union of the view's tiles, never per tile:
  *    a place near a tile edge is drawn once, whole;
  *  - no two placed labels overlap, and none overlaps a result marker, the
- *    searched place's star or a site marker (which lie above the labels);
- *    a name is placed at most once;
+ *    searched place's star, a site marker (which lie above the labels), a
+ *    map control or the overseas insets; a name is placed at most once;
  *  - pinned places (setPinned: the searched place and the results' towns)
- *    are placed first, beside their marker; then the tiles' places in rank
+ *    are placed first, beside their marker, spelt as the tiles spell the
+ *    town when a loaded tile has it ("CRETEIL" -> "Créteil"); then the tiles' places in rank
  *    order (0 first), then by population; a place that finds no free spot
  *    is left out;
  *  - labels are placed again after every move or zoom, when tiles arrive,
@@ -24,27 +25,35 @@ import { tileJson, fetchVectorTile } from './mvt-layer.js';
 const TEXT_COLOUR = '#1b1f24';
 const HALO_COLOUR = '#ffffff';
 const HALO_WIDTH = 3;
-const SPACING = 4;           /* CSS px kept free around each label */
+const SPACING = 6;           /* CSS px kept free around each label */
 const FONT_FAMILY = 'system-ui, sans-serif';
+const SPELLING_ZOOM = 11;    /* places tiles hold every commune from this zoom (tiles/places.json) */
 const MAX_TILES = 64;        /* tiles asked for one view at most */
 const CACHE_TILES = 256;     /* decoded tiles kept */
-const MARKER_OBSTACLES = '.rank-marker, .place-marker, .site-marker, .cluster-marker';
+/* What labels must not hide: the markers above them, the map's controls
+ * (zoom, scale, legend, credit) and the overseas insets laid over the map. */
+const OBSTACLES = '.rank-marker, .place-marker, .site-marker, .cluster-marker, .leaflet-control';
+const PAGE_OBSTACLES = '.insets:not([hidden])';
 
 /* Font of a label: pinned places and large towns larger and bolder. */
 function labelFont(place) {
     if (place.pinned) return { size: 13, weight: 700 };
-    if (place.population >= 200000) return { size: 14, weight: 700 };
-    if (place.population >= 50000) return { size: 13, weight: 600 };
-    return { size: 12, weight: 500 };
+    if (place.population >= 200000) return { size: 15, weight: 700 };
+    if (place.population >= 50000) return { size: 14, weight: 700 };
+    if (place.population >= 10000) return { size: 13, weight: 600 };
+    if (place.population >= 2000) return { size: 12, weight: 500 };
+    return { size: 11, weight: 400 };
 }
 
 /* Offsets (label centre from the point, CSS px) to try in order: on the
- * point (towns of the tiles only), then above, below, right, left of it at
- * `gap` pixels; a label of `width` x `height`. */
+ * point (towns of the tiles only), then above, below, right, left of it,
+ * then diagonally, at each of `gaps` pixels; a label of `width` x `height`. */
 function offsets(width, height, gaps, onPoint) {
     const list = onPoint ? [[0, 0]] : [];
-    for (const gap of gaps)
-        list.push([0, -(gap + height / 2)], [0, gap + height / 2], [gap + width / 2, 0], [-(gap + width / 2), 0]);
+    for (const gap of gaps) {
+        const [dx, dy] = [gap + width / 2, gap + height / 2];
+        list.push([0, -dy], [0, dy], [dx, 0], [-dx, 0], [dx, -dy], [-dx, -dy], [dx, dy], [-dx, dy]);
+    }
     return list;
 }
 
@@ -61,11 +70,11 @@ export function placeLabels(candidates, obstacles, size, measure) {
     const placed = [];
     const names = new Set();
     for (const candidate of candidates) {
-        const key = candidate.name.trim().toLocaleLowerCase('fr');
+        const key = foldName(candidate.name);
         if (!key || names.has(key)) continue;
         const width = Math.ceil(measure(candidate.name, candidate.font)) + HALO_WIDTH * 2;
         const height = candidate.font.size + HALO_WIDTH * 2;
-        const gaps = candidate.pinned ? [17, 30] : [6, 24];
+        const gaps = candidate.pinned ? [17, 30] : [6, 24, 40];
         for (const [dx, dy] of offsets(width, height, gaps, !candidate.pinned)) {
             const box = { x: candidate.x + dx - width / 2, y: candidate.y + dy - height / 2, width, height };
             if (box.x < 0 || box.y < 0 || box.x + box.width > size.x || box.y + box.height > size.y) continue;
@@ -77,6 +86,32 @@ export function placeLabels(candidates, obstacles, size, measure) {
         }
     }
     return placed;
+}
+
+/* A name folded for comparison: no case, accent, hyphen or apostrophe
+ * ("FORT DE FRANCE" and "Fort-de-France" fold alike). */
+export function foldName(name) {
+    return name
+        .normalize('NFD')
+        .replace(/[\u0300-\u036f]/g, '')
+        .toLowerCase()
+        .replace(/[-'’\s]+/g, ' ')
+        .trim();
+}
+
+const SMALL_WORDS = new Set(['de', 'du', 'des', 'la', 'le', 'les', 'sur', 'sous', 'en', 'et', 'lès', 'aux', 'au']);
+
+/* A town written in capitals (as FINESS writes them) in the usual case:
+ * "FORT DE FRANCE" -> "Fort de France", "SAINT-DENIS" -> "Saint-Denis";
+ * other names are kept. */
+export function townCase(name) {
+    if (name !== name.toUpperCase()) return name;
+    let first = true;
+    return name.toLowerCase().replace(/[^\s-]+/g, (word) => {
+        const small = !first && SMALL_WORDS.has(word);
+        first = false;
+        return small ? word : word.charAt(0).toUpperCase() + word.slice(1);
+    });
 }
 
 /* The pins of a search: the place searched (state.place, when it has a
@@ -169,10 +204,25 @@ export function createLabels(map) {
         return found;
     }
 
-    /* The boxes of the markers over the map (result markers, the star, sites). */
-    function markerObstacles() {
+    /* A pin's name as the places tiles spell it: the commune of that folded
+     * name in the pin's tile at SPELLING_ZOOM, or among the view's places;
+     * else in the usual case (townCase). */
+    function spelling(pin, places) {
+        const folded = foldName(pin.name);
+        let found = places.find((place) => foldName(place.name) === folded);
+        if (!found && range) {
+            const z = Math.max(range.minzoom, Math.min(SPELLING_ZOOM, range.maxzoom));
+            const tile = map.project(pin.latlng, z).divideBy(256).floor();
+            found = tilePlaces(z, tile.x, tile.y)?.find((place) => foldName(place.name) === folded);
+        }
+        return found?.name ?? townCase(pin.name);
+    }
+
+    /* The boxes of what lies over the labels (OBSTACLES), in CSS px of the map. */
+    function obstacles() {
         const origin = map.getContainer().getBoundingClientRect();
-        return [...map.getContainer().querySelectorAll(MARKER_OBSTACLES)].map((element) => {
+        const elements = [...map.getContainer().querySelectorAll(OBSTACLES), ...document.querySelectorAll(PAGE_OBSTACLES)];
+        return elements.map((element) => {
             const box = element.getBoundingClientRect();
             return { x: box.left - origin.left, y: box.top - origin.top, width: box.width, height: box.height };
         });
@@ -189,8 +239,13 @@ export function createLabels(map) {
             const point = map.latLngToContainerPoint(place.latlng);
             return { name: place.name, pinned: place.pinned, x: point.x, y: point.y, font: labelFont(place) };
         };
-        const pinned = pins.map((pin) => ({ ...pin, pinned: true, latlng: L.latLng(pin.lat, pin.lon) }));
-        return [...pinned, ...viewPlaces().sort(byPriority)].map(toCandidate);
+        const places = viewPlaces();
+        const inView = map.getBounds();
+        const pinned = pins
+            .map((pin) => ({ ...pin, latlng: L.latLng(pin.lat, pin.lon) }))
+            .filter((pin) => inView.contains(pin.latlng))
+            .map((pin) => ({ name: spelling(pin, places), pinned: true, latlng: pin.latlng }));
+        return [...pinned, ...places.sort(byPriority)].map(toCandidate);
     }
 
     function draw() {
@@ -202,7 +257,7 @@ export function createLabels(map) {
         canvas.style.width = `${size.x}px`;
         canvas.style.height = `${size.y}px`;
         L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
-        placed = placeLabels(candidates(), markerObstacles(), size, measure);
+        placed = placeLabels(candidates(), obstacles(), size, measure);
         context.setTransform(ratio, 0, 0, ratio, 0, 0);
         context.clearRect(0, 0, size.x, size.y);
         context.textAlign = 'center';
