@@ -48,11 +48,13 @@ const STILL_MAP = {
 };
 
 /* The insets for the main `map`, placed after its element. sitesOptions()
- * gives the sites layer's {parameters, filter} for the current state.
+ * gives the sites layer's {parameters, filter} for the current state; the
+ * inset maps are built once `after` resolves (the main map has drawn: their
+ * tiles must not delay its first paint).
  * Returns {refreshSites(), retranslate(), describe()}; describe() is for
  * tests: [{code, name, visible, bounds: [west, south, east, north],
  * basemapFeatures, sites: [properties of each point drawn in view]}]. */
-export function createInsets(map, sitesOptions) {
+export function createInsets(map, sitesOptions, after = Promise.resolve()) {
     const L = window.L;
     const group = document.createElement('div');
     group.className = 'insets';
@@ -84,8 +86,7 @@ export function createInsets(map, sitesOptions) {
     }
 
     function build(inset) {
-        inset.map = L.map(inset.frame, STILL_MAP);
-        inset.map.fitBounds(inset.overseas.bounds, { animate: false, padding: [2, 2] });
+        inset.map = L.map(inset.frame, STILL_MAP); /* its view: refit() */
         vectorLayer('basemap', { style: basemapStyle }).then((layer) => {
             inset.basemap = layer?.addTo(inset.map) ?? null;
         });
@@ -98,18 +99,32 @@ export function createInsets(map, sitesOptions) {
         return map.getZoom() <= NATIONAL_ZOOM && L.latLngBounds(METROPOLITAN).contains(map.getCenter());
     }
 
+    let started = false;
+    /* Shows the insets in the national view (their maps built the first
+     * time, once started), hides them elsewhere. */
     function update() {
-        const visible = isNational();
-        if (group.hidden === !visible) return;
-        group.hidden = !visible;
-        if (!visible) return;
+        const wasShown = !group.hidden;
+        group.hidden = !isNational();
+        if (group.hidden || !started) return;
+        const unbuilt = insets.filter((inset) => !inset.map);
+        unbuilt.forEach(build);
+        if (unbuilt.length || !wasShown) refit();
+    }
+    /* The page's layout changed (a phone turned, a window resized). */
+    function refit() {
+        if (group.hidden) return;
         for (const inset of insets) {
-            if (!inset.map) build(inset);
-            else inset.map.invalidateSize();
+            inset.map?.invalidateSize();
+            inset.map?.fitBounds(inset.overseas.bounds, { animate: false, padding: [2, 2] });
         }
     }
     map.on('moveend', update);
+    map.on('resize', refit);
     map.whenReady(update);
+    after.then(() => {
+        started = true;
+        update();
+    });
 
     function retranslate() {
         group.setAttribute('aria-label', t('insets_label'));

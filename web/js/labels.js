@@ -123,11 +123,12 @@ export function pinnedPlaces(state, groups) {
     return pins;
 }
 
-/* Labels over `map`. Returns {setPinned(pins), schedule(), placed()}:
+/* Labels over `map`; the places tiles are asked once `after` resolves (the
+ * main map has drawn: they must not delay its first paint). Returns {setPinned(pins), schedule(), placed()}:
  * setPinned([{name, lat, lon}]) replaces the pinned places; schedule()
  * places the labels again at the next frame; placed() gives the labels
  * drawn, [{name, pinned, x, y, width, height}] in CSS px of the map. */
-export function createLabels(map) {
+export function createLabels(map, after = Promise.resolve()) {
     const L = window.L;
     const pane = map.createPane('labelsPane');
     pane.style.zIndex = '355';
@@ -141,7 +142,7 @@ export function createLabels(map) {
     let placed = [];
     let frame = 0;
 
-    tileJson('places').then((description) => {
+    after.then(() => tileJson('places')).then((description) => {
         if (description) range = { minzoom: description.minzoom, maxzoom: description.maxzoom };
         schedule();
     });

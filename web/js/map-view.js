@@ -4,7 +4,8 @@
  * optional raster basemap, the `basemap` and `sites` tile layers, the data
  * credit, and the performance mark maillage:map-ready (the basemap and the
  * sites have drawn; read by tools/bench-page.sh), the metric scale bar,
- * the place labels (labels.js) and the overseas insets (insets.js).
+ * the place labels (labels.js) and the overseas insets (insets.js), whose
+ * tiles are asked only after that mark.
  * Invariants:
  *  - panes stack areas (250) < network (330) < établissements (340) <
  *    labels (355, labels.js) < sites (360): the planner's layers and the
@@ -27,6 +28,7 @@ import { siteMarkerFactory } from './markers.js';
 import { createLabels } from './labels.js';
 import { createInsets } from './insets.js';
 
+const LATE_MS = 3000;
 const PANES = [['areasPane', 250], ['networkPane', 330], ['etablissementsPane', 340], ['sitesPane', 360]];
 
 /* Sets the view the state asks for (also after back/forward). */
@@ -67,7 +69,8 @@ export function createMap(container, state) {
 
     if (config.rasterBasemap)
         L.tileLayer(config.rasterBasemap.url, { attribution: config.rasterBasemap.attribution }).addTo(map);
-    const layerLoaded = (layer) => (layer ? new Promise((resolve) => layer.once('load', resolve)) : Promise.resolve());
+    /* A layer whose tiles loaded before this is asked has no 'load' to come. */
+    const layerLoaded = (layer) => (layer?.isLoading() ? new Promise((resolve) => layer.once('load', resolve)) : Promise.resolve());
     const basemapReady = vectorLayer('basemap', { style: basemapStyle }).then((layer) => {
         layer?.addTo(map);
         return layer;
@@ -84,12 +87,14 @@ export function createMap(container, state) {
         sitesLayer?.on('load', () => labels.schedule()); /* site markers are obstacles to labels */
         return sitesLayer;
     });
-    const labels = createLabels(map);
-    const insets = createInsets(map, () => ({ parameters: sitesParameters(state), filter: sitesFilter(state) }));
     L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
-    Promise.all([basemapReady, sitesReady])
+    const drawn = Promise.all([basemapReady, sitesReady])
         .then((layers) => Promise.all(layers.map(layerLoaded)))
         .then(() => performance.mark('maillage:map-ready'));
+    /* Labels and insets wait for the first paint, or LATE_MS at most. */
+    const drawnOrLate = Promise.race([drawn, new Promise((resolve) => setTimeout(resolve, LATE_MS))]);
+    const labels = createLabels(map, drawnOrLate);
+    const insets = createInsets(map, () => ({ parameters: sitesParameters(state), filter: sitesFilter(state) }), drawnOrLate);
 
     let attribution = '';
     function setAttribution() {
