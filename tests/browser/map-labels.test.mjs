@@ -123,6 +123,11 @@ test('national view at 1280×800: five insets over the map with their sites, cit
     await screenshot(page, 'map-national-desktop');
     const violations = await seriousViolations(page);
     assert.deepEqual(violations, [], JSON.stringify(violations, null, 1));
+    // The buttons say what they do, in the page's language.
+    assert.equal(await page.getAttribute('.inset[data-code="973"]', 'aria-label'), 'Afficher Guyane sur la carte');
+    await page.click('#language-button');
+    assert.equal(await page.textContent('.inset[data-code="973"] .inset-caption'), 'French Guiana');
+    assert.equal(await page.getAttribute('.insets', 'aria-label'), 'Overseas départements');
     assertClean(page);
     await page.closeAll();
 });
@@ -140,6 +145,7 @@ test('national view at 375×667: the insets in a row under the map, in the scree
     assertNoOverlap(boxes, 'insets');
     const labels = await labelsWith(page, ['Paris', 'Lyon', 'Marseille']);
     await assertLabelsReadable(page, labels);
+    await page.locator('.insets').scrollIntoViewIfNeeded();
     await screenshot(page, 'map-national-phone');
     const violations = await seriousViolations(page);
     assert.deepEqual(violations, [], JSON.stringify(violations, null, 1));
