@@ -19,6 +19,8 @@
 #     Both are printed;
 #   - startup time to the ready line (target < 2 s) and resident memory
 #     (VmRSS, target < 300 MB);
+#   - the largest z6 `places` tile over metropolitan France, uncompressed
+#     (target < 50 KB);
 #   - the floor of the nearest/healthz ratio (informational): a second
 #     server, $BUILD/tools/maillage-floor (the real server with
 #     tools/bench_floor_api.c in place of src/api.c), whose /api/nearest does
@@ -367,6 +369,17 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     stop_server "$isolated_server"
 fi
 
+# ---- Labels: the largest z6 `places` tile over metropolitan France ----
+# (tiles x 31..33, y 21..23 cover 41.3-51.2 N, 5.2 W-9.6 E; uncompressed bytes)
+places_z6=0
+for x in 31 32 33; do
+    for y in 21 22 23; do
+        size=$(curl -s -o /dev/null -w '%{size_download}' "$url/tiles/places/6/$x/$y.mvt" || echo 0)
+        [ "${size%.*}" -gt "$places_z6" ] && places_z6=${size%.*}
+    done
+done
+places_z6_kb=$(awk -v b="$places_z6" 'BEGIN { printf "%.1f", b / 1024 }')
+
 # ---- Report ----
 ratio() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "NA" || v == "") print "NA"; else printf "%.2f", v / t }'; }
 verdict() { # value target direction(below|above)
@@ -419,6 +432,7 @@ fi
 line "healthz p99 server ms (client $client_p99_healthz)" "$p99_healthz" "-" "-" ""
 line "startup to ready line s" "$startup" "< 2" "$(ratio "$startup" 2)" "$(verdict "$startup" 2 below)"
 line "resident memory MB (peak $peak)" "$rss" "< 300" "$(ratio "$rss" 300)" "$(verdict "$rss" 300 below)"
+line "largest z6 places tile over France KB" "$places_z6_kb" "< 50" "$(ratio "$places_z6_kb" 50)" "$(verdict "$places_z6_kb" 50 below)"
 echo "(ratio = value / target; $sites sites; server-side p99 from the /metrics histogram,"
 echo " interpolated inside its bucket; bbox = $bbox;"
 if [ "$floored" = 1 ]; then

@@ -87,12 +87,12 @@ typedef struct Etablissement {
 } Etablissement;
 
 /* A named place (a commune with a point), for the `places` layer. */
-typedef struct Place {
+typedef struct TilePlace {
     const char *code, *name;
     int64_t population; /* 0 when unknown */
     uint32_t rank;      /* 0 = labelled first (tile_layers_places.c) */
     uint8_t min_zoom;   /* the lowest zoom that draws it, TILE_PLACES_MIN_ZOOM..ALL_ZOOM */
-} Place;
+} TilePlace;
 
 /* Basemap shapes, in this order. */
 enum {
@@ -138,7 +138,7 @@ struct TileSet {
     uint32_t *etablissement_x, *etablissement_y;
     PointIndex etablissement_index;
     /* places */
-    Place *places; /* sorted by INSEE code */
+    TilePlace *places; /* sorted by INSEE code */
     size_t place_count;
     uint32_t *place_x, *place_y; /* fixed-point world positions, by place index */
     PointIndex place_index;

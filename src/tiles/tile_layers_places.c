@@ -45,7 +45,8 @@
 #include <string.h>
 
 /* The minimum population of a cell's place at zooms TILE_PLACES_MIN_ZOOM to
- * TILE_PLACES_ALL_ZOOM - 1; never growing with the zoom. */
+ * TILE_PLACES_ALL_ZOOM - 1; never growing with the zoom. The layer's
+ * description (tile_set.c), the README and test_places_tiles.c quote it. */
 static const int64_t MINIMUM_POPULATION[TILE_PLACES_ALL_ZOOM - TILE_PLACES_MIN_ZOOM] = {
     50000, 20000, 8000, 3000, 1000, 300};
 
@@ -73,7 +74,7 @@ static int read_places(TileSet *tiles, Store *store, char *error, size_t error_s
             failed = 1;
             break;
         }
-        Place *place = &tiles->places[tiles->place_count];
+        TilePlace *place = &tiles->places[tiles->place_count];
         place->code =
             tile_keep_string(tiles, (const char *)sqlite3_column_text(statement, 0), &failed);
         place->name =
@@ -105,8 +106,8 @@ static int read_places(TileSet *tiles, Store *store, char *error, size_t error_s
 /* By population, decreasing, then by INSEE code (place indexes). */
 static int compare_importance(const void *a, const void *b, void *context)
 {
-    const Place *places = context;
-    const Place *left = &places[*(const uint32_t *)a], *right = &places[*(const uint32_t *)b];
+    const TilePlace *places = context;
+    const TilePlace *left = &places[*(const uint32_t *)a], *right = &places[*(const uint32_t *)b];
     if (left->population != right->population)
         return left->population > right->population ? -1 : 1;
     return strcmp(left->code ? left->code : "", right->code ? right->code : "");
@@ -127,7 +128,7 @@ static void choose_zooms(TileSet *tiles, const uint32_t *importance)
             for (; end < index->count && (index->keys[end] >> shift) == cell; end++)
                 if (importance[index->items[end]] < importance[best])
                     best = index->items[end];
-            Place *place = &tiles->places[best];
+            TilePlace *place = &tiles->places[best];
             if (place->population >= MINIMUM_POPULATION[z - TILE_PLACES_MIN_ZOOM] &&
                 place->min_zoom > z)
                 place->min_zoom = (uint8_t)z;
@@ -143,7 +144,7 @@ static void rank_places(TileSet *tiles, const uint32_t *order)
     uint32_t rank = 0;
     for (int z = TILE_PLACES_MIN_ZOOM; z <= TILE_PLACES_ALL_ZOOM; z++)
         for (size_t i = 0; i < tiles->place_count; i++) {
-            Place *place = &tiles->places[order[i]];
+            TilePlace *place = &tiles->places[order[i]];
             if (place->min_zoom != z)
                 continue;
             place->rank = rank;
@@ -200,7 +201,7 @@ static int compare_ranks(const void *a, const void *b)
 static void encode_place(const TileJob *job, MvtLayer *layer, uint32_t index)
 {
     const TileSet *tiles = job->tiles;
-    const Place *place = &tiles->places[index];
+    const TilePlace *place = &tiles->places[index];
     mvt_feature_begin(layer, MVT_POINT, 1, (uint64_t)index + 1);
     mvt_feature_string(layer, "name", place->name);
     mvt_feature_string(layer, "code", place->code);
@@ -224,7 +225,7 @@ int tile_encode_places(TileJob *job, MvtLayer *layer)
         return -1;
     size_t count = 0;
     for (size_t i = first; i < last; i++) {
-        const Place *place = &tiles->places[tiles->place_index.items[i]];
+        const TilePlace *place = &tiles->places[tiles->place_index.items[i]];
         if (place->min_zoom <= job->tile.z)
             ranks[count++] = place->rank;
     }

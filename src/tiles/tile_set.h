@@ -1,5 +1,5 @@
 /* tile_set.h — the vector tiles (Mapbox Vector Tile 2.1) of one snapshot:
- * the care network and a self-hosted basemap.
+ * the care network, a self-hosted basemap and place names.
  *
  * Owns: the TileSet of one snapshot (per-layer data prepared at load time,
  * the spatial ordering of sites, and the tile cache), the catalogue of
@@ -51,8 +51,8 @@ typedef struct TileSetOptions {
 /* 64 MB of cache, no bypass. */
 #define TILE_SET_DEFAULTS ((TileSetOptions){(size_t)64 << 20, 0})
 
-/* Prepares tile data for a snapshot (areas, basemap, établissements read
- * from `store`; sites and links taken from the snapshot, which must
+/* Prepares tile data for a snapshot (areas, basemap, établissements and
+ * places read from `store`; sites and links taken from the snapshot, which must
  * outlive the TileSet). `options` NULL means TILE_SET_DEFAULTS. Returns
  * NULL with a one-line message in `error`. */
 TileSet *tiles_load(const Snapshot *snapshot, Store *store, const TileSetOptions *options,

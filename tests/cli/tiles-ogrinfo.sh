@@ -78,6 +78,7 @@ check "ogrinfo opens a network tile" ogr_opens network 10 518 352 1 kind
 check "ogrinfo opens an areas tile" ogr_opens areas 10 518 352 1 population
 check "ogrinfo opens a basemap tile" ogr_opens basemap 6 32 22 2 kind
 check "ogrinfo opens an etablissements tile" ogr_opens etablissements 14 8298 5636 1 finess
+check "ogrinfo opens a places tile" ogr_opens places 6 32 22 10 rank
 check "ogrinfo opens a Martinique areas tile" ogr_opens areas 12 1353 1880 1 code
 
 kill -TERM "$server_pid"

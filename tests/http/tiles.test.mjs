@@ -2,7 +2,7 @@
 // every layer at several zooms (dense Paris, Martinique, an empty ocean
 // tile), geometry within one tile unit of the source point projected here
 // independently, types and attributes, cluster counts and filters against
-// /api/structures, TileJSON, sizes, and the 400/404 answers.
+// /api/structures, TileJSON, sizes, the places labels, and the 400/404 answers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -362,6 +362,34 @@ test('etablissements: FINESS positions within one tile unit', async () => {
   assert.ok(features(necker.layer).some((f) => !f.properties.in_network), 'others are not');
 });
 
+test('places: z6 over Paris labels Paris first, as an MVT with the agreed fields', async () => {
+  const catalogue = await (await fetch(`${server.url}/tiles.json`)).json();
+  const entry = catalogue.layers.find((layer) => layer.name === 'places');
+  assert.ok(entry, '/tiles.json lists places');
+  assert.deepEqual(Object.keys(entry.vector_layers[0].fields).sort(), ['code', 'kind', 'name', 'population', 'rank']);
+  assert.equal(entry.minzoom, 5);
+  assert.equal(entry.maxzoom, 14);
+  const response = await fetch(`${server.url}/tiles/places/6/32/22.mvt`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'application/vnd.mapbox-vector-tile');
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  assert.ok(bytes.length > 0 && bytes.length < 50 * 1024, `${bytes.length} bytes`);
+  const list = features(new VectorTile(new Pbf(bytes)).layers.places);
+  assert.ok(list.length > 10, `${list.length} places`);
+  assert.deepEqual(list[0].properties, { name: 'Paris', code: '75056', population: list[0].properties.population, rank: 0, kind: 'commune' });
+  assert.ok(list[0].properties.population > 2000000);
+  const ranks = list.map((f) => f.properties.rank);
+  assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), 'features in rank order');
+  const [paris] = list;
+  const [x, y] = tileCoordinates(2.3428, 48.85661, { z: 6, x: 32, y: 22 });
+  const [point] = paris.loadGeometry()[0];
+  assert.ok(Math.abs(point.x - x) <= 1 && Math.abs(point.y - y) <= 1, `Paris at ${point.x},${point.y}, expected ${x},${y}`);
+  const etag = response.headers.get('etag');
+  assert.ok(etag, 'an ETag');
+  const again = await fetch(`${server.url}/tiles/places/6/32/22.mvt`, { headers: { 'If-None-Match': etag } });
+  assert.equal(again.status, 304);
+});
+
 test('z0 and z14 Paris tiles are under 500 KB in every layer', async () => {
   for (const name of LAYERS) {
     for (const tile of [{ z: 0, x: 0, y: 0 }, tileOf(2.35, 48.85, 14)]) {
@@ -377,6 +405,7 @@ test('bad tile addresses are 400 problems, unknown layers 404', async () => {
     ['/tiles/sites/2/4/0.mvt', 400], ['/tiles/sites/2/0/4.mvt', 400], ['/tiles/sites/-1/0/0.mvt', 400],
     ['/tiles/sites/2/-1/0.mvt', 400], ['/tiles/sites/abc/0/0.mvt', 400], ['/tiles/sites/1/0/x.mvt', 400],
     ['/tiles/sites/1.5/0/0.mvt', 400], ['/tiles/sites/99999999999/0/0.mvt', 400],
+    ['/tiles/places/15/0/0.mvt', 400], ['/tiles/places/6/64/0.mvt', 400],
     ['/tiles/nowhere/0/0/0.mvt', 404], ['/tiles/nowhere.json', 404],
   ];
   for (const [url, status] of cases) {

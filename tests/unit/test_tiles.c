@@ -1,6 +1,6 @@
 /* test_tiles.c — Web Mercator, the Morton point index, the tile cache, the
  * sites layer (folding, clustering, filters: counts against brute force,
- * read back with a small MVT decoder) on a synthetic in-memory network,
+ * read back with mvt_read.h) on a synthetic in-memory network,
  * and, on the shipped dataset (MAILLAGE_DATABASE, default
  * build/maillage.sqlite; a failure when it cannot be loaded), validity
  * (GEOS) of every clipped and simplified polygon the areas and basemap
@@ -12,6 +12,7 @@
 #include "http/tile_routes.h"
 #include "json_read.h"
 #include "model/snapshot.h"
+#include "mvt_read.h"
 #include "tiles/tile_cache.h"
 #include "tiles/tile_geometry.h"
 #include "tiles/tile_layers.h"
@@ -21,176 +22,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
-
-/* --- a minimal MVT reader (points layer only: what the tests need) ----------------- */
-
-typedef struct DecodedFeature {
-    uint64_t id;
-    int type;
-    int64_t count, point_count; /* -1 when absent */
-    int cluster;
-    int x, y; /* first point */
-    char site_id[64];
-} DecodedFeature;
-
-typedef struct Reader {
-    const unsigned char *data;
-    size_t length, position;
-    int failed;
-} Reader;
-
-static uint64_t read_varint(Reader *reader)
-{
-    uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (reader->position >= reader->length) {
-            reader->failed = 1;
-            return 0;
-        }
-        unsigned char byte = reader->data[reader->position++];
-        value |= (uint64_t)(byte & 0x7F) << shift;
-        if (!(byte & 0x80))
-            return value;
-    }
-    reader->failed = 1;
-    return 0;
-}
-
-static Reader sub_reader(Reader *reader)
-{
-    uint64_t length = read_varint(reader);
-    Reader sub = {reader->data + reader->position, 0, 0, 0};
-    if (reader->failed || length > reader->length - reader->position) {
-        reader->failed = 1;
-        sub.data = NULL;
-        return sub;
-    }
-    sub.length = (size_t)length;
-    reader->position += (size_t)length;
-    return sub;
-}
-
-static void skip_field(Reader *reader, int wire_type)
-{
-    if (wire_type == 0)
-        read_varint(reader);
-    else if (wire_type == 2)
-        sub_reader(reader);
-    else if (wire_type == 1)
-        reader->position += 8;
-    else if (wire_type == 5)
-        reader->position += 4;
-    else
-        reader->failed = 1;
-}
-
-#define MAX_DECODED 20000
-#define MAX_STRINGS 256
-
-typedef struct DecodedLayer {
-    DecodedFeature features[MAX_DECODED];
-    size_t feature_count;
-    int version, extent;
-    int failed;
-} DecodedLayer;
-
-/* Decodes the first layer of `tile`. */
-static void decode_tile(const Buffer *tile, DecodedLayer *out)
-{
-    memset(out, 0, sizeof *out);
-    Reader reader = {(const unsigned char *)tile->data, tile->length, 0, 0};
-    if (tile->length == 0)
-        return;
-    uint64_t key = read_varint(&reader);
-    if (key != ((3 << 3) | 2)) {
-        out->failed = 1;
-        return;
-    }
-    Reader layer = sub_reader(&reader);
-    Reader feature_readers[MAX_DECODED];
-    size_t feature_count = 0;
-    char keys[MAX_STRINGS][32];
-    int64_t integer_values[MAX_STRINGS * 8];
-    char string_values[MAX_STRINGS * 8][64];
-    size_t key_count = 0, value_count = 0;
-    while (!layer.failed && layer.position < layer.length) {
-        uint64_t field_key = read_varint(&layer);
-        int field = (int)(field_key >> 3), wire = (int)(field_key & 7);
-        if (field == 15 && wire == 0)
-            out->version = (int)read_varint(&layer);
-        else if (field == 5 && wire == 0)
-            out->extent = (int)read_varint(&layer);
-        else if (field == 2 && wire == 2 && feature_count < MAX_DECODED)
-            feature_readers[feature_count++] = sub_reader(&layer);
-        else if (field == 3 && wire == 2 && key_count < MAX_STRINGS) {
-            Reader text = sub_reader(&layer);
-            snprintf(keys[key_count++], 32, "%.*s", (int)text.length, (const char *)text.data);
-        } else if (field == 4 && wire == 2 && value_count < MAX_STRINGS * 8) {
-            Reader value = sub_reader(&layer);
-            integer_values[value_count] = -1;
-            string_values[value_count][0] = 0;
-            while (!value.failed && value.position < value.length) {
-                uint64_t value_key = read_varint(&value);
-                if ((value_key >> 3) == 5 || (value_key >> 3) == 7)
-                    integer_values[value_count] = (int64_t)read_varint(&value);
-                else if ((value_key >> 3) == 1) {
-                    Reader text = sub_reader(&value);
-                    snprintf(string_values[value_count], 64, "%.*s", (int)text.length,
-                             (const char *)text.data);
-                } else
-                    skip_field(&value, (int)(value_key & 7));
-            }
-            value_count++;
-        } else
-            skip_field(&layer, wire);
-    }
-    for (size_t f = 0; f < feature_count; f++) {
-        DecodedFeature *feature = &out->features[f];
-        memset(feature, 0, sizeof *feature);
-        feature->count = feature->point_count = -1;
-        Reader *r = &feature_readers[f];
-        while (!r->failed && r->position < r->length) {
-            uint64_t field_key = read_varint(r);
-            int field = (int)(field_key >> 3), wire = (int)(field_key & 7);
-            if (field == 1 && wire == 0)
-                feature->id = read_varint(r);
-            else if (field == 3 && wire == 0)
-                feature->type = (int)read_varint(r);
-            else if (field == 2 && wire == 2) {
-                Reader tags = sub_reader(r);
-                while (!tags.failed && tags.position < tags.length) {
-                    uint64_t k = read_varint(&tags), v = read_varint(&tags);
-                    if (k >= key_count || v >= value_count) {
-                        out->failed = 1;
-                        break;
-                    }
-                    if (strcmp(keys[k], "count") == 0)
-                        feature->count = integer_values[v];
-                    else if (strcmp(keys[k], "point_count") == 0)
-                        feature->point_count = integer_values[v];
-                    else if (strcmp(keys[k], "cluster") == 0)
-                        feature->cluster = integer_values[v] == 1;
-                    else if (strcmp(keys[k], "site_id") == 0)
-                        snprintf(feature->site_id, sizeof feature->site_id, "%s", string_values[v]);
-                }
-            } else if (field == 4 && wire == 2) {
-                Reader geometry = sub_reader(r);
-                uint64_t command = read_varint(&geometry);
-                if ((command & 7) == 1 && (command >> 3) >= 1) {
-                    uint64_t dx = read_varint(&geometry), dy = read_varint(&geometry);
-                    feature->x = (int)((dx >> 1) ^ (~(dx & 1) + 1));
-                    feature->y = (int)((dy >> 1) ^ (~(dy & 1) + 1));
-                }
-            } else
-                skip_field(r, wire);
-        }
-        if (r->failed)
-            out->failed = 1;
-    }
-    out->feature_count = feature_count;
-    if (reader.failed || layer.failed)
-        out->failed = 1;
-}
 
 /* --- Mercator and the index ------------------------------------------------------- */
 
@@ -391,8 +222,6 @@ static size_t sites_in_tile(const TileSet *tiles, TileAddress tile, const TileFi
     return count;
 }
 
-static DecodedLayer decoded;
-
 TEST(sites_counts_add_up)
 {
     Synthetic synthetic;
@@ -428,30 +257,33 @@ TEST(sites_counts_add_up)
                 Buffer tile;
                 buffer_init(&tile);
                 CHECK(mvt_layer_finish(&layer, &tile) == 0, "finished");
-                decode_tile(&tile, &decoded);
+                MvtReadLayer decoded;
+                mvt_read_layer(tile.data, tile.length, "sites", &decoded);
                 CHECK(!decoded.failed, "decoded z%d", z);
                 CHECK(tile.length == 0 || (decoded.version == 2 && decoded.extent == 4096),
                       "version %d extent %d", decoded.version, decoded.extent);
                 size_t total = 0;
                 for (size_t i = 0; i < decoded.feature_count; i++) {
-                    const DecodedFeature *feature = &decoded.features[i];
+                    const MvtReadFeature *feature = &decoded.features[i];
+                    int64_t count = mvt_read_integer(&decoded, feature, "count", -1);
+                    int64_t point_count = mvt_read_integer(&decoded, feature, "point_count", -1);
                     CHECK(feature->type == MVT_POINT, "points");
                     CHECK(feature->x >= 0 && feature->x <= 4096 && feature->y >= 0 &&
                               feature->y <= 4096,
                           "inside the tile: %d %d", feature->x, feature->y);
-                    if (feature->cluster) {
+                    if (mvt_read_integer(&decoded, feature, "cluster", 0) == 1) {
                         CHECK(z < TILE_SITES_MAX_ZOOM, "no cluster at the maxzoom");
-                        CHECK(feature->point_count >= 2, "cluster of %lld",
-                              (long long)feature->point_count);
-                        total += (size_t)feature->point_count;
+                        CHECK(point_count >= 2, "cluster of %lld", (long long)point_count);
+                        total += (size_t)point_count;
                         clusters_seen++;
                         dense_seen += z > TILE_CLUSTER_MAX_ZOOM;
                     } else {
-                        CHECK(feature->count >= 1, "count %lld", (long long)feature->count);
-                        total += (size_t)feature->count;
-                        folds_seen += feature->count > 1;
+                        CHECK(count >= 1, "count %lld", (long long)count);
+                        total += (size_t)count;
+                        folds_seen += count > 1;
                     }
                 }
+                mvt_read_free(&decoded);
                 size_t expected = sites_in_tile(&tiles, probes[p], &filters[f]);
                 CHECK(total == expected, "z%d probe %d filter %d: %zu in features, %zu sites", z, p,
                       f, total, expected);
@@ -500,16 +332,19 @@ TEST(network_bundles_account_for_links)
         Buffer body;
         buffer_init(&body);
         CHECK(mvt_layer_finish(&layer, &body) == 0, "finished");
-        decode_tile(&body, &decoded);
+        MvtReadLayer decoded;
+        mvt_read_layer(body.data, body.length, "network", &decoded);
         CHECK(!decoded.failed, "decoded");
         CHECK(decoded.feature_count <= TILE_MAX_LINK_BUNDLES, "%zu lines", decoded.feature_count);
         int64_t represented = 0;
         for (size_t i = 0; i < decoded.feature_count; i++) {
+            int64_t count = mvt_read_integer(&decoded, &decoded.features[i], "count", -1);
             CHECK(decoded.features[i].type == MVT_LINESTRING, "lines");
-            CHECK(decoded.features[i].count >= 1, "count %lld",
-                  (long long)decoded.features[i].count);
-            represented += decoded.features[i].count;
+            CHECK(count >= 1, "count %lld", (long long)count);
+            represented += count;
         }
+        size_t lines = decoded.feature_count;
+        mvt_read_free(&decoded);
         /* Brute force: links near the tile (bounds), and links well inside it
          * whose ends are apart by more than the bundling grid (all drawn). */
         TileBox box = tile_box(tile, TILE_BUFFER);
@@ -534,7 +369,7 @@ TEST(network_bundles_account_for_links)
         }
         CHECK(represented <= near, "z%d: %lld represented, %lld near", z, (long long)represented,
               (long long)near);
-        if (decoded.feature_count < TILE_MAX_LINK_BUNDLES)
+        if (lines < TILE_MAX_LINK_BUNDLES)
             CHECK(represented >= inside, "z%d: %lld represented, %lld inside", z,
                   (long long)represented, (long long)inside);
         CHECK(z >= 14 || inside > 0, "z%d: some links inside", z);
