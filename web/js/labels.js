@@ -124,10 +124,11 @@ export function pinnedPlaces(state, groups) {
 }
 
 /* Labels over `map`; the places tiles are asked once `after` resolves (the
- * main map has drawn: they must not delay its first paint). Returns {setPinned(pins), schedule(), placed()}:
- * setPinned([{name, lat, lon}]) replaces the pinned places; schedule()
- * places the labels again at the next frame; placed() gives the labels
- * drawn, [{name, pinned, x, y, width, height}] in CSS px of the map. */
+ * main map has drawn: they must not delay its first paint). Returns
+ * {setPinned(pins), schedule(), placed()}: setPinned([{name, lat, lon}])
+ * replaces the pinned places; schedule() places the labels again at the
+ * next frame; placed() gives the labels drawn, [{name, pinned, x, y,
+ * width, height}] in CSS px of the map. */
 export function createLabels(map, after = Promise.resolve()) {
     const L = window.L;
     const pane = map.createPane('labelsPane');
