@@ -11,7 +11,8 @@
  *    to the URL (a search pushes a history entry, a map move replaces it);
  *  - the map's moveend handlers run in creation order: the state first
  *    (url-sync.js), then the planner's selection, then the open-full link;
- *  - window.maillage exposes {map, state} for tests and debugging only.
+ *  - window.maillage exposes {map, state, placedLabels(), insets()} for
+ *    tests and debugging only.
  * Importing this module does nothing; main.js calls main() once. */
 import { translateDocument, language } from './i18n.js';
 import { readState, writeState } from './state.js';
@@ -21,6 +22,7 @@ import { createPlanner } from './planner.js';
 import { createShare } from './share.js';
 import { createViews } from './views.js';
 import { followMapMoves, followHistory } from './url-sync.js';
+import { pinnedPlaces } from './labels.js';
 
 const byId = (id) => document.getElementById(id);
 
@@ -103,6 +105,7 @@ export function main() {
         map,
         state,
         elements: searchElements(),
+        onResultsDrawn: (groups) => view.labels.setPinned(pinnedPlaces(state, groups)),
         onConditionChanged: () => {
             view.refreshSites();
             planner?.filtersChanged();
@@ -161,5 +164,5 @@ export function main() {
     followHistory(state, applyState);
     applyState();
 
-    window.maillage = { map, state };
+    window.maillage = { map, state, placedLabels: view.labels.placed, insets: view.insets.describe };
 }

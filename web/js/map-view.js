@@ -3,9 +3,13 @@
  * Owns: the L.map in #map with its label, its panes, its first view, the
  * optional raster basemap, the `basemap` and `sites` tile layers, the data
  * credit, and the performance mark maillage:map-ready (the basemap and the
- * sites have drawn; read by tools/bench-page.sh). Invariants:
+ * sites have drawn; read by tools/bench-page.sh), the metric scale bar,
+ * the place labels (labels.js) and the overseas insets (insets.js), whose
+ * tiles are asked only after that mark.
+ * Invariants:
  *  - panes stack areas (250) < network (330) < établissements (340) <
- *    sites (360): the planner's layers always lie under the sites;
+ *    labels (355, labels.js) < sites (360): the planner's layers and the
+ *    place names always lie under the sites;
  *  - the first view is the state's (zoom, then center, else the place
  *    searched at zoom 10), metropolitan France and Corsica when it has none;
  *  - the sites layer asks the server for the state's orpha, role, public
@@ -21,7 +25,10 @@ import { t } from './i18n.js';
 import { vectorLayer } from './mvt-layer.js';
 import { basemapStyle, siteStyle, isCluster } from './map-style.js';
 import { siteMarkerFactory } from './markers.js';
+import { createLabels } from './labels.js';
+import { createInsets } from './insets.js';
 
+const LATE_MS = 3000;
 const PANES = [['areasPane', 250], ['networkPane', 330], ['etablissementsPane', 340], ['sitesPane', 360]];
 
 /* Sets the view the state asks for (also after back/forward). */
@@ -49,7 +56,7 @@ export function sitesFilter(state) {
 }
 
 /* Builds the map in `container` for `state` (read live, never replaced).
- * Returns {map, refreshSites(), retranslate()}. */
+ * Returns {map, labels, insets, refreshSites(), retranslate()}. */
 export function createMap(container, state) {
     const L = window.L;
     const map = L.map(container, { minZoom: 2, maxZoom: 18, zoomSnap: 1, keyboard: true });
@@ -62,7 +69,8 @@ export function createMap(container, state) {
 
     if (config.rasterBasemap)
         L.tileLayer(config.rasterBasemap.url, { attribution: config.rasterBasemap.attribution }).addTo(map);
-    const layerLoaded = (layer) => (layer ? new Promise((resolve) => layer.once('load', resolve)) : Promise.resolve());
+    /* A layer whose tiles loaded before this is asked has no 'load' to come. */
+    const layerLoaded = (layer) => (layer?.isLoading() ? new Promise((resolve) => layer.once('load', resolve)) : Promise.resolve());
     const basemapReady = vectorLayer('basemap', { style: basemapStyle }).then((layer) => {
         layer?.addTo(map);
         return layer;
@@ -76,11 +84,17 @@ export function createMap(container, state) {
         parameters: sitesParameters(state),
     }).then((layer) => {
         sitesLayer = layer?.addTo(map) ?? null;
+        sitesLayer?.on('load', () => labels.schedule()); /* site markers are obstacles to labels */
         return sitesLayer;
     });
-    Promise.all([basemapReady, sitesReady])
+    L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
+    const drawn = Promise.all([basemapReady, sitesReady])
         .then((layers) => Promise.all(layers.map(layerLoaded)))
         .then(() => performance.mark('maillage:map-ready'));
+    /* Labels and insets wait for the first paint, or LATE_MS at most. */
+    const drawnOrLate = Promise.race([drawn, new Promise((resolve) => setTimeout(resolve, LATE_MS))]);
+    const labels = createLabels(map, drawnOrLate);
+    const insets = createInsets(map, () => ({ parameters: sitesParameters(state), filter: sitesFilter(state) }), drawnOrLate);
 
     let attribution = '';
     function setAttribution() {
@@ -92,13 +106,17 @@ export function createMap(container, state) {
 
     return {
         map,
+        labels,
+        insets,
         refreshSites() {
             sitesLayer?.setParameters(sitesParameters(state));
+            insets.refreshSites();
         },
         /* After a language change: the map's label and the data credit. */
         retranslate() {
             map.getContainer().setAttribute('aria-label', t('map_label'));
             setAttribution();
+            insets.retranslate();
         },
     };
 }

@@ -24,6 +24,16 @@ const POINT = 1;
 const LINE = 2;
 const POLYGON = 3;
 
+/* The decoded tile at `url` (a VectorTile), or null for an empty tile (204,
+ * 404, no body). Rejects on a network error or abort (AbortError). The one
+ * fetch-and-decode of the page's vector tiles (this layer, labels.js). */
+export async function fetchVectorTile(url, signal) {
+    const response = await fetch(url, { signal });
+    if (!response.ok || response.status === 204) return null;
+    const buffer = await response.arrayBuffer();
+    return buffer.byteLength > 0 ? new VectorTile(new Pbf(buffer)) : null;
+}
+
 function tileKey(coords) {
     return `${coords.x}:${coords.y}:${coords.z}`;
 }
@@ -135,6 +145,7 @@ export const VectorTileLayer = L.GridLayer.extend({
         this._controllers = new Map();
         this._tileMarkers = new Map();
         this._shapes = new Map();
+        this._painted = new Map();
         this._markers = L.layerGroup();
         this.on('tileunload', (event) => {
             const key = tileKey(this._wrapCoords(event.coords));
@@ -142,6 +153,7 @@ export const VectorTileLayer = L.GridLayer.extend({
             this._controllers.delete(key);
             this._hits.delete(key);
             this._shapes.delete(key);
+            this._painted.delete(key);
             for (const marker of this._tileMarkers.get(key) ?? []) this._markers.removeLayer(marker);
             this._tileMarkers.delete(key);
         });
@@ -181,10 +193,9 @@ export const VectorTileLayer = L.GridLayer.extend({
         const key = tileKey(coords);
         const controller = new AbortController();
         this._controllers.set(key, controller);
-        fetch(this.tileUrl(coords), { signal: controller.signal })
-            .then((response) => (response.ok && response.status !== 204 ? response.arrayBuffer() : null))
-            .then((buffer) => {
-                if (buffer && buffer.byteLength > 0 && !controller.signal.aborted) this._paint(tile, coords, new VectorTile(new Pbf(buffer)), ratio);
+        fetchVectorTile(this.tileUrl(coords), controller.signal)
+            .then((vectorTile) => {
+                if (vectorTile && !controller.signal.aborted) this._paint(tile, coords, vectorTile, ratio);
                 done(null, tile);
             })
             .catch((error) => {
@@ -216,6 +227,7 @@ export const VectorTileLayer = L.GridLayer.extend({
         const context = tile.getContext('2d');
         const hits = [];
         const shapes = [];
+        let painted = 0;
         for (const [layerName, layer] of Object.entries(vectorTile.layers)) {
             const scale = tile.width / layer.extent;
             for (let index = 0; index < layer.length; index++) {
@@ -228,11 +240,29 @@ export const VectorTileLayer = L.GridLayer.extend({
                 const style = this.options.style(layerName, feature.properties, feature.type, coords.z);
                 if (!style) continue;
                 drawFeature(context, feature, style, scale, ratio, hits);
+                painted++;
                 if (feature.type === POLYGON && this.options.polygonHits) shapes.push(polygonShape(feature, scale / ratio));
             }
         }
         if (hits.length) this._hits.set(tileKey(coords), hits);
         if (shapes.length) this._shapes.set(tileKey(coords), shapes);
+        this._painted.set(tileKey(coords), painted);
+    },
+
+    /* What the loaded tiles drew, for tests: {features: how many features
+     * were painted, points: [{properties, latlng}] of each hit-testable
+     * point (a tile's points may lie outside the view)}. */
+    drawn() {
+        let features = 0;
+        for (const count of this._painted.values()) features += count;
+        const size = this.getTileSize();
+        const points = [];
+        for (const [key, hits] of this._hits) {
+            const [x, y, z] = key.split(':').map(Number);
+            for (const hit of hits)
+                points.push({ properties: hit.properties, latlng: this._map.unproject([x * size.x + hit.x, y * size.y + hit.y], z) });
+        }
+        return { features, points };
     },
 
     /* The properties of the drawn polygons containing `latlng` (polygonHits). */

@@ -28,9 +28,10 @@ import { drawResultMarkers } from './markers.js';
  * replaced). `elements`: conditionInput, conditionListbox, placeInput,
  * placeListbox, status, intro, message, list, and, in the full page only,
  * geolocate and publicSelect. onConditionChanged() runs after the condition
- * or the public changed (the map's sites and the planner follow). Returns
+ * or the public changed (the map's sites and the planner follow);
+ * onResultsDrawn(groups), optional, after the result markers were drawn. Returns
  * {search, choosePlace, labelCondition, showState, retranslate}. */
-export function createSearch({ map, state, elements, onConditionChanged }) {
+export function createSearch({ map, state, elements, onConditionChanged, onResultsDrawn }) {
     const L = window.L;
     const markers = L.layerGroup().addTo(map);
     let markerByKey = new Map();
@@ -138,6 +139,7 @@ export function createSearch({ map, state, elements, onConditionChanged }) {
     function drawMarkers(groups) {
         const place = state.lat === undefined ? null : { lat: state.lat, lon: state.lon, label: placeLabel() };
         markerByKey = drawResultMarkers(markers, place, groups, (group) => highlight(group.key, { focusList: true }));
+        onResultsDrawn?.(groups);
     }
 
     function fitResults(groups) {
