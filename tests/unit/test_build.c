@@ -147,7 +147,7 @@ static const struct {
     const char *reason_part;
 } expected_rejections[] = {
     {8, "unresolvable position"},
-    {9, "invalid UTF-8"},
+    {9, "is not UTF-8 text"},
     {10, "too few fields"},
     {11, "too many fields"},
     {12, "repeated site_id T-LATLON"},
