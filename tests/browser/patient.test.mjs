@@ -206,6 +206,20 @@ for (const size of SIZES) {
         await page.closeAll();
     });
 
+    test(`${size.name}: a new search (the public changed) fits the map again`, async () => {
+        // The map starts at Marseille; on a phone the list is shown and the map is fitted when next shown.
+        const page = await open(`/?${PROVINS_SEARCH}&zoom=9&center=43.3,5.4`, size.options);
+        await firstResult(page);
+        if (!size.phone) assert.equal((await viewHolds(page, 5)).place, false, 'the map starts elsewhere');
+        await page.selectOption('#public-select', 'enfants');
+        await page.waitForFunction(() => new URL(location.href).searchParams.get('public') === 'enfants' && !document.body.classList.contains('is-loading'));
+        if (size.phone) await page.click('#show-map');
+        await page.waitForFunction(() => !(new URL(location.href).searchParams.get('center') ?? '').startsWith('43.3000'));
+        await assertViewFits(page);
+        assertClean(page);
+        await page.closeAll();
+    });
+
     test(`${size.name}: axe-core finds no serious or critical violation with results`, async () => {
         const page = await open(`/?${PROVINS_SEARCH}&zoom=9`, { ...size.options, bypassCSP: true });
         await firstResult(page);
@@ -293,7 +307,8 @@ test('English: the card speaks English', async () => {
 
 test('embed in a 360×480 iframe: the search, the list, the map switch, no sideways scroll', async () => {
     // The host page is made up by the test (never asked from the server), at the server's origin.
-    const page = await session.newPage({ viewport: { width: 600, height: 700 } });
+    // axe is injected as an inline script, which the embed's CSP forbids: bypassed here only.
+    const page = await session.newPage({ viewport: { width: 600, height: 700 }, bypassCSP: true });
     await page.route(`${session.base}/embed-host`, (route) =>
         route.fulfill({
             status: 200,
@@ -319,6 +334,8 @@ test('embed in a 360×480 iframe: the search, the list, the map switch, no sidew
     assert.equal(await text(first.locator('.result-distance')), 'à 2,0 km');
     assert.equal(await first.locator('a[href^="tel:"]').getAttribute('href'), PROVINS_PHONE.href);
     assert.ok(await noSidewaysScroll(frame), 'no horizontal scroll in the embed');
+    let violations = await seriousViolations(frame);
+    assert.deepEqual(violations, [], JSON.stringify(violations, null, 1));
     await screenshot(page, 'patient-embed-iframe-list');
     await frame.locator('#show-map').click();
     const map = await frame.locator('#map').boundingBox();
@@ -327,6 +344,8 @@ test('embed in a 360×480 iframe: the search, the list, the map switch, no sidew
     assert.ok(Math.abs(map.y + map.height - (iframe.y + iframe.height)) <= 3, 'the map reaches the bottom of the frame');
     assert.ok(await frame.locator('.rank-marker[data-rank="1"]').isVisible(), 'marker 1 on the map');
     assert.ok(await noSidewaysScroll(frame), 'no horizontal scroll on the map');
+    violations = await seriousViolations(frame);
+    assert.deepEqual(violations, [], JSON.stringify(violations, null, 1));
     await screenshot(page, 'patient-embed-iframe-map');
     assertClean(page);
     await page.closeAll();

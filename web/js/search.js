@@ -94,14 +94,14 @@ export function createSearch({ map, state, elements, onConditionChanged, layout 
             state.orpha = undefined;
             state.condition = undefined;
             onConditionChanged();
-            search({ push: true });
+            search({ push: true, fit: true });
         }
     });
 
     elements.publicSelect?.addEventListener('change', () => {
         state.public = elements.publicSelect.value || undefined;
         onConditionChanged();
-        search({ push: true });
+        search({ push: true, fit: true });
     });
 
     elements.geolocate?.addEventListener('click', () => {
