@@ -112,8 +112,9 @@ export function main() {
         elements: { showList: byId('show-list'), showMap: byId('show-map'), skipLink: document.querySelector('.skip-link') },
         onMapShown: () => {
             // A map hidden from the start was given France at the smallest zoom: set the view it was meant to have.
+            // (The new size's moveend is deferred, so the tiles are asked for the view set here only.)
             const viewUnset = state.zoom === undefined && state.center === undefined;
-            map.invalidateSize({ animate: false });
+            map.invalidateSize({ animate: false, debounceMoveend: true });
             if (patient.fitPending() || !viewUnset) return;
             showInitialView(map, { ...state, zoom: undefined, center: undefined });
         },
