@@ -234,6 +234,22 @@ for (const size of SIZES) {
     });
 }
 
+test('phone: a tap on a numbered marker shows its card in the list', async () => {
+    const page = await open(`/?${PROVINS_SEARCH}`, SIZES[1].options);
+    await firstResult(page);
+    await page.tap('#show-map');
+    const marker = page.locator('.rank-marker[data-rank="2"]');
+    await marker.waitFor();
+    await marker.tap();
+    await page.waitForFunction(() => document.activeElement?.id === 'result-2');
+    assert.equal(await page.locator('#result-2').isVisible(), true);
+    assert.equal(await page.locator('#map').isVisible(), false);
+    assert.equal(await page.getAttribute('#show-list', 'aria-pressed'), 'true');
+    assert.match(await page.getAttribute('#result-2', 'class'), /\bis-active\b/);
+    assertClean(page);
+    await page.closeAll();
+});
+
 test('the map service chosen is used by every card and remembered', async () => {
     const page = await open(`/?${PROVINS_SEARCH}&zoom=9`);
     await firstResult(page);
@@ -262,17 +278,34 @@ test('copy the address: the clipboard gets it, a status says so, the focus stays
     assert.equal(await text(copy), 'Adresse copiée');
     assert.ok(await copy.evaluate((button) => document.activeElement === button), 'the focus stays on the button');
     await page.waitForFunction(() => document.querySelector('#results-list .result-copy').textContent === 'Copier l’adresse');
-    // Without the Clipboard API (an insecure page, an old browser) the selection is copied instead.
+    // Without the Clipboard API (an insecure page, an old browser) a selection is copied instead.
     await page.evaluate(() => {
         Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true });
+        window.copied = [];
+        document.execCommand = (command) => {
+            window.copied.push([command, document.getSelection().toString()]);
+            return window.copyWorks;
+        };
+        window.copyWorks = true;
         document.querySelector('#results-status').textContent = '';
     });
-    await first.locator('button.result-copy').focus();
+    await copy.focus();
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.querySelector('#results-status').textContent !== '');
-    assert.match(await text(page.locator('#results-status')), /^Adresse de « Centre hospitalier de Provins » copiée$|^Copie impossible/);
+    assert.equal(await text(page.locator('#results-status')), 'Adresse de « Centre hospitalier de Provins » copiée');
+    assert.deepEqual(await page.evaluate(() => window.copied), [['copy', PROVINS_ADDRESS]]);
     assert.ok(await copy.evaluate((button) => document.activeElement === button), 'the focus comes back to the button');
-    assert.equal(await page.locator('textarea.visually-hidden').count(), 0, 'the helper textarea is gone');
+    assert.equal(await page.locator('body > textarea').count(), 0, 'the helper textarea is gone');
+    // When nothing can copy, the address is left selected on the card and the status says so.
+    await page.evaluate(() => {
+        window.copyWorks = false;
+        document.querySelector('#results-status').textContent = '';
+    });
+    await copy.click();
+    await page.waitForFunction(() => document.querySelector('#results-status').textContent !== '');
+    assert.equal(await text(page.locator('#results-status')), 'Copie automatique impossible : l’adresse est sélectionnée sur la fiche.');
+    assert.equal(await page.evaluate(() => document.getSelection().toString()), 'ROUTE DE CHALAUTRE, 77488 PROVINS');
+    assert.equal(await text(copy), 'Copier l’adresse');
     assertClean(page);
     await page.closeAll();
 });

@@ -64,8 +64,8 @@ function renderSite(site, queryOrpha) {
     return item;
 }
 
-/* The links and buttons that take the reader to the centre (results are
- * in one language: `t` is read at render time). */
+/* The buttons and links that take the reader to the centre of `group`,
+ * each described by the card's title (the words are the current language's). */
 function renderWayThere(group, { from, service, status, onShow }) {
     const titleId = `result-${group.rank}-title`;
     const described = (node) => {
@@ -81,11 +81,14 @@ function renderWayThere(group, { from, service, status, onShow }) {
     if (lines.length) {
         const copy = described(element('button', 'card-action result-copy', t('card_copy')));
         copy.type = 'button';
+        let restore = 0;
         copy.addEventListener('click', async () => {
             const copied = await copyText([group.name, ...lines].join('\n'));
+            if (!copied) selectText(copy.closest('.result')?.querySelector('.result-address'));
             announce(status, t(copied ? 'card_copied' : 'card_copy_failed', { name: group.name }));
             copy.textContent = t(copied ? 'card_copied_short' : 'card_copy');
-            setTimeout(() => (copy.textContent = t('card_copy')), 2000);
+            clearTimeout(restore);
+            restore = setTimeout(() => (copy.textContent = t('card_copy')), 2000);
         });
         actions.append(copy);
     }
@@ -95,7 +98,7 @@ function renderWayThere(group, { from, service, status, onShow }) {
     directions.rel = 'noopener noreferrer';
     directions.target = '_blank';
     directions.append(element('span', 'visually-hidden', t('card_directions_where', { service: t(service.label) })));
-    const arrow = element('span', 'external-mark', '↗');
+    const arrow = element('span', null, '↗');
     arrow.setAttribute('aria-hidden', 'true');
     directions.append(arrow);
     actions.append(directions);
@@ -103,6 +106,16 @@ function renderWayThere(group, { from, service, status, onShow }) {
     geo.href = geoUri(group);
     actions.append(geo);
     return actions;
+}
+
+/* Selects the text of `node` (when copying failed, for the reader to copy it). */
+function selectText(node) {
+    if (!node) return;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const selection = getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
 }
 
 /* Says `text` in the live region `status` (emptied first, so that the same
