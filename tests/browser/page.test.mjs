@@ -178,7 +178,7 @@ test('planner: a click on a département says its population in words', async ()
     await page.closeAll();
 });
 
-test('mobile: one column, no sideways scrolling, map then list', async () => {
+test('mobile: one column, no sideways scrolling, form then list, the map behind the switch', async () => {
     const page = await open('/?orpha=232&lat=48.56297&lon=3.28776&place=Provins&zoom=9', {
         viewport: { width: 390, height: 844 },
         isMobile: true,
@@ -186,12 +186,15 @@ test('mobile: one column, no sideways scrolling, map then list', async () => {
     });
     const first = await firstResult(page);
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal overflow');
-    const map = await page.locator('#map').boundingBox();
     const form = await page.locator('#search-form').boundingBox();
     const entry = await first.boundingBox();
-    assert.ok(form.y < map.y && map.y < entry.y, 'form, then map, then list');
-    assert.ok(map.width >= 380, 'the map takes the full width');
+    assert.ok(form.y < entry.y, 'form, then list');
+    assert.equal(await page.locator('#map').isVisible(), false, 'the list first');
     await screenshot(page, 'mobile');
+    await page.click('#show-map');
+    const map = await page.locator('#map').boundingBox();
+    assert.ok(map.width >= 380, 'the map takes the full width');
+    assert.equal(await first.isVisible(), false, 'the map alone');
     assertClean(page);
     await page.closeAll();
 });

@@ -9,6 +9,9 @@
  *  - `state` (state.js) is the one description of the view, one object
  *    shared by every module and changed in place; every change is written
  *    to the URL (a search pushes a history entry, a map move replaces it);
+ *  - below 700 px the list comes first and the map is shown on demand
+ *    (small-screen.js); a map first shown after the start gets the view
+ *    it missed (the results' fit, else the state's first view);
  *  - the map's moveend handlers run in creation order: the state first
  *    (url-sync.js), then the planner's selection, then the open-full link;
  *  - window.maillage exposes {map, state, placedLabels(), insets()} for
@@ -21,6 +24,7 @@ import { createSearch } from './search.js';
 import { createPlanner } from './planner.js';
 import { createShare } from './share.js';
 import { createViews } from './views.js';
+import { createSmallScreen } from './small-screen.js';
 import { followMapMoves, followHistory } from './url-sync.js';
 import { pinnedPlaces } from './labels.js';
 
@@ -38,6 +42,9 @@ function searchElements() {
         list: byId('results-list'),
         geolocate: byId('geolocate-button'),
         publicSelect: byId('public-select'),
+        mapService: byId('map-service-select'),
+        resultsTools: byId('results-tools'),
+        resultsStatus: byId('results-status'),
     };
 }
 
@@ -101,9 +108,23 @@ export function main() {
     const view = createMap(byId('map'), state);
     const { map } = view;
     let planner = null;
-    const patient = createSearch({
+    let patient = null;
+    const layout = createSmallScreen({
+        map,
+        elements: { showList: byId('show-list'), showMap: byId('show-map'), skipLink: document.querySelector('.skip-link') },
+        onMapShown: () => {
+            // A map hidden from the start was given France at the smallest zoom: set the view it was meant to have.
+            // (The new size's moveend is deferred, so the tiles are asked for the view set here only.)
+            const viewUnset = state.zoom === undefined && state.center === undefined;
+            map.invalidateSize({ animate: false, debounceMoveend: true });
+            if (patient.fitPending() || !viewUnset) return;
+            showInitialView(map, { ...state, zoom: undefined, center: undefined });
+        },
+    });
+    patient = createSearch({
         map,
         state,
+        layout,
         elements: searchElements(),
         onResultsDrawn: (groups) => view.labels.setPinned(pinnedPlaces(state, groups)),
         onConditionChanged: () => {
@@ -158,7 +179,9 @@ export function main() {
         if (fromHistory) showInitialView(map, state);
         views.applyView();
         view.refreshSites();
-        await Promise.all([patient.labelCondition(), patient.search()]);
+        // A link with a place but no view of its own shows the place and the results.
+        const fit = state.lat !== undefined && state.zoom === undefined && state.center === undefined;
+        await Promise.all([patient.labelCondition(), patient.search({ fit })]);
         share.updateOpenFull();
     }
     followHistory(state, applyState);

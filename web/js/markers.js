@@ -5,6 +5,7 @@
  * groups. Invariants:
  *  - every interactive marker is a keyboard button (Enter and Space do what
  *    a click does) labelled in words (aria-label), never by colour alone;
+ *    Escape on a result marker also leads back to its list entry;
  *  - a site marker's data-site-ids lists the sites it stands for; a result
  *    marker's data-rank is its number in the list, and its data-site-ids
  *    those of its list entry;
@@ -139,7 +140,8 @@ export function siteMarkerFactory(map) {
 
 /* Replaces the content of `layer` (a layer group on the map) by the place
  * searched, {lat, lon, label} or null, and one numbered marker per result
- * group; onChoose(group) runs when a result marker is activated.
+ * group; onChoose(group) runs when a result marker is activated, or left
+ * with Escape (back to its list entry).
  * Returns group key -> marker. */
 export function drawResultMarkers(layer, place, groups, onChoose) {
     const L = window.L;
@@ -171,6 +173,11 @@ export function drawResultMarkers(layer, place, groups, onChoose) {
         element.dataset.siteIds = group.sites.map((site) => site.site_id).join(' ');
         element.dataset.rank = String(group.rank);
         onActivate(marker, () => onChoose(group));
+        element.addEventListener('keydown', (event) => {
+            if (event.key !== 'Escape') return;
+            event.preventDefault();
+            onChoose(group);
+        });
         markerByKey.set(group.key, marker);
     }
     return markerByKey;

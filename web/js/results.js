@@ -7,10 +7,14 @@
  * agree without relying on colour; every text comes from the API or
  * i18n.js, never from markup strings (no HTML injection); every site of a
  * group shows its own public and its own source line (sources.js), since
- * the centres of one hospital can come from different lists. */
+ * the centres of one hospital can come from different lists; every card
+ * offers the way there in one tap (card-links.js: its marker, directions
+ * in the reader's map service, the phone's maps app, the phone number when
+ * known, the address to copy), each control described by the card's title. */
 import { t, roleWords, publicWords, formatKilometres, language } from './i18n.js';
 import { sourceElements } from './sources.js';
 import { uncoveredHelp } from './uncovered.js';
+import { MAP_SERVICES, mapService, geoUri, telHref, phoneText, addressLines, copyText } from './card-links.js';
 
 /* Results (in distance order) -> [{key, rank, name, lat, lon, distance, sites}];
  * a hospital is a FINESS number, or a position for sites without one. */
@@ -44,11 +48,6 @@ function element(tag, className, text) {
     return node;
 }
 
-function directionsUrl(from, group) {
-    const route = `${from.lat.toFixed(5)},${from.lon.toFixed(5)};${group.lat.toFixed(5)},${group.lon.toFixed(5)}`;
-    return `https://www.openstreetmap.org/directions?route=${encodeURIComponent(route)}`;
-}
-
 function renderSite(site, queryOrpha) {
     const item = element('li', 'site');
     item.dataset.siteId = site.site_id;
@@ -66,9 +65,75 @@ function renderSite(site, queryOrpha) {
     return item;
 }
 
-/* Renders `groups` into the <ol> `list`; onShow(group) is called by each
- * group's "show on map" button. */
-export function renderResults(list, groups, { from, queryOrpha, onShow }) {
+/* The buttons and links that take the reader to the centre of `group`,
+ * each described by the card's title (the words are the current language's). */
+function renderWayThere(group, { from, service, status, onShow }) {
+    const titleId = `result-${group.rank}-title`;
+    const described = (node) => {
+        node.setAttribute('aria-describedby', titleId);
+        return node;
+    };
+    const actions = element('div', 'result-actions');
+    const show = described(element('button', 'card-action result-show', t('show_on_map')));
+    show.type = 'button';
+    show.addEventListener('click', () => onShow(group));
+    actions.append(show);
+    const lines = addressLines(group);
+    if (lines.length) {
+        const copy = described(element('button', 'card-action result-copy', t('card_copy')));
+        copy.type = 'button';
+        let restore = 0;
+        copy.addEventListener('click', async () => {
+            const copied = await copyText([group.name, ...lines].join('\n'));
+            if (!copied) selectText(copy.closest('.result')?.querySelector('.result-address'));
+            announce(status, t(copied ? 'card_copied' : 'card_copy_failed', { name: group.name }));
+            copy.textContent = t(copied ? 'card_copied_short' : 'card_copy');
+            clearTimeout(restore);
+            restore = setTimeout(() => (copy.textContent = t('card_copy')), 2000);
+        });
+        actions.append(copy);
+    }
+    // The service is named in the choice above the list; the link says it to screen readers.
+    const directions = described(element('a', 'card-action result-directions', t('card_directions')));
+    directions.href = service.directions(from, group);
+    directions.rel = 'noopener noreferrer';
+    directions.target = '_blank';
+    directions.append(element('span', 'visually-hidden', t('card_directions_where', { service: t(service.label) })));
+    const arrow = element('span', null, '↗');
+    arrow.setAttribute('aria-hidden', 'true');
+    directions.append(arrow);
+    actions.append(directions);
+    const geo = described(element('a', 'card-action result-geo', t('card_geo')));
+    geo.href = geoUri(group);
+    actions.append(geo);
+    return actions;
+}
+
+/* Selects the text of `node` (when copying failed, for the reader to copy it). */
+function selectText(node) {
+    if (!node) return;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const selection = getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+}
+
+/* Says `text` in the live region `status` (emptied first, so that the same
+ * words said twice are announced twice). */
+function announce(status, text) {
+    if (!status) return;
+    status.textContent = '';
+    setTimeout(() => (status.textContent = text), 50);
+}
+
+/* Renders `groups` into the <ol> `list`: per group its number, name,
+ * distance, address, phone (a tel: link, when known), the way there
+ * (card-links.js: map button, copy button, directions in `service`, geo:
+ * link) and its sites. onShow(group) is called by each group's "show on
+ * map" button; `from` is the place searched ({lat, lon}); `status` the
+ * live region that says the address was copied (optional). */
+export function renderResults(list, groups, { from, queryOrpha, onShow, service = mapService(), status = null }) {
     list.replaceChildren();
     for (const group of groups) {
         const item = element('li', 'result');
@@ -77,40 +142,43 @@ export function renderResults(list, groups, { from, queryOrpha, onShow }) {
         item.dataset.key = group.key;
         item.dataset.siteIds = group.sites.map((site) => site.site_id).join(' ');
         const heading = element('h3', 'result-name');
-        const rank = element('span', 'rank', String(group.rank));
-        heading.append(rank, element('span', 'result-title', group.name));
+        const title = element('span', 'result-title', group.name);
+        title.id = `result-${group.rank}-title`;
+        heading.append(element('span', 'rank', String(group.rank)), title);
         item.append(heading);
-        item.append(element('p', 'result-distance', t('distance', { km: formatKilometres(group.distance) })));
-        const address = [group.address, [group.postcode, group.city].filter(Boolean).join(' ')].filter(Boolean).join(', ');
-        if (address) item.append(element('p', 'result-address', address));
+        const where = element('p', 'result-where');
+        where.append(element('span', 'result-distance', t('distance', { km: formatKilometres(group.distance) })));
+        const address = addressLines(group).join(', ');
+        if (address) where.append(element('span', 'result-address', address));
+        item.append(where);
+        const tel = telHref(group.phone);
+        if (tel) {
+            const phone = element('p', 'result-phone', t('phone'));
+            const link = element('a', null, phoneText(group.phone));
+            link.href = tel;
+            phone.append(link);
+            item.append(phone);
+        }
+        item.append(renderWayThere(group, { from, service, status, onShow }));
         if (group.sites.length > 1) item.append(element('p', 'result-count', t('sites_here', { n: group.sites.length })));
         const sites = element('ul', 'sites');
         for (const site of group.sites) sites.append(renderSite(site, queryOrpha));
         item.append(sites);
-        const actions = element('p', 'result-actions');
-        if (group.phone) {
-            const digits = group.phone.replace(/[^\d+]/g, '');
-            const phone = element('span', 'result-phone', t('phone'));
-            const link = element('a', null, /^0\d{9}$/.test(digits) ? digits.replace(/(\d\d)(?=\d)/g, '$1 ') : group.phone);
-            link.href = `tel:${digits}`;
-            phone.append(link);
-            actions.append(phone);
-        }
-        const show = element('button', 'link-button', t('show_on_map'));
-        show.type = 'button';
-        show.addEventListener('click', () => onShow(group));
-        actions.append(show);
-        const directions = element('a', null, t('directions'));
-        directions.href = directionsUrl(from, group);
-        directions.rel = 'noopener noreferrer';
-        directions.target = '_blank';
-        actions.append(directions);
-        const geo = element('a', null, t('geo_link'));
-        geo.href = `geo:${group.lat.toFixed(5)},${group.lon.toFixed(5)}`;
-        actions.append(geo);
-        item.append(actions);
         list.append(item);
     }
+}
+
+/* Fills the <select> of map services (labels in the current language) and selects `service`. */
+export function renderServiceChoice(select, service) {
+    if (!select) return;
+    select.replaceChildren(
+        ...MAP_SERVICES.map((entry) => {
+            const option = element('option', null, t(entry.label));
+            option.value = entry.id;
+            return option;
+        }),
+    );
+    select.value = service.id;
 }
 
 /* The server's word on the answer, above the list: when no site is listed,

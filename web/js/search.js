@@ -5,7 +5,11 @@
  * markers (the searched place and one numbered marker per hospital), and
  * the condition's label in the current language. Invariants:
  *  - the list is the equivalent of the map: every result marker is a
- *    numbered list entry and both lead to each other (click, keyboard);
+ *    numbered list entry and both lead to each other (click, keyboard: a
+ *    card's map button focuses its marker, Enter or Escape there the card;
+ *    on a small screen each also switches to the map or the list);
+ *  - a search from the form or the map fits the map to the place and the
+ *    nearest results (at once, or when a hidden map is next shown);
  *  - a search writes the state to the URL first (push: a new history
  *    entry), then shows only the newest answer (older requests are aborted);
  *  - without a place there is no request: the list says what to choose;
@@ -21,22 +25,36 @@ import { t, language } from './i18n.js';
 import { searchConditions, searchPlaces, nearest } from './api.js';
 import { createCombobox } from './combobox.js';
 import { writeState } from './state.js';
-import { groupByHospital, renderResults, renderMessage } from './results.js';
+import { groupByHospital, renderResults, renderMessage, renderServiceChoice } from './results.js';
+import { mapService, rememberedService, rememberService } from './card-links.js';
 import { drawResultMarkers } from './markers.js';
+
+/* Where the map is on a small screen (small-screen.js); on a page without
+ * the switch the map is always shown. */
+const ALWAYS_SHOWN = { showMap() {}, showList() {}, mapVisible: () => true };
 
 /* The patient search on `map` for `state` (read and changed in place, never
  * replaced). `elements`: conditionInput, conditionListbox, placeInput,
- * placeListbox, status, intro, message, list, and, in the full page only,
- * geolocate and publicSelect. onConditionChanged() runs after the condition
- * or the public changed (the map's sites and the planner follow);
- * onResultsDrawn(groups), optional, after the result markers were drawn. Returns
- * {search, choosePlace, labelCondition, showState, retranslate}. */
-export function createSearch({ map, state, elements, onConditionChanged, onResultsDrawn }) {
+ * placeListbox, status, intro, message, list, and, where the page has them,
+ * geolocate and publicSelect (full page), mapService and resultsTools (the
+ * choice of map service for directions and its paragraph, shown with
+ * results) and resultsStatus (a live region for the cards' copy buttons).
+ * onConditionChanged() runs after the condition or the public changed (the
+ * map's sites and the planner follow); onResultsDrawn(groups), optional,
+ * after the result markers were drawn. `layout`: showMap(), showList(),
+ * mapVisible() (small-screen.js): a search fits the map to its results only
+ * while the map is visible, else when it is next shown (fitPending()).
+ * Returns {search, choosePlace, labelCondition, showState, retranslate,
+ * fitPending}. */
+export function createSearch({ map, state, elements, onConditionChanged, onResultsDrawn,
+    layout = ALWAYS_SHOWN }) {
     const L = window.L;
     const markers = L.layerGroup().addTo(map);
     let markerByKey = new Map();
     let lastAnswer = null;
     let searchController = null;
+    let pendingFit = null;
+    let service = rememberedService();
 
     createCombobox({
         input: elements.conditionInput,
@@ -85,14 +103,14 @@ export function createSearch({ map, state, elements, onConditionChanged, onResul
             state.orpha = undefined;
             state.condition = undefined;
             onConditionChanged();
-            search({ push: true });
+            search({ push: true, fit: true });
         }
     });
 
     elements.publicSelect?.addEventListener('change', () => {
         state.public = elements.publicSelect.value || undefined;
         onConditionChanged();
-        search({ push: true });
+        search({ push: true, fit: true });
     });
 
     elements.geolocate?.addEventListener('click', () => {
@@ -125,6 +143,7 @@ export function createSearch({ map, state, elements, onConditionChanged, onResul
     }
 
     function highlight(key, { focusList = false, focusMarker = false } = {}) {
+        if (focusList) layout.showList();
         for (const item of elements.list.querySelectorAll('.result'))
             item.classList.toggle('is-active', item.dataset.key === key);
         for (const [markerKey, marker] of markerByKey) marker.getElement()?.classList.toggle('is-active', markerKey === key);
@@ -142,10 +161,33 @@ export function createSearch({ map, state, elements, onConditionChanged, onResul
         onResultsDrawn?.(groups);
     }
 
+    /* Fits the map to the place and the five nearest hospitals (all of them
+     * would zoom out to the tenth, often far), and records the zoom; when
+     * the map is hidden, it is done when the map is next shown. */
     function fitResults(groups) {
+        if (!layout.mapVisible()) {
+            pendingFit = groups;
+            return;
+        }
+        pendingFit = null;
         const points = [[state.lat, state.lon], ...groups.slice(0, 5).map((group) => [group.lat, group.lon])];
         map.fitBounds(L.latLngBounds(points), { padding: [48, 48], maxZoom: 12, animate: false });
+        state.zoom = map.getZoom();
+        writeState(state);
     }
+
+    function showOnMap(group) {
+        layout.showMap();
+        pendingFit = null;
+        map.setView([group.lat, group.lon], Math.max(map.getZoom(), 12), { animate: false });
+        highlight(group.key, { focusMarker: true });
+    }
+
+    elements.mapService?.addEventListener('change', () => {
+        service = mapService(elements.mapService.value);
+        rememberService(service.id);
+        renderAnswer();
+    });
 
     function renderAnswer() {
         if (!lastAnswer) return;
@@ -154,15 +196,20 @@ export function createSearch({ map, state, elements, onConditionChanged, onResul
             ? t('results_intro_condition', { condition: state.condition || `ORPHA:${state.orpha}`, place: placeLabel() })
             : t('results_intro_all', { place: placeLabel() });
         renderMessage(elements.message, body, groups.length > 0, chooseCondition);
+        showServiceChoice(groups.length > 0);
         renderResults(elements.list, groups, {
             from: { lat: state.lat, lon: state.lon },
             queryOrpha: state.orpha,
-            onShow: (group) => {
-                map.setView([group.lat, group.lon], Math.max(map.getZoom(), 12));
-                highlight(group.key, { focusMarker: true });
-            },
+            onShow: showOnMap,
+            service,
+            status: elements.resultsStatus,
         });
         drawMarkers(groups);
+    }
+
+    function showServiceChoice(shown) {
+        if (elements.resultsTools) elements.resultsTools.hidden = !shown;
+        if (shown) renderServiceChoice(elements.mapService, service);
     }
 
     /* Runs /api/nearest for the state's place and condition and shows it.
@@ -171,9 +218,11 @@ export function createSearch({ map, state, elements, onConditionChanged, onResul
         writeState(state, { push });
         if (state.lat === undefined) {
             lastAnswer = null;
+            pendingFit = null;
             elements.intro.textContent = t('results_none_place');
             elements.message.replaceChildren();
             elements.list.replaceChildren();
+            showServiceChoice(false);
             drawMarkers([]);
             return;
         }
@@ -198,15 +247,12 @@ export function createSearch({ map, state, elements, onConditionChanged, onResul
             if (state.platform) results = results.filter((result) => result.platform === state.platform).slice(0, config.nearestCount);
             lastAnswer = { body, groups: groupByHospital(results) };
             renderAnswer();
-            if (fit) {
-                fitResults(lastAnswer.groups);
-                state.zoom = map.getZoom();
-                writeState(state);
-            }
+            if (fit) fitResults(lastAnswer.groups);
         } catch (error) {
             if (error.name === 'AbortError') return;
             lastAnswer = null;
             elements.list.replaceChildren();
+            showServiceChoice(false);
             drawMarkers([]);
             elements.intro.textContent = t('error', { detail: error.message });
         } finally {
@@ -243,6 +289,13 @@ export function createSearch({ map, state, elements, onConditionChanged, onResul
         showState() {
             elements.placeInput.value = state.place ?? (state.lat !== undefined ? placeLabel() : '');
             if (elements.publicSelect) elements.publicSelect.value = state.public ?? '';
+        },
+        /* Fits the map to the results of a search made while it was hidden;
+         * false when there was none (the map is left as it is). */
+        fitPending() {
+            if (!pendingFit) return false;
+            fitResults(pendingFit);
+            return true;
         },
         /* After a language change: the answer's texts, asked again in the
          * new language (the server's messages and labels), and the condition's label. */
