@@ -132,13 +132,16 @@ test('national view at 1280×800: five insets over the map with their sites, cit
     await page.closeAll();
 });
 
-test('national view at 375×667: the insets in a row under the map, in the screen, axe', async () => {
+test('national view at 375×667: the insets in a row over the map\'s foot, in the screen, axe', async () => {
     const page = await open('/', { ...PHONE, bypassCSP: true });
+    assert.equal(await page.locator('.insets').isVisible(), false, 'the list first: no insets without the map');
+    await page.click('#show-map');
     const boxes = await assertInsetsDrawn(page);
     const map = await page.locator('#map').boundingBox();
     for (const box of boxes) {
         assert.ok(box.x >= 0 && box.x + box.width <= 375, 'inset within the screen width');
-        assert.ok(box.y >= map.y + map.height - 1, 'inset under the map');
+        assert.ok(box.y + box.height <= 667, 'inset within the screen height: no scrolling');
+        assert.ok(box.y >= map.y && box.y + box.height <= map.y + map.height, 'inset over the map');
         assert.ok(Math.abs(box.y - boxes[0].y) < 1, 'one row');
         assert.ok(box.width >= 44 && box.height >= 44, 'a target large enough to touch');
     }
