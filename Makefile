@@ -3,7 +3,7 @@
 #   make run     installs missing deps, builds, builds the dataset, serves on 127.0.0.1:8080
 #   make test    installs missing deps, builds, runs every test suite (exit 0 = all passed)
 #
-# Other targets: all, dataset, bench, bench-build, lint, format, clean.
+# Other targets: all, dataset, bench, bench-build, soak, lint, format, clean.
 # SAN=1 builds into build/san with AddressSanitizer + UndefinedBehaviorSanitizer.
 
 SAN ?= 0
@@ -31,7 +31,7 @@ BINARY := $(BUILD)/maillage
 DATABASE := $(BUILD)/maillage.sqlite
 GEODATA := $(wildcard geodata/*.csv geodata/*.geojson)
 
-.PHONY: all run dataset test unit-tests bench bench-build bench-page lint format clean deps test-deps web
+.PHONY: all run dataset test unit-tests bench bench-build bench-page soak lint format clean deps test-deps web
 
 all: $(BINARY)
 
@@ -110,6 +110,12 @@ bench-build: $(BINARY) $(SYNTHETIC_NETWORK)
 bench: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK) $(FLOOR_BINARY)
 	@tools/install-deps.sh build bench
 	@BUILD=$(BUILD) tools/bench.sh
+
+# A long mixed load with reloads, then a run under valgrind (tools/soak.sh);
+# figures in $(BUILD)/evidence/soak.tsv.
+soak: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK) web
+	@tools/install-deps.sh build bench
+	@BUILD=$(BUILD) tools/soak.sh
 
 # The page: first meaningful paint and bytes of the first view in headless Chromium.
 bench-page: $(BINARY) $(DATABASE) web
