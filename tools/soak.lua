@@ -12,6 +12,7 @@
 -- unbounded: wrk's -d bounds the run), and done() prints, for soak.sh:
 --   soak requests N
 --   soak duration_s S
+--   soak latency_p99_ms MS, soak latency_max_ms MS
 --   soak status CODE N        (one line per status seen)
 --   soak errors connect N read N write N timeout N
 -- Everything is per run; nothing is written to disk.
@@ -96,6 +97,8 @@ function done(summary, latency, done_requests)
     end
     io.write(string.format("soak requests %d\n", summary.requests))
     io.write(string.format("soak duration_s %.3f\n", summary.duration / 1e6))
+    io.write(string.format("soak latency_p99_ms %.1f\n", latency:percentile(99) / 1000))
+    io.write(string.format("soak latency_max_ms %.1f\n", latency.max / 1000))
     local codes = {}
     for status in pairs(total) do
         table.insert(codes, status)
