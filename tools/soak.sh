@@ -29,7 +29,9 @@
 #      done()) for SOAK_SECONDS at SOAK_CONNECTIONS connections on
 #      SOAK_WRK_THREADS threads, sending SIGHUP SOAK_RELOADS times at equal
 #      intervals; every reload must be logged as done;
-#   3. records VmRSS one second after wrk ends ("rss_after"; the last reload
+#   3. records VmRSS once the server is at rest after wrk ends (no CPU used
+#      for 300 ms: the requests queued when wrk stopped are done; as for
+#      rss_warm) ("rss_after"; the last reload
 #      came a third of the run before the end, so the caches were filled
 #      again by the same mix). Checks: no 5xx, every answer counted, wrk's
 #      socket errors (connect, read, write, timeout) all 0, and rss_after
@@ -262,6 +264,17 @@ start_server() {
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# at_rest PID: waits until PID has used no CPU for 300 ms (at most a minute):
+# requests queued when wrk stopped and reloads have finished.
+at_rest() {
+    local before after
+    for _ in $(seq 1 200); do
+        before=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat")
+        sleep 0.3
+        after=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat")
+        [ "$before" = "$after" ] && return 0
+    done
+}
 mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 
 # wait_reloads ERR N: waits (up to 5 minutes) until ERR logs N reloads, done
@@ -319,7 +332,7 @@ if [ $run_load = 1 ]; then
             "$work/mix" "$MAX_REQUESTS" >"$2" 2>&1
     }
     wrk_run "$WARMUP" "$work/warm.wrk"
-    sleep 1
+    at_rest "$server"
     rss_warm=$(rss_kb "$server")
     echo "soak: resident memory $(mb "$rss_start") MB at start, $(mb "$rss_warm") MB after warm-up"
 
@@ -333,7 +346,7 @@ if [ $run_load = 1 ]; then
     done
     wrk_status=0
     wait "$wrk_pid" || wrk_status=$?
-    sleep 1
+    at_rest "$server"
     rss_after=$(rss_kb "$server")
     rss_peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server/status")
     reloads_ok=0
