@@ -3,8 +3,8 @@
 #   make run     installs missing deps, builds, builds the dataset, serves on 127.0.0.1:8080
 #   make test    installs missing deps, builds, runs every test suite (exit 0 = all passed)
 #
-# Other targets: all, dataset, bench, bench-build, fuzz, lint, format, clean, install, uninstall,
-# man, security-report.
+# Other targets: all, dataset, bench, bench-build, fuzz, soak, lint, format, clean, install,
+# uninstall, man, security-report.
 # SAN=1 builds into build/san with AddressSanitizer + UndefinedBehaviorSanitizer.
 
 SAN ?= 0
@@ -34,8 +34,8 @@ BINARY := $(BUILD)/maillage
 DATABASE := $(BUILD)/maillage.sqlite
 GEODATA := $(wildcard geodata/*.csv geodata/*.geojson)
 
-.PHONY: all run dataset test unit-tests fuzz fuzz-build bench bench-build bench-page lint format clean \
-	deps test-deps web install uninstall man security-report
+.PHONY: all run dataset test unit-tests fuzz fuzz-build bench bench-build bench-page soak lint format \
+	clean deps test-deps web install uninstall man security-report
 
 all: $(BINARY)
 
@@ -156,6 +156,12 @@ bench-build: $(BINARY) $(SYNTHETIC_NETWORK)
 bench: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK) $(FLOOR_BINARY)
 	@tools/install-deps.sh build bench
 	@if [ -n "$(N)" ]; then BUILD=$(BUILD) tools/bench-growth.sh "$(N)"; else BUILD=$(BUILD) tools/bench.sh; fi
+
+# A long mixed load with reloads, then a run under valgrind (tools/soak.sh);
+# figures in $(BUILD)/evidence/soak.tsv.
+soak: $(BINARY) $(DATABASE) $(SYNTHETIC_NETWORK) web
+	@tools/install-deps.sh build bench
+	@BUILD=$(BUILD) tools/soak.sh
 
 # The page: first meaningful paint and bytes of the first view in headless Chromium.
 bench-page: $(BINARY) $(DATABASE) web

@@ -1,11 +1,13 @@
 /* dataset_state.c — reference-counted datasets and hot reload; see dataset_state.h. */
 #include "dataset/dataset_state.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct DatasetReference {
     Dataset *dataset;
@@ -98,10 +100,32 @@ void dataset_state_release(DatasetReference *reference)
     if (atomic_fetch_sub_explicit(&reference->references, 1, memory_order_acq_rel) == 1) {
         dataset_free(reference->dataset);
         free(reference);
+        /* Freed chunks stay resident until reused: give every arena's free
+         * pages back (a few milliseconds, once per reload). */
+        malloc_trim(0);
     }
 }
 
-int dataset_state_reload(DatasetState *state, char *error, size_t error_size)
+/* Waits until `reference` is held by its caller alone (the requests that
+ * read it have released it), for at most `seconds`; 1 when they left. */
+static int wait_for_readers(DatasetReference *reference, double seconds)
+{
+    struct timespec pause = {0, 100000}; /* 0.1 ms, doubling up to 10 ms */
+    double waited = 0.0;
+    for (;;) {
+        if (atomic_load_explicit(&reference->references, memory_order_acquire) == 1)
+            return 1;
+        if (waited >= seconds)
+            return 0;
+        nanosleep(&pause, NULL);
+        waited += (double)pause.tv_nsec / 1e9;
+        if (pause.tv_nsec < 10000000)
+            pause.tv_nsec *= 2;
+    }
+}
+
+int dataset_state_reload(DatasetState *state, double retire_wait_seconds, char *error,
+                         size_t error_size)
 {
     pthread_mutex_lock(&state->reload_lock);
     DatasetReference *fresh =
@@ -114,7 +138,8 @@ int dataset_state_reload(DatasetState *state, char *error, size_t error_size)
     DatasetReference *retired = state->current;
     state->current = fresh;
     pthread_mutex_unlock(&state->lock);
-    pthread_mutex_unlock(&state->reload_lock);
+    wait_for_readers(retired, retire_wait_seconds);
     dataset_state_release(retired);
+    pthread_mutex_unlock(&state->reload_lock);
     return 0;
 }

@@ -8,8 +8,16 @@
  *    meanwhile, so one request never mixes two datasets;
  *  - the state itself holds one reference on the current dataset; a reload
  *    loads the new file completely first, then swaps the pointer under a
- *    short lock and drops the state's reference on the old one, which is
- *    freed by whoever releases it last (the reloader or the last request);
+ *    short lock, waits (a bounded time) for the requests still reading the
+ *    old dataset to leave, and drops the state's reference on it; it is
+ *    freed by whoever releases it last: the reloader when the requests left
+ *    in time (the usual case: freeing a dataset is work no request should
+ *    pay for), else the last request;
+ *  - freeing a dataset gives its memory back to the system (malloc_trim):
+ *    while a reload runs, two datasets are alive, so the heap grows by one
+ *    dataset; without the trim, the old dataset's pages and the loader's
+ *    temporaries stayed resident as free heap (measured on the shipped
+ *    data: +10 MB resident at rest after one reload, +38% after seven);
  *  - a failed reload changes nothing: the old dataset keeps serving;
  *  - every load uses the DatasetOptions given at open. */
 #ifndef MAILLAGE_DATASET_STATE_H
@@ -37,13 +45,17 @@ void dataset_state_close(DatasetState *state);
 DatasetReference *dataset_state_acquire(DatasetState *state);
 /* The dataset held by `reference`, valid until it is released. */
 const Dataset *dataset_reference_get(const DatasetReference *reference);
-/* Drops one reference, freeing the dataset when it was the last; from any
- * thread. NULL is a no-op. */
+/* Drops one reference; the last one frees the dataset and gives the freed
+ * memory back to the system (malloc_trim). From any thread; NULL is a no-op. */
 void dataset_state_release(DatasetReference *reference);
 
 /* Loads the database path again and swaps it in; thread-safe, reloads run
- * one at a time. Returns 0, or -1 with a one-line message in `error` (the
- * old dataset keeps serving). */
-int dataset_state_reload(DatasetState *state, char *error, size_t error_size);
+ * one at a time. Then waits up to `retire_wait_seconds` (0: not at all)
+ * for the requests still reading the old dataset to release it, and drops
+ * the state's reference: when they left in time the old dataset is freed
+ * here, else by the last of them. Returns 0, or -1 with a one-line message
+ * in `error` (the old dataset keeps serving). */
+int dataset_state_reload(DatasetState *state, double retire_wait_seconds, char *error,
+                         size_t error_size);
 
 #endif

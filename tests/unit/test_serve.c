@@ -16,8 +16,11 @@
 #include "http/tile_routes.h"
 #include "support.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -359,7 +362,7 @@ TEST(dataset_references_survive_a_reload)
         return;
     DatasetReference *first = dataset_state_acquire(state);
     const Dataset *old = dataset_reference_get(first);
-    CHECK(dataset_state_reload(state, error, sizeof error) == 0, "%s", error);
+    CHECK(dataset_state_reload(state, 0.0, error, sizeof error) == 0, "%s", error);
     DatasetReference *second = dataset_state_acquire(state);
     const Dataset *current = dataset_reference_get(second);
     CHECK(current != old && current->snapshot != old->snapshot && current->index != old->index &&
@@ -386,6 +389,60 @@ TEST(dataset_references_survive_a_reload)
     CHECK(missing == NULL && strstr(error, "synthetic.sqlite"), "%s", error);
 }
 
+/* A request reading the old dataset: once the reload has swapped the
+ * datasets, it releases its reference 100 ms later (`patient` 0), or when
+ * told to (`patient` 1, `go`). */
+typedef struct SlowReader {
+    DatasetState *state;
+    DatasetReference *reference;
+    int patient;
+    atomic_int go, released;
+} SlowReader;
+
+static void *slow_reader(void *argument)
+{
+    SlowReader *reader = argument;
+    const struct timespec pause = {0, 1000000};
+    for (int swapped = 0; !swapped;) {
+        DatasetReference *current = dataset_state_acquire(reader->state);
+        swapped = dataset_reference_get(current) != dataset_reference_get(reader->reference);
+        dataset_state_release(current);
+        nanosleep(&pause, NULL);
+    }
+    if (reader->patient)
+        while (!atomic_load(&reader->go))
+            nanosleep(&pause, NULL);
+    else
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+    atomic_store(&reader->released, 1);
+    dataset_state_release(reader->reference);
+    return NULL;
+}
+
+/* A reload with a wait returns once the readers of the old dataset left
+ * (so it freed the dataset itself); without one it returns at once and
+ * the last reader frees it. */
+TEST(reload_waits_for_the_readers_of_the_old_dataset)
+{
+    char error[512] = "";
+    DatasetState *state = dataset_state_open(shipped_database(), NULL, error, sizeof error);
+    CHECK(state != NULL, "cannot load the shipped database: %s", error);
+    if (!state)
+        return;
+    for (int wait = 1; wait >= 0; wait--) {
+        SlowReader reader = {state, dataset_state_acquire(state), !wait, 0, 0};
+        pthread_t thread;
+        CHECK(pthread_create(&thread, NULL, slow_reader, &reader) == 0, "thread");
+        CHECK(dataset_state_reload(state, wait ? 30.0 : 0.0, error, sizeof error) == 0, "%s",
+              error);
+        CHECK(atomic_load(&reader.released) == wait,
+              wait ? "the reload returned before the reader left" : "the reload waited");
+        atomic_store(&reader.go, 1);
+        pthread_join(thread, NULL);
+    }
+    dataset_state_close(state);
+}
+
 /* A reload of a file that no longer loads fails with its name and
  * changes nothing: the same dataset keeps answering. */
 TEST(failed_reload_keeps_the_dataset)
@@ -403,7 +460,7 @@ TEST(failed_reload_keeps_the_dataset)
         write_file(garbage, "not a database");
         CHECK(rename(garbage, copy) == 0, "replacing %s", copy);
         error[0] = 0;
-        CHECK(dataset_state_reload(state, error, sizeof error) == -1 && strstr(error, copy),
+        CHECK(dataset_state_reload(state, 0.0, error, sizeof error) == -1 && strstr(error, copy),
               "reload of a broken file: %s", error);
         DatasetReference *after = dataset_state_acquire(state);
         CHECK(dataset_reference_get(after) == dataset_reference_get(before) &&
@@ -430,6 +487,7 @@ int main(void)
     RUN(static_files_confined);
     RUN(origin_lists);
     RUN(dataset_references_survive_a_reload);
+    RUN(reload_waits_for_the_readers_of_the_old_dataset);
     RUN(failed_reload_keeps_the_dataset);
     return CHECK_SUMMARY("test_serve");
 }
