@@ -102,9 +102,14 @@ FUZZ_CC := clang
 FUZZ_BUILD := build/fuzz
 FUZZ_SANITIZE := address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(filter-out -O2 $(SANITIZE),$(CFLAGS)) -O1 -Itests/unit -Itests/fuzz
-FUZZ_OBJECTS := $(filter-out $(FUZZ_BUILD)/obj/cli/main.o,$(SOURCES:src/%.c=$(FUZZ_BUILD)/obj/%.o))
+FUZZ_OBJECTS := $(filter-out $(FUZZ_BUILD)/obj/cli/main.o,$(SOURCES:src/%.c=$(FUZZ_BUILD)/obj/%.o)) \
+	$(FUZZ_BUILD)/obj/gen/openapi_document.o
 FUZZ_SOURCES := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINARIES := $(FUZZ_SOURCES:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(BUILD)/config.mk
 	@mkdir -p $(@D)
@@ -116,6 +121,8 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h tests/unit/*
 		$(FUZZ_OBJECTS) $(PACKAGE_LIBS) -lpthread -lm -o $@
 
 -include $(FUZZ_OBJECTS:.o=.d)
+# Not intermediate files: kept between runs (make would delete them after a link).
+.SECONDARY: $(FUZZ_OBJECTS)
 
 fuzz-build: $(FUZZ_BINARIES)
 

@@ -53,11 +53,11 @@ typedef struct CoveringTree {
     TreePoint *points;
     KdNode *nodes;
     uint32_t root;
-    uint32_t count;             /* points: the condition's covering sites, each once */
-    size_t bytes;               /* what it holds, charged against the cache budget */
-    atomic_bool referenced;     /* set by a query that used it, cleared by the clock hand */
-    uint64_t retired_epoch;     /* once evicted: the epoch it was unlinked in */
-    struct CoveringTree *next;  /* once evicted: the next tree waiting to be freed */
+    uint32_t count;            /* points: the condition's covering sites, each once */
+    size_t bytes;              /* what it holds, charged against the cache budget */
+    atomic_bool referenced;    /* set by a query that used it, cleared by the clock hand */
+    uint64_t retired_epoch;    /* once evicted: the epoch it was unlinked in */
+    struct CoveringTree *next; /* once evicted: the next tree waiting to be freed */
 } CoveringTree;
 
 struct SpatialIndex {
@@ -84,8 +84,8 @@ struct SpatialIndex {
     EpochReaders readers;
     pthread_mutex_t evict_lock; /* one evictor at a time; never taken by a reader */
     int evict_lock_ready;
-    size_t clock_hand;     /* under evict_lock: the next slot the hand looks at */
-    CoveringTree *retired; /* under evict_lock: unlinked, waiting for their readers */
+    size_t clock_hand;           /* under evict_lock: the next slot the hand looks at */
+    CoveringTree *retired;       /* under evict_lock: unlinked, waiting for their readers */
     SpatialIndexOptions options; /* as given to spatial_index_build() */
     size_t condition_count;      /* slots in `covering` to free */
 };

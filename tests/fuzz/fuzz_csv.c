@@ -59,7 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     read_all(data, size, ';', 0, lines);
     ImportFixture *fixture = import_fixture_get();
     const char *path = import_fixture_begin(data, size);
-    int status = import_network(&fixture->context, path, "fuzz-network.csv");
+    /* Encoding and separator detected, as for a --network file by default. */
+    static const ImportFormat detect = {TEXT_ENCODING_AUTO, 0};
+    int status = import_network(&fixture->context, path, "fuzz-network.csv", &detect);
     /* Only a file without a usable header (empty, malformed, a column
      * twice, no site_id or role) is refused as a whole. */
     import_fixture_check(status == 0 || strstr(fixture->context.error, "header"),

@@ -40,7 +40,7 @@ static void search_conditions(const Dataset *dataset, const char *query, int eng
 {
     static ConditionMatch matches[MAX_RESULTS];
     char code_text[32];
-    ConditionLanguage language = english ? CONDITION_ENGLISH : CONDITION_FRENCH;
+    Language language = english ? LANGUAGE_ENGLISH : LANGUAGE_FRENCH;
     int count = condition_search_find(dataset->conditions, dataset->snapshot, query, language,
                                       limit, matches, code_text);
     check(count == CONDITION_QUERY_EMPTY || (count >= 0 && (size_t)count <= limit),

@@ -504,9 +504,9 @@ static void *query_while_evicting(void *argument)
     for (size_t n = 0; n < 2 * EVICTION_QUERIES; n++) {
         const RaceQueryExpected *query = &eviction_queries[(start + n) % EVICTION_QUERIES];
         NearestResult got[10];
-        int count = spatial_index_nearest(evicted_index, snapshot, query->lat, query->lon,
-                                          &snapshot->conditions[query->condition], &filter, 10,
-                                          got);
+        int count =
+            spatial_index_nearest(evicted_index, snapshot, query->lat, query->lon,
+                                  &snapshot->conditions[query->condition], &filter, 10, got);
         if (!same_results(got, count, query->expected, query->expected_count))
             eviction_mismatches++;
     }
