@@ -110,10 +110,13 @@ export function createInsets(map, sitesOptions, after = Promise.resolve()) {
         unbuilt.forEach(build);
         if (unbuilt.length || !wasShown) refit();
     }
-    /* The page's layout changed (a phone turned, a window resized). */
+    /* The page's layout changed (a phone turned, a window resized, the
+     * map shown). An inset not displayed (a phone's list view) has no size
+     * to fit: it is fitted when the map, shown, fires 'resize'. */
     function refit() {
         if (group.hidden) return;
         for (const inset of insets) {
+            if (!inset.frame.clientWidth || !inset.frame.clientHeight) continue;
             inset.map?.invalidateSize();
             inset.map?.fitBounds(inset.overseas.bounds, { animate: false, padding: [2, 2] });
         }
