@@ -620,8 +620,8 @@ int build_run(const BuildOptions *options)
     char message[768];
     lock = create_locked(temporary_database);
     if (lock < 0) {
-        snprintf(context.error, sizeof context.error, "%s: cannot create %s: %s", options->out,
-                 temporary_database, strerror(errno));
+        snprintf(context.error, sizeof context.error, "%.400s: cannot create %.400s: %s",
+                 options->out, temporary_database, strerror(errno));
         temporary_database[0] = 0;
         goto done;
     }
