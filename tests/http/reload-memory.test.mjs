@@ -118,12 +118,21 @@ function makeClient(url) {
   return { load, once, statuses, failures, get answered() { return answered; }, close: () => agent.destroy() };
 }
 
-function withinTolerance(label, measured, reference) {
-  const change = (measured - reference) / reference;
-  const text = `${label}: ${(measured / 1024).toFixed(1)} MB vs ${(reference / 1024).toFixed(1)} MB (${(change * 100).toFixed(1)}%)`;
-  console.log(`# ${text}`);
-  if (sanitizer) return;
-  assert.ok(Math.abs(change) <= tolerance, `${text}, beyond ${tolerance * 100}%`);
+// Measures with `measure()` until the figure is within the tolerance of
+// `reference`, at most 3 times: on a shared machine one figure can catch
+// buffers of answers still in flight or pages not yet given back, which the
+// next measure (after the same warm-up or rest) does not; memory that
+// really stayed fails all three.
+async function withinTolerance(label, measure, reference) {
+  let text = '';
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const measured = await measure();
+    const change = (measured - reference) / reference;
+    text = `${label}: ${(measured / 1024).toFixed(1)} MB vs ${(reference / 1024).toFixed(1)} MB (${(change * 100).toFixed(1)}%, measure ${attempt})`;
+    console.log(`# ${text}`);
+    if (sanitizer || Math.abs(change) <= tolerance) return;
+  }
+  assert.fail(`${text}, beyond ${tolerance * 100}% three times`);
 }
 
 test(`${reloads} reloads under load: no 5xx, no failed request, memory back within 5%`, async () => {
@@ -175,10 +184,12 @@ test(`${reloads} reloads under load: no 5xx, no failed request, memory back with
     const underLoad = client.answered - answeredBefore;
     assert.ok(underLoad > reloads * 10, `only ${underLoad} answers during the reloads`);
 
-    withinTolerance(`after ${reloads} reloads and the warm-up`, await warmUp(mix), warm);
+    await withinTolerance(`after ${reloads} reloads and the warm-up`, () => warmUp(mix), warm);
     await reload();
-    await atRest(pid);
-    withinTolerance(`at rest after one more reload`, residentKb(pid), rest);
+    await withinTolerance(`at rest after one more reload`, async () => {
+      await atRest(pid);
+      return residentKb(pid);
+    }, rest);
     if (sanitizer) console.log('# SAN=1: resident memory not asserted (ASan keeps freed memory in quarantine)');
 
     assert.deepEqual(client.failures.slice(0, 20), [], `${client.failures.length} failed of ${client.answered}`);
