@@ -415,7 +415,9 @@ static int round_coordinate(double *x, double *y, void *userdata)
  * checked again. Any other (cut by the rectangle, where the clip can make
  * a ring touch itself, or moved by rounding) is checked with GEOSisValid,
  * snap-rounded properly when invalid (valid output), and repaired with
- * GEOSMakeValid as a last resort. */
+ * GEOSMakeValid; when GEOS can do neither, the rounded polygon is kept as
+ * it is (a tile slightly invalid at one spot beats no tile). Returns NULL
+ * only when even rounding failed (out of memory). */
 static GEOSGeometry *snap_polygon(GEOSContextHandle_t context, const GEOSGeometry *polygon,
                                   int source_snapped, double low, double high)
 {
@@ -424,13 +426,15 @@ static GEOSGeometry *snap_polygon(GEOSContextHandle_t context, const GEOSGeometr
     if (!rounded || (!rounding.changed && !rounding.on_edge && source_snapped) ||
         GEOSisValid_r(context, rounded) == 1)
         return rounded;
-    GEOSGeom_destroy_r(context, rounded);
     GEOSGeometry *snapped = GEOSGeom_setPrecision_r(context, polygon, 1.0, GEOS_PREC_VALID_OUTPUT);
     if (snapped && GEOSisValid_r(context, snapped) != 1) {
         GEOSGeometry *repaired = GEOSMakeValid_r(context, snapped);
         GEOSGeom_destroy_r(context, snapped);
         snapped = repaired;
     }
+    if (!snapped)       /* GEOS could do neither (found by fuzzing, an areas tile at z 12): the */
+        return rounded; /* rounded polygon, drawn as it is, rather than no tile at all */
+    GEOSGeom_destroy_r(context, rounded);
     return snapped;
 }
 
