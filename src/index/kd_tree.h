@@ -3,7 +3,7 @@
  * Owns: the layout shared by the files of the spatial index: k-d nodes,
  * tree points, covering trees and the SpatialIndex itself, and the calls
  * between kd_tree.c (building), covering_trees.c, nearest.c and
- * box_query.c. Nothing outside index/ includes it; the design and the
+ * box_query.c. Nothing outside index/ includes it but its unit test; the design and the
  * invariants are in spatial_index.h. */
 #ifndef MAILLAGE_KD_TREE_H
 #define MAILLAGE_KD_TREE_H
@@ -77,9 +77,10 @@ struct SpatialIndex {
      * epoch_read_begin() and epoch_read_end(); covering_bytes counts every
      * tree published or waiting to be freed, and never passes the budget. */
     _Atomic(CoveringTree *) *covering; /* per condition */
-    _Atomic uint8_t *misses;           /* per condition: recent queries without a tree */
-    atomic_size_t miss_count;          /* misses since the counters were last halved */
+    _Atomic uint8_t *uses;             /* per condition: recent queries (saturating) */
+    atomic_size_t use_count;           /* uses since the counters were last halved */
     atomic_size_t covering_bytes;
+    atomic_bool covering_filled; /* the budget has been full once: admission by uses */
     size_t covering_budget;
     EpochReaders readers;
     pthread_mutex_t evict_lock; /* one evictor at a time; never taken by a reader */
@@ -135,6 +136,23 @@ const TreePoint *listing_points(const SpatialIndex *index, const Snapshot *snaps
  * on index->readers: the tree stays valid until epoch_read_end(). */
 const CoveringTree *covering_tree(const SpatialIndex *index, const Snapshot *snapshot,
                                   const Condition *condition, int reader);
+/* Most covering trees one query searches besides the listing trees. */
+#define COVER_MAX_TREES 8
+/* Longest ancestor list a query covers with its ancestors' trees (longer
+ * ones search the listing trees). */
+#define COVER_MAX_ANCESTORS 256
+/* For a condition searched without its own covering tree: covering trees
+ * of its ancestors (held now, or built now for its parents if worth their
+ * room) that hold the listings of some of its ancestors, at most
+ * `max_trees` into `trees`, and covered[a] = 1 for each entry `a` of the
+ * condition's ancestor list whose listing one of them holds (0 for the
+ * others, always for the condition itself). `covered` has room for
+ * condition->ancestor_count entries. Returns the number of trees (0 when
+ * covering trees are off or `reader` is -1); they stay valid until
+ * epoch_read_end(reader). */
+size_t covering_cover(const SpatialIndex *index, const Snapshot *snapshot,
+                      const Condition *condition, int reader, const CoveringTree **trees,
+                      size_t max_trees, uint8_t *covered);
 /* Prepares the cache of an index with `condition_count` slots. Returns 0,
  * or -1 when out of memory (covering_cache_free() is then harmless). */
 int covering_cache_init(SpatialIndex *index, size_t condition_count);

@@ -63,6 +63,7 @@ static double geodesic_upper_bound(double chord)
 typedef struct QueueEntry {
     double bound;
     uint32_t node;
+    uint32_t tree; /* index into NearestSearch.trees */
 } QueueEntry;
 
 typedef struct Candidate {
@@ -124,12 +125,19 @@ static void scratch_free(Scratch *scratch)
     scratch->length = scratch->capacity = 0;
 }
 
+typedef struct SearchedTree {
+    const KdNode *nodes;
+    const TreePoint *points;
+} SearchedTree;
+
 typedef struct NearestSearch {
     const Snapshot *snapshot;
     const SpatialIndex *index;
     const SiteFilter *filter;
-    const KdNode *nodes; /* of the trees searched: the index's, or a covering tree's */
-    const TreePoint *points;
+    /* The arrays of the trees searched: [0] the index's (the tree over all
+     * sites and the listing trees), then covering trees. */
+    SearchedTree trees[1 + COVER_MAX_TREES];
+    size_t tree_count;
     double lat, lon, query[3];
     double query_radius; /* |query|, the query's distance from the Earth's centre */
     size_t k;
@@ -146,7 +154,7 @@ typedef struct NearestSearch {
     int failed;
 } NearestSearch;
 
-static void queue_push(NearestSearch *search, double bound, uint32_t node)
+static void queue_push(NearestSearch *search, double bound, uint32_t tree, uint32_t node)
 {
     if (bound == INFINITY || bound > search->radius)
         return;
@@ -163,7 +171,7 @@ static void queue_push(NearestSearch *search, double bound, uint32_t node)
         queue[at] = queue[parent];
         at = parent;
     }
-    queue[at] = (QueueEntry){bound, node};
+    queue[at] = (QueueEntry){bound, node, tree};
 }
 
 static QueueEntry queue_pop(NearestSearch *search)
@@ -308,9 +316,8 @@ static double box_distance(const KdNode *node, const double point[3])
 /* Does every site under `node` pass `filter`? */
 /* The lower bound of the node's sites' distances, or INFINITY when no site
  * under it passes the filter. */
-static double node_bound(const NearestSearch *search, uint32_t id)
+static double node_bound(const NearestSearch *search, const KdNode *node)
 {
-    const KdNode *node = &search->nodes[id];
     if (!node_may_match(node, search->filter))
         return INFINITY;
     double gap = box_distance(node, search->query) - POINT_SLACK_M;
@@ -357,13 +364,12 @@ static double point_lower_bound(const NearestSearch *search, const float positio
     return lower > 0 ? lower : 0;
 }
 
-static void scan_leaf(NearestSearch *search, const KdNode *node)
+static void scan_leaf(NearestSearch *search, const TreePoint *points, const KdNode *node)
 {
     /* The leaf's points are contiguous; a site itself (scattered, in
      * site_id order) is read only when the filter needs its role or
      * audience. */
     int all_pass = node_all_pass(node, search->filter);
-    const TreePoint *points = search->points;
     for (uint32_t p = node->begin; p < node->end; p++) {
         const TreePoint *point = &points[p];
         double sum = 0;
@@ -387,12 +393,14 @@ static void scan_leaf(NearestSearch *search, const KdNode *node)
 
 /* Descends from node `id` towards the query, queueing the farther child
  * at each level, and scans the leaf it reaches. */
-static void expand_node(NearestSearch *search, uint32_t id)
+static void expand_node(NearestSearch *search, uint32_t tree, uint32_t id)
 {
-    const KdNode *node = &search->nodes[id];
+    const KdNode *nodes = search->trees[tree].nodes;
+    const KdNode *node = &nodes[id];
     while (node->right) {
         uint32_t near = id + 1, far = node->right;
-        double near_bound = node_bound(search, near), far_bound = node_bound(search, far);
+        double near_bound = node_bound(search, &nodes[near]);
+        double far_bound = node_bound(search, &nodes[far]);
         if (far_bound < near_bound) {
             uint32_t swap = near;
             near = far;
@@ -401,13 +409,13 @@ static void expand_node(NearestSearch *search, uint32_t id)
             near_bound = far_bound;
             far_bound = swap_bound;
         }
-        queue_push(search, far_bound, far);
+        queue_push(search, far_bound, tree, far);
         if (near_bound == INFINITY || near_bound > search->radius)
             return;
         id = near;
-        node = &search->nodes[id];
+        node = &nodes[id];
     }
-    scan_leaf(search, node);
+    scan_leaf(search, search->trees[tree].points, node);
 }
 
 static int result_worse(const NearestResult *a, const NearestResult *b)
@@ -504,32 +512,55 @@ static size_t measure_candidates(NearestSearch *search, NearestResult *results)
     return found;
 }
 
+/* Queues the root of tree `tree`'s node `root`. */
+static void push_root(NearestSearch *search, uint32_t tree, uint32_t root)
+{
+    queue_push(search, node_bound(search, &search->trees[tree].nodes[root]), tree, root);
+}
+
+/* Adds a covering tree to the trees searched; returns its number. */
+static uint32_t add_covering_tree(NearestSearch *search, const CoveringTree *tree)
+{
+    assert(search->tree_count < sizeof search->trees / sizeof search->trees[0]);
+    search->trees[search->tree_count] = (SearchedTree){tree->nodes, tree->points};
+    return (uint32_t)search->tree_count++;
+}
+
 /* Queues the roots of the trees that hold the covering sites: the tree
- * over all sites, a covering tree, or the condition's ancestor trees;
+ * over all sites, the condition's covering tree, or its ancestors'
+ * covering trees and the listing trees of the ancestors they leave out;
  * returns how many trees. */
 static size_t push_roots(NearestSearch *search, const Condition *condition)
 {
     const SpatialIndex *index = search->index;
-    search->nodes = index->nodes;
-    search->points = index->points;
+    search->trees[0] = (SearchedTree){index->nodes, index->points};
+    search->tree_count = 1;
     if (!condition) {
-        queue_push(search, node_bound(search, index->all_root), index->all_root);
+        push_root(search, 0, index->all_root);
         return 1;
     }
     const CoveringTree *tree =
         covering_tree(search->index, search->snapshot, condition, search->reader);
     if (tree) {
-        search->nodes = tree->nodes;
-        search->points = tree->points;
-        queue_push(search, node_bound(search, tree->root), tree->root);
+        push_root(search, add_covering_tree(search, tree), tree->root);
         return 1;
     }
+    uint8_t covered[COVER_MAX_ANCESTORS];
+    const CoveringTree *cover[COVER_MAX_TREES];
+    size_t cover_count = 0;
+    if (condition->ancestor_count <= COVER_MAX_ANCESTORS)
+        cover_count = covering_cover(index, search->snapshot, condition, search->reader, cover,
+                                     COVER_MAX_TREES, covered);
+    else
+        memset(covered, 0, sizeof covered);
+    size_t trees = cover_count;
+    for (size_t t = 0; t < cover_count; t++)
+        push_root(search, add_covering_tree(search, cover[t]), cover[t]->root);
     const AncestorEntry *ancestors = search->snapshot->ancestors + condition->ancestors_start;
-    size_t trees = 0;
     for (uint32_t a = 0; a < condition->ancestor_count; a++) {
         uint32_t root = index->code_root[ancestors[a].condition];
-        if (root != NO_NODE) {
-            queue_push(search, node_bound(search, root), root);
+        if (root != NO_NODE && !(a < COVER_MAX_ANCESTORS && covered[a])) {
+            push_root(search, 0, root);
             trees++;
         }
     }
@@ -563,7 +594,7 @@ static int nearest_search(NearestSearch *search, const Condition *condition, Nea
         QueueEntry top = queue_pop(search);
         if (top.bound > search->radius)
             break;
-        expand_node(search, top.node);
+        expand_node(search, top.tree, top.node);
     }
     size_t found = search->failed ? 0 : measure_candidates(search, results);
     scratch_free(&search->queue);
@@ -581,7 +612,13 @@ int spatial_index_nearest(const SpatialIndex *index, const Snapshot *snapshot, d
 {
     if (k == 0 || snapshot->site_count == 0)
         return 0;
-    NearestSearch search = {snapshot, index, filter, NULL, NULL, lat, lon, {0, 0, 0}, 0, k, 1};
+    NearestSearch search = {.snapshot = snapshot,
+                            .index = index,
+                            .filter = filter,
+                            .lat = lat,
+                            .lon = lon,
+                            .k = k,
+                            .prune = 1};
     /* A covering tree found below stays valid until the read ends. */
     search.reader = condition ? epoch_read_begin(&((SpatialIndex *)index)->readers) : -1;
     geodesy_to_ecef(lat, lon, search.query);

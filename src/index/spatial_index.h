@@ -30,9 +30,11 @@
  *    iff it lists one of them. A site found through two trees counts once.
  *    At D's first query those trees are merged into one covering tree of
  *    D's distinct covering sites (covering_trees.c), a cache within a
- *    memory budget that evicts the trees of codes no longer queried
- *    (CLOCK, with lock-free readers), so later queries for D descend one
- *    tree instead of about 15.
+ *    memory budget that keeps the trees of the most queried codes (CLOCK
+ *    and frequency, with lock-free readers), so later queries for D
+ *    descend one tree instead of about 15. A code without its own tree
+ *    uses its parents' covering trees where they hold only its ancestors,
+ *    and the listing trees of the ancestors they leave out.
  *  - Trees are implicit, nodes stored in preorder in one array (left child
  *    follows its parent), median splits on the largest extent, leaves of up
  *    to 32 sites (16 measured no faster and cost 14 MB more on 1M sites),

@@ -5,6 +5,7 @@
  * truncation), covering-site counts, and distances against PROJ's `geod`. */
 #include "check.h"
 #include "base/geodesy.h"
+#include "index/kd_tree.h" /* covering_cover(), the cache's internals */
 #include "index/spatial_index.h"
 #include "model/snapshot.h"
 
@@ -429,6 +430,18 @@ static int checked_query(const SpatialIndex *index, int c)
     return checked_query_at(index, c, lat, random_uniform(-6, 10));
 }
 
+/* A query for condition `c` at a random point, its answer not checked
+ * (the cache's policy counts it all the same). */
+static void unchecked_query(const SpatialIndex *index, int c)
+{
+    NearestResult got[10];
+    SiteFilter filter;
+    site_filter_init(&filter);
+    double lat = random_uniform(41, 52);
+    spatial_index_nearest(index, snapshot, lat, random_uniform(-6, 10), &snapshot->conditions[c],
+                          &filter, 10, got);
+}
+
 /* Conditions with a covering tree now. */
 static size_t trees_held(const SpatialIndex *index, int *held)
 {
@@ -441,8 +454,9 @@ static size_t trees_held(const SpatialIndex *index, int *held)
 }
 
 /* The cache evicts by use: with room for a few trees, a condition queried
- * between every other query keeps its tree while the others come and go
- * (CLOCK); answers stay exact and the budget holds throughout. */
+ * between every other query keeps its tree while the others, each queried
+ * often enough to be admitted, come and go (CLOCK and frequency); answers
+ * stay exact and the budget holds throughout. */
 TEST(covering_cache_keeps_the_hot_condition)
 {
     SpatialIndexOptions options = SPATIAL_INDEX_DEFAULTS;
@@ -461,9 +475,11 @@ TEST(covering_cache_keeps_the_hot_condition)
     size_t most_at_once = 0, hot_kept = 0, checks = 0, over_budget = 0;
     for (int round = 0; round < 6 && hot >= 0; round++) {
         for (int c = 0; c < SYNTHETIC_CONDITIONS; c++) {
-            for (int repeat = 0; repeat < 4; repeat++) { /* admitted by its misses */
-                mismatches += !checked_query(small, hot);
-                mismatches += !checked_query(small, c);
+            mismatches += !checked_query(small, hot);
+            mismatches += !checked_query(small, c);
+            for (int repeat = 0; repeat < 40; repeat++) { /* admitted by its uses */
+                unchecked_query(small, hot);
+                unchecked_query(small, c);
             }
             size_t trees = trees_held(small, held);
             most_at_once = trees > most_at_once ? trees : most_at_once;
@@ -485,6 +501,97 @@ TEST(covering_cache_keeps_the_hot_condition)
     CHECK(hot_kept == checks, "the hot condition lost its tree %zu times in %zu", checks - hot_kept,
           checks);
     spatial_index_free(small);
+}
+
+/* How many sites list condition `c`'s own code. */
+static size_t listing_sites(int c)
+{
+    size_t count = 0;
+    for (size_t s = 0; s < snapshot->site_count; s++) {
+        const Site *site = &snapshot->sites[s];
+        for (uint32_t i = 0; i < site->code_count; i++)
+            count += snapshot->site_codes[site->codes_start + i] == code_of(c);
+    }
+    return count;
+}
+
+/* A disorder `d` whose parent `*parent` and an ancestor `*above` above it
+ * are both listed by sites (so the parent has a covering tree); -1 when
+ * none. */
+static int disorder_with_grandparent(int *parent, int *above)
+{
+    for (int d = 20; d < SYNTHETIC_CONDITIONS; d++)
+        for (int p = 0; p < parent_count[d]; p++)
+            for (int a = 0; a < SYNTHETIC_CONDITIONS; a++)
+                if (a != parents[d][p] && ancestor_depth[parents[d][p]][a] > 0 &&
+                    listing_sites(a) > 20 && listing_sites(parents[d][p]) > 0) {
+                    *parent = parents[d][p];
+                    *above = a;
+                    return d;
+                }
+    return -1;
+}
+
+/* The covering trees covering_cover() gives condition `d` on `index` (its
+ * parent's tree built first); 1 when they are exactly `parent`'s, with
+ * covered[] set for the entries of d's ancestor list that are ancestors of
+ * `parent` and no other. */
+static int covered_by_parent_tree(SpatialIndex *index, int d, int parent)
+{
+    unchecked_query(index, parent);
+    const Condition *condition = &snapshot->conditions[d];
+    const CoveringTree *trees[COVER_MAX_TREES];
+    uint8_t covered[SYNTHETIC_CONDITIONS];
+    int reader = epoch_read_begin(&index->readers);
+    size_t count =
+        covering_cover(index, snapshot, condition, reader, trees, COVER_MAX_TREES, covered);
+    int expected =
+        count == 1 && trees[0]->count == spatial_index_covering_tree_size(
+                                             index, snapshot, &snapshot->conditions[parent]);
+    const AncestorEntry *list = snapshot->ancestors + condition->ancestors_start;
+    for (uint32_t a = 0; a < condition->ancestor_count; a++)
+        expected &= covered[a] == (ancestor_depth[parent][list[a].condition] >= 0);
+    epoch_read_end(&index->readers, reader);
+    return expected;
+}
+
+/* A condition without its own covering tree is searched through its
+ * parent's when the parent's ancestors are all its own: the parent's tree
+ * then holds only sites that cover it, and replaces their listing trees.
+ * With one of them taken out of the child's list (as when the parent sits
+ * in a second classification the child is not in), the parent's tree
+ * would bring that ancestor's sites: the cover must not use it. */
+TEST(covering_cover_uses_a_parent_tree_only_when_it_covers)
+{
+    int parent = -1, above = -1;
+    int d = disorder_with_grandparent(&parent, &above);
+    CHECK(d >= 0, "no disorder with a listed grandparent in the synthetic classification");
+    SpatialIndex *index = d >= 0 ? build_index(SPATIAL_INDEX_DEFAULTS) : NULL;
+    if (!index)
+        return;
+    CHECK(covered_by_parent_tree(index, d, parent),
+          "condition %d is not covered by its parent %d's tree", d, parent);
+
+    Condition *condition = &snapshot->conditions[d];
+    AncestorEntry *list = snapshot->ancestors + condition->ancestors_start;
+    AncestorEntry saved[SYNTHETIC_CONDITIONS];
+    uint32_t saved_count = condition->ancestor_count, kept = 0;
+    memcpy(saved, list, saved_count * sizeof *list);
+    for (uint32_t a = 0; a < saved_count; a++)
+        if (saved[a].condition != (uint32_t)above)
+            list[kept++] = saved[a];
+    condition->ancestor_count = kept;
+    const CoveringTree *trees[COVER_MAX_TREES];
+    uint8_t covered[SYNTHETIC_CONDITIONS];
+    int reader = epoch_read_begin(&index->readers);
+    size_t count =
+        covering_cover(index, snapshot, condition, reader, trees, COVER_MAX_TREES, covered);
+    epoch_read_end(&index->readers, reader);
+    CHECK(count == 0, "without ancestor %d, condition %d still used %zu trees of its ancestors",
+          above, d, count);
+    condition->ancestor_count = saved_count;
+    memcpy(list, saved, saved_count * sizeof *list);
+    spatial_index_free(index);
 }
 
 #define EVICTION_THREADS 4
@@ -865,6 +972,7 @@ int main(void)
     RUN(nearest_without_covering_trees_matches_brute_force);
     RUN(covering_tree_budget_is_kept);
     RUN(covering_cache_keeps_the_hot_condition);
+    RUN(covering_cover_uses_a_parent_tree_only_when_it_covers);
     RUN(eviction_under_concurrent_queries_is_safe);
     RUN(concurrent_first_queries_are_exact);
     RUN(nearest_with_k_above_candidates);
