@@ -10,6 +10,9 @@
 
 /* Computed answers kept per dataset (coverage, service areas). */
 #define DATASET_ANSWER_CACHE_BYTES ((size_t)64 << 20)
+/* The sites' encoded GeoJSON features (about 0.5 KB each): every site of a
+ * network of up to ~100,000 sites; on larger ones, those asked first. */
+#define DATASET_FEATURE_BYTES ((size_t)64 << 20)
 
 /* The second thread's work: what needs only the sites and conditions. */
 typedef struct IndexJob {
@@ -51,7 +54,8 @@ static int read_the_rest(SnapshotLoader *loader, Dataset *dataset, const Dataset
     if (!dataset->service_land)
         return -1;
     dataset->answers = tile_cache_new(DATASET_ANSWER_CACHE_BYTES);
-    if (!dataset->answers) {
+    dataset->features = once_blobs_new(dataset->snapshot->site_count, DATASET_FEATURE_BYTES);
+    if (!dataset->answers || !dataset->features) {
         snprintf(error, error_size, "%s: out of memory", dataset->snapshot->path);
         return -1;
     }
@@ -108,6 +112,7 @@ void dataset_free(Dataset *dataset)
     communes_free(dataset->communes);
     service_land_free(dataset->service_land);
     tile_cache_free(dataset->answers);
+    once_blobs_free(dataset->features);
     condition_search_free(dataset->conditions);
     spatial_index_free(dataset->index);
     snapshot_free(dataset->snapshot);

@@ -3,21 +3,23 @@
  * Owns: assembling, from one database file, the plain-data Snapshot
  * (model/) and the structures built over it: the spatial index, the
  * condition search, the places, the communes and areas, the tiles
- * (index/, tiles/), and a cache of the answers computed from them
- * (coverage, service areas), which dies with the dataset. The HTTP
+ * (index/, tiles/), a cache of the answers computed from them
+ * (coverage, service areas) and the sites' features as the API encodes
+ * them (written at first use), which die with the dataset. The HTTP
  * handlers answer from a Dataset; dataset_state.h reference-counts them
  * and swaps them on reload. Invariants:
  *  - every member is built from the same snapshot and lives exactly as
  *    long as the Dataset (dataset_free() frees them all);
- *  - immutable once dataset_load() returns, except the caches inside the
- *    index and the tiles, which synchronise themselves: any number of
- *    threads read a Dataset without locks;
+ *  - immutable once dataset_load() returns, except the caches (in the
+ *    index, the tiles, `answers`, `features`), which synchronise
+ *    themselves: any number of threads read a Dataset without locks;
  *  - loading overlaps work: the spatial index (and the coverage counts) are
  *    built in a second thread while this one reads the links, synonyms,
  *    communes and tile layers; the result does not depend on the timing. */
 #ifndef MAILLAGE_DATASET_H
 #define MAILLAGE_DATASET_H
 
+#include "base/once_blobs.h"
 #include "index/communes.h"
 #include "index/conditions.h"
 #include "index/places.h"
@@ -47,7 +49,8 @@ typedef struct Dataset {
     Communes *communes;        /* coverage and service areas are computed over them */
     ServiceLand *service_land; /* the land service areas cut (built at first use) */
     TileSet *tiles;
-    TileCache *answers; /* computed answers (coverage, service areas) by request */
+    TileCache *answers;  /* computed answers (coverage, service areas) by request */
+    OnceBlobs *features; /* per site: its GeoJSON feature as http/api.c writes it */
 } Dataset;
 
 /* Loads the database at `path` (opened read-only) and builds everything

@@ -414,34 +414,62 @@ static void cursor_close(Buffer *out, const Cursor *cursor)
     out->data[out->length] = 0;
 }
 
-static void append_feature(Buffer *out, const Snapshot *snapshot, const Site *site,
-                           const Condition *condition, Language language)
+/* The members of a site's feature that no request changes: from its "{"
+ * to the "]" of its orpha_codes (see append_feature()). */
+static void put_feature_fixed(Cursor *cursor, const Snapshot *snapshot, const Site *site)
 {
-    const Condition *matched = matched_condition(snapshot, site, condition);
-    Cursor cursor;
-    if (cursor_open(out, site_bound(snapshot, site, matched, language), &cursor) != 0)
-        return;
-    PUT_LITERAL(&cursor, "{\"type\":\"Feature\",\"id\":");
-    put_text(&cursor, snapshot, site->site_id);
-    PUT_LITERAL(&cursor, ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
-    put_fixed(&cursor, site->lon, COORDINATE_DIGITS);
-    PUT_CHAR(&cursor, ',');
-    put_fixed(&cursor, site->lat, COORDINATE_DIGITS);
-    PUT_LITERAL(&cursor, "]},\"properties\":{");
-    put_site_head(&cursor, snapshot, site);
-    put_site_members(&cursor, snapshot, site);
+    PUT_LITERAL(cursor, "{\"type\":\"Feature\",\"id\":");
+    put_text(cursor, snapshot, site->site_id);
+    PUT_LITERAL(cursor, ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
+    put_fixed(cursor, site->lon, COORDINATE_DIGITS);
+    PUT_CHAR(cursor, ',');
+    put_fixed(cursor, site->lat, COORDINATE_DIGITS);
+    PUT_LITERAL(cursor, "]},\"properties\":{");
+    put_site_head(cursor, snapshot, site);
+    put_site_members(cursor, snapshot, site);
     const SiteDetails *details = site_details(snapshot, site);
-    PUT_LITERAL(&cursor, ",\"responsable\":");
-    put_text(&cursor, snapshot, details->responsable);
-    PUT_LITERAL(&cursor, ",\"service\":");
-    put_text(&cursor, snapshot, details->service);
-    PUT_LITERAL(&cursor, ",\"orpha_codes\":[");
+    PUT_LITERAL(cursor, ",\"responsable\":");
+    put_text(cursor, snapshot, details->responsable);
+    PUT_LITERAL(cursor, ",\"service\":");
+    put_text(cursor, snapshot, details->service);
+    PUT_LITERAL(cursor, ",\"orpha_codes\":[");
     for (uint32_t i = 0; i < site->code_count; i++) {
         if (i > 0)
-            PUT_CHAR(&cursor, ',');
-        put_integer(&cursor, site_codes(snapshot, site)[i]);
+            PUT_CHAR(cursor, ',');
+        put_integer(cursor, site_codes(snapshot, site)[i]);
     }
-    PUT_CHAR(&cursor, ']');
+    PUT_CHAR(cursor, ']');
+}
+
+/* Site `site_index`'s GeoJSON feature, with orpha_matched when a condition
+ * is asked. Its fixed members are encoded once per dataset
+ * (dataset->features, within a budget) and copied after: a 1,000-site bbox
+ * answer is then mostly copies (its CPU cost was 18% sizing and 50%
+ * writing strings and numbers, perf on 1M sites). */
+static void append_feature(Buffer *out, const Dataset *dataset, uint32_t site_index,
+                           const Condition *condition, Language language)
+{
+    const Snapshot *snapshot = dataset->snapshot;
+    assert(site_index < snapshot->site_count);
+    const Site *site = &snapshot->sites[site_index];
+    const Condition *matched = matched_condition(snapshot, site, condition);
+    size_t fixed_length = 0;
+    const char *fixed = once_blobs_get(dataset->features, site_index, &fixed_length);
+    /* Room for the fixed part and orpha_matched's keys, number and label
+     * (site_bound() allows 1 KB for keys and numbers), or for all of it. */
+    size_t bound = fixed ? fixed_length + 1024 +
+                               string_bound(matched ? condition_label(matched, language) : NULL)
+                         : site_bound(snapshot, site, matched, language);
+    Cursor cursor;
+    if (cursor_open(out, bound, &cursor) != 0)
+        return;
+    if (fixed) {
+        put_bytes(&cursor, fixed, fixed_length);
+    } else {
+        char *start = cursor.at;
+        put_feature_fixed(&cursor, snapshot, site);
+        once_blobs_put(dataset->features, site_index, start, (size_t)(cursor.at - start));
+    }
     if (condition) {
         PUT_LITERAL(&cursor, ",\"orpha_matched\":");
         put_condition_reference(&cursor, matched, language);
@@ -863,8 +891,7 @@ static void handle_structures(const Request *request, Response *response)
     for (size_t i = 0; i < count; i++) {
         if (i > 0)
             buffer_append_char(&response->body, ',');
-        append_feature(&response->body, snapshot, &snapshot->sites[sites[i]], query.condition,
-                       language);
+        append_feature(&response->body, request->dataset, sites[i], query.condition, language);
     }
     json_end_array(&json);
     json_key(&json, "truncated");
@@ -884,7 +911,8 @@ static void handle_structure(const Request *request, Response *response, const c
         return;
     }
     response->content_type = "application/geo+json";
-    append_feature(&response->body, request->dataset->snapshot, site, NULL, language);
+    append_feature(&response->body, request->dataset,
+                   (uint32_t)(site - request->dataset->snapshot->sites), NULL, language);
 }
 
 /* --- Search answers ----------------------------------------------------- */

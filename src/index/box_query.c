@@ -4,6 +4,7 @@
 
 #include "base/array.h"
 #include "base/select.h"
+#include "base/sort.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -113,12 +114,6 @@ static void box_collect(const SpatialIndex *index, const Snapshot *snapshot, con
     }
 }
 
-static int compare_sites(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Moves the `nth` smallest values to the front (unordered). */
 /* A site index is its own key (site_id order). */
 #define SITE_KEY(site, unused) (*(site))
@@ -152,7 +147,7 @@ static void condition_collect(const SpatialIndex *index, const Snapshot *snapsho
     }
     if (out->failed || out->length == 0)
         return;
-    qsort(out->items, out->length, sizeof *out->items, compare_sites);
+    sort_uint32(out->items, out->length);
     size_t unique = 1;
     for (size_t i = 1; i < out->length; i++)
         if (out->items[i] != out->items[unique - 1])
@@ -204,8 +199,7 @@ int spatial_index_box(const SpatialIndex *index, const Snapshot *snapshot, doubl
         if (!found.failed && found.length > limit && limit > 0)
             select_smallest(found.items, (ptrdiff_t)found.length, (ptrdiff_t)limit - 1, 0);
         if (!found.failed && found.length > 0)
-            qsort(found.items, found.length < limit ? found.length : limit, sizeof *found.items,
-                  compare_sites);
+            sort_uint32(found.items, found.length < limit ? found.length : limit);
     }
     if (found.failed) {
         free(found.items);

@@ -866,6 +866,44 @@ TEST(uncovered_group_lists_covered_conditions)
     json_node_free(root);
 }
 
+/* A bbox answer's features are encoded at their first request and copied
+ * after (dataset->features): on a freshly loaded dataset, the second answer
+ * of each request is byte for byte the first, with and without a
+ * condition (orpha_matched is written per request) and in both languages. */
+TEST(structures_answer_the_same_once_features_are_encoded)
+{
+    char error[1024];
+    const char *path = getenv("MAILLAGE_DATABASE");
+    Dataset *fresh =
+        dataset_load(path && *path ? path : "build/maillage.sqlite", NULL, error, sizeof error);
+    CHECK(fresh != NULL, "loading a second dataset: %s", error);
+    if (!fresh)
+        return;
+    static const char *const queries[] = {
+        "bbox=-5,41,10,52&limit=5000", "bbox=-5,41,10,52&orpha=586&limit=5000",
+        "bbox=-5,41,10,52&orpha=586&lang=en", "bbox=2.2,48.8,2.4,48.9"};
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        static char copy[1024];
+        QueryParameter parameters[REQUEST_MAX_PARAMETERS];
+        Response first, second;
+        size_t count = split_query(queries[q], copy, sizeof copy, parameters);
+        route_call(fresh, "/api/structures", parameters, count, &first);
+        size_t encoded = once_blobs_bytes(fresh->features);
+        route_call(fresh, "/api/structures", parameters, count, &second);
+        CHECK(first.status == 200 && second.status == 200 && first.body.length > 100 &&
+                  first.body.length == second.body.length &&
+                  memcmp(first.body.data, second.body.data, first.body.length) == 0,
+              "%s: the answer changed once its features were encoded (%zu then %zu bytes)",
+              queries[q], first.body.length, second.body.length);
+        CHECK(encoded > 0 && once_blobs_bytes(fresh->features) == encoded,
+              "%s: %zu bytes encoded by the first answer, %zu after the second", queries[q],
+              encoded, once_blobs_bytes(fresh->features));
+        response_free(&first);
+        response_free(&second);
+    }
+    dataset_free(fresh);
+}
+
 int main(void)
 {
     const char *path = getenv("MAILLAGE_DATABASE");
@@ -888,6 +926,7 @@ int main(void)
     RUN(conditions_search);
     RUN(places_search);
     RUN(structures);
+    RUN(structures_answer_the_same_once_features_are_encoded);
     RUN(accept_language_choice);
     RUN(nearest_in_both_languages);
     RUN(every_route_takes_lang);

@@ -6,12 +6,17 @@
 #include "base/csv.h"
 #include "base/geodesy.h"
 #include "base/json.h"
+#include "base/once_blobs.h"
+#include "base/sort.h"
 #include "base/text.h"
 #include "base/text_encoding.h"
 #include "check.h"
 #include "json_read.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static CsvReader reader;
 
@@ -358,6 +363,117 @@ TEST(spreadsheet_encodings_are_detected_and_converted)
     CHECK_STRING(text_encoding_name(TEXT_ENCODING_LATIN1), "latin-1");
 }
 
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The radix sort equals qsort on every size around its thresholds (the
+ * insertion sort below 48, the stack scratch up to 2048), with duplicates
+ * and keys using all 32 bits. */
+TEST(sort_uint32_equals_qsort)
+{
+    const size_t sizes[] = {0, 1, 2, 47, 48, 49, 1000, 2047, 2048, 2049, 100000};
+    uint64_t state = 88172645463325252ULL;
+    for (size_t n = 0; n < sizeof sizes / sizeof sizes[0]; n++) {
+        size_t count = sizes[n];
+        uint32_t *items = malloc((count + 1) * sizeof *items);
+        uint32_t *expected = malloc((count + 1) * sizeof *expected);
+        CHECK(items && expected, "memory");
+        if (!items || !expected) {
+            free(items);
+            free(expected);
+            return;
+        }
+        for (size_t i = 0; i < count; i++) {
+            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+            items[i] = i % 3 == 0 ? (uint32_t)(state >> 32) : (uint32_t)(state % 500);
+        }
+        memcpy(expected, items, count * sizeof *items);
+        qsort(expected, count, sizeof *expected, compare_u32);
+        sort_uint32(items, count);
+        CHECK(count == 0 || memcmp(items, expected, count * sizeof *items) == 0,
+              "%zu keys: the radix sort differs from qsort", count);
+        free(items);
+        free(expected);
+    }
+}
+
+/* Slots are published once, read back byte for byte, and the budget is
+ * kept: a put that would pass it is refused and costs nothing. */
+TEST(once_blobs_publish_once_within_the_budget)
+{
+    size_t header = 0;
+    OnceBlobs *probe = once_blobs_new(1, 1000);
+    CHECK(probe && once_blobs_put(probe, 0, "", 0) == 1, "an empty string is published");
+    if (probe)
+        header = once_blobs_bytes(probe);
+    once_blobs_free(probe);
+    OnceBlobs *blobs = once_blobs_new(4, 2 * (header + 5));
+    CHECK(blobs != NULL, "a store of 4 slots");
+    if (!blobs)
+        return;
+    size_t length = 99;
+    CHECK(once_blobs_get(blobs, 2, &length) == NULL && length == 99, "an empty slot reads NULL");
+    CHECK(once_blobs_put(blobs, 2, "hello", 5) == 1, "first put published");
+    CHECK(once_blobs_put(blobs, 2, "other", 5) == 0, "a second put to the same slot refused");
+    const char *read = once_blobs_get(blobs, 2, &length);
+    CHECK(read && length == 5 && memcmp(read, "hello", 5) == 0, "the first string stays");
+    CHECK(once_blobs_put(blobs, 0, "world", 5) == 1, "second slot fits the budget");
+    CHECK(once_blobs_put(blobs, 1, "x", 1) == 0, "a third string would pass the budget");
+    CHECK(once_blobs_get(blobs, 1, &length) == NULL, "the refused slot stays empty");
+    CHECK(once_blobs_bytes(blobs) == 2 * (header + 5), "held %zu bytes, expected %zu",
+          once_blobs_bytes(blobs), 2 * (header + 5));
+    once_blobs_free(blobs);
+    once_blobs_free(NULL);
+}
+
+static OnceBlobs *raced_blobs;
+
+static void *put_every_slot(void *argument)
+{
+    char text[32];
+    for (size_t slot = 0; slot < 1000; slot++) {
+        int length = snprintf(text, sizeof text, "slot %zu by %d", slot, (int)(intptr_t)argument);
+        once_blobs_put(raced_blobs, slot, text, (size_t)length);
+    }
+    return NULL;
+}
+
+/* Four threads publishing the same slots: each slot holds one whole
+ * string, and the bytes held are exactly those of the winners. */
+TEST(once_blobs_racing_puts_keep_one_string)
+{
+    raced_blobs = once_blobs_new(1000, (size_t)1 << 20);
+    CHECK(raced_blobs != NULL, "a store of 1000 slots");
+    if (!raced_blobs)
+        return;
+    pthread_t threads[4];
+    int started[4];
+    for (int t = 0; t < 4; t++)
+        started[t] = pthread_create(&threads[t], NULL, put_every_slot, (void *)(intptr_t)t) == 0;
+    for (int t = 0; t < 4; t++)
+        if (started[t])
+            pthread_join(threads[t], NULL);
+    size_t total = 0, bad = 0;
+    for (size_t slot = 0; slot < 1000; slot++) {
+        size_t length = 0;
+        const char *text = once_blobs_get(raced_blobs, slot, &length);
+        char prefix[24];
+        int prefix_length = snprintf(prefix, sizeof prefix, "slot %zu by ", slot);
+        bad += !text || length != (size_t)prefix_length + 1 ||
+               memcmp(text, prefix, (size_t)prefix_length) != 0;
+        total += length;
+    }
+    CHECK(bad == 0, "%zu slots lost or mixed their string", bad);
+    CHECK(once_blobs_bytes(raced_blobs) > total &&
+              once_blobs_bytes(raced_blobs) < total + 1000 * 64,
+          "held %zu bytes for %zu bytes of strings", once_blobs_bytes(raced_blobs), total);
+    once_blobs_free(raced_blobs);
+    raced_blobs = NULL;
+}
+
 int main(void)
 {
     RUN(csv_quotes_and_embedded_newlines);
@@ -373,5 +489,8 @@ int main(void)
     RUN(json_reader_refuses_what_is_not_json);
     RUN(reprojection_vectors);
     RUN(geodesic_distance_and_chord_bound);
+    RUN(sort_uint32_equals_qsort);
+    RUN(once_blobs_publish_once_within_the_budget);
+    RUN(once_blobs_racing_puts_keep_one_string);
     return CHECK_SUMMARY("test_base");
 }
