@@ -41,7 +41,9 @@ rows=(
     "build peak MB|build peak MB"
     "database MB|database MB"
     "startup to ready line s|startup to ready line s"
-    "resident memory MB|resident memory MB"
+    "resident memory MB|resident memory MB (peak"
+    "resident MB, shipped-data server (base)|resident memory MB, shipped-data"
+    "resident bytes per synthetic site above the base|resident bytes per synthetic site"
     "healthz req/s|healthz req/s"
     "nearest req/s (3 in 4 with a code)|nearest req/s"
     "nearest with code req/s|nearest_coded req/s"
@@ -72,7 +74,7 @@ table() {
 # Bytes of resident memory per site above a fixed base: the slope between
 # the smallest and the largest size.
 first=${sizes[0]} last=${sizes[${#sizes[@]} - 1]}
-per_site=$(awk -v a="$(value "$first" "resident memory MB")" -v b="$(value "$last" "resident memory MB")" \
+per_site=$(awk -v a="$(value "$first" "resident memory MB (peak")" -v b="$(value "$last" "resident memory MB (peak")" \
     -v n="$first" -v m="$last" 'BEGIN { if (m > n && a != "" && b != "") printf "%.0f", (b - a) * 1048576 / (m - n); else print "NA" }')
 
 # ---- The chart: req/s and memory against N (log scale), plain SVG ----
@@ -84,7 +86,7 @@ series() { # PATTERN -> "n value" lines
     series "nearest_coded req/s" | sed 's/^/a /'
     series "nearest_plain req/s" | sed 's/^/b /'
     series "bbox req/s" | sed 's/^/c /'
-    series "resident memory MB" | sed 's/^/m /'
+    series "resident memory MB (peak" | sed 's/^/m /'
 } | awk '
     function x(n) { return 60 + (log(n) - log(nmin)) / (log(nmax) - log(nmin) + 1e-9) * 360 }
     function y(v, top, base) { return base - v / top * 150 }
