@@ -531,6 +531,18 @@ line() {
     printf '%-64s %15s %9s %7s  %s\n' "$@"
     [ -z "${BENCH_RECORD:-}" ] || printf '%s\t%s\n' "$1" "$2" >>"$BENCH_RECORD"
 }
+# sized_line SITES MEASURE VALUE TARGET DIRECTION: a row whose target holds
+# from SITES sites up (issue 16 sets the PostGIS ratios at 1M sites); on a
+# smaller network it is shown without a verdict.
+sized_line() {
+    local from=$1 measure=$2 value=$3 target=$4 direction=$5 sign
+    case $direction in above) sign='>=' ;; at_most) sign='<=' ;; *) sign='<' ;; esac
+    if [ "${sites:-0}" -ge "$from" ]; then
+        line "$measure" "$value" "$sign $target" "$(ratio "$value" "$target")" "$(verdict "$value" "$target" "$direction")"
+    else
+        line "$measure" "$value" "-" "-" "(target at $from sites)"
+    fi
+}
 fraction() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "NA" && b != "NA" && b > 0) printf "%.2f", a / b; else print "NA" }'; }
 share=$(fraction "$rps_nearest" "$rps_healthz_script")
 floor_share=NA nearest_of_floor=NA
@@ -585,8 +597,8 @@ if [ "$pg_filtered" != NA ]; then
     coded_ratio=$(fraction "$rps_nearest_coded" "$pg_filtered")
     plain_ratio=$(fraction "$rps_nearest_plain" "$pg_plain")
     bbox_ratio=$(fraction "$rps_bbox" "$pg_bbox")
-    line "nearest with code / PostGIS filtered KNN ($rps_nearest_coded / $pg_filtered)" "$coded_ratio" ">= 5" "$(ratio "$coded_ratio" 5)" "$(verdict "$coded_ratio" 5 above)"
-    line "nearest without code / PostGIS KNN ($rps_nearest_plain / $pg_plain)" "$plain_ratio" ">= 5" "$(ratio "$plain_ratio" 5)" "$(verdict "$plain_ratio" 5 above)"
+    sized_line 1000000 "nearest with code / PostGIS filtered KNN ($rps_nearest_coded / $pg_filtered)" "$coded_ratio" 5 above
+    sized_line 1000000 "nearest without code / PostGIS KNN ($rps_nearest_plain / $pg_plain)" "$plain_ratio" 5 above
     line "bbox <= 1,000 sites / PostGIS bbox ($rps_bbox / $pg_bbox)" "$bbox_ratio" ">= 3" "$(ratio "$bbox_ratio" 3)" "$(verdict "$bbox_ratio" 3 above)"
     line "PostGIS top 5 equal to ours (sampled queries)" "$pg_agree" "all" "" "$(awk -v a="$pg_agree" 'BEGIN { split(a, p, "/"); print (p[1] == p[2] && p[2] > 0) ? "ok" : "MISSED" }')"
 fi
@@ -598,7 +610,9 @@ fi
 line "startup to ready line s" "$startup" "< 2" "$(ratio "$startup" 2)" "$(verdict "$startup" 2 below)"
 line "resident memory MB (peak $peak)" "$rss" - - ""
 line "resident memory MB, shipped-data server (the fixed base)" "$(awk -v k="${base_rss_kb:-}" 'BEGIN { if (k == "") print "NA"; else printf "%.0f", k / 1024 }')" - - ""
-line "resident bytes per synthetic site above the base" "$bytes_per_site" "<= 300" "$(ratio "$bytes_per_site" 300)" "$(verdict "$bytes_per_site" 300 at_most)"
+# Below 100,000 sites the difference is a few MB, within what the
+# allocator's arenas vary from run to run: shown, not judged.
+sized_line 100000 "resident bytes per synthetic site above the base" "$bytes_per_site" 300 at_most
 line "largest z6 places tile over France KB" "$places_z6_kb" "< 50" "$(ratio "$places_z6_kb" 50)" "$(verdict "$places_z6_kb" 50 below)"
 echo "(ratio = value / target; $sites sites; server-side p99 from the /metrics histogram,"
 echo " interpolated inside its bucket; bbox = $bbox;"
