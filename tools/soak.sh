@@ -46,7 +46,8 @@
 #   the requests still in flight, so a clean run has zero of every kind;
 #   the server stays up until wrk has exited (stopping it earlier would
 #   count resets). The connections stay below the server's limits
-#   (libmicrohttpd's connection limit, --threads' queues).
+#   (libmicrohttpd's connection limit, --threads' queues); the per-address
+#   limit is raised above them, since every connection comes from 127.0.0.1.
 #   The load is bounded in time (wrk -d, --timeout) and in count
 #   (SOAK_MAX_REQUESTS per wrk thread, stopped by soak.lua).
 #
@@ -248,8 +249,11 @@ start_server() {
     shift 2
     local threads=()
     [ -n "${SOAK_SERVER_THREADS:-}" ] && threads=(--threads "$SOAK_SERVER_THREADS")
+    # Every connection comes from 127.0.0.1 and stands for a client of its
+    # own: the per-address limit (128 by default) would close the others at
+    # once, which wrk counts as read errors.
     "$@" "$binary" serve --db "$database" --listen 127.0.0.1:0 --access-log off --web web \
-        "${threads[@]}" >"$out" 2>"$err" &
+        --max-connections-per-ip $((CONNECTIONS + 16)) "${threads[@]}" >"$out" 2>"$err" &
     server=$!
     url=
     for _ in $(seq 1 60000); do # up to 10 minutes (valgrind loads slowly)

@@ -53,6 +53,7 @@ struct HttpServer {
     char *embed_policy; /* ... of the embeddable page */
     char api_cache_control[64];
     _Atomic long requests_in_flight;
+    _Atomic uint64_t requests_completed;
 };
 
 /* One request, from its request line to its completion. The storage holds
@@ -118,6 +119,7 @@ static void on_request_completed(void *closure, struct MHD_Connection *connectio
     free(context);
     *request_closure = NULL;
     atomic_fetch_sub_explicit(&server->requests_in_flight, 1, memory_order_release);
+    atomic_fetch_add_explicit(&server->requests_completed, 1, memory_order_relaxed);
 }
 
 /* ---- Routing ------------------------------------------------------------ */
@@ -757,6 +759,7 @@ HttpServer *http_server_start(const HttpConfig *config, char *error, size_t erro
     }
     server->config = *config;
     atomic_init(&server->requests_in_flight, 0);
+    atomic_init(&server->requests_completed, 0);
     snprintf(server->api_cache_control, sizeof server->api_cache_control, "public, max-age=%u",
              config->cache_max_age);
     if (configure_origins(server, error, error_size) != 0 ||
@@ -807,6 +810,11 @@ HttpServer *http_server_start(const HttpConfig *config, char *error, size_t erro
 const char *http_server_url(const HttpServer *server)
 {
     return server->url;
+}
+
+uint64_t http_server_requests_completed(HttpServer *server)
+{
+    return atomic_load_explicit(&server->requests_completed, memory_order_relaxed);
 }
 
 void http_server_stop(HttpServer *server, double drain_seconds)

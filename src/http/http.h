@@ -30,6 +30,7 @@
 #include "http/static_files.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct HttpConfig {
     const char *listen;              /* "host:port", "[v6]:port"; port 0 picks a free one */
@@ -56,6 +57,9 @@ HttpServer *http_server_start(const HttpConfig *config, char *error, size_t erro
 /* "http://127.0.0.1:8080", with the real port when 0 was asked; owned by
  * the server, valid until http_server_stop(). */
 const char *http_server_url(const HttpServer *server);
+/* Requests completed since the start (answered, or ended by their client),
+ * read without a lock: a count another thread may be moving. */
+uint64_t http_server_requests_completed(HttpServer *server);
 /* Stops accepting, lets requests in flight finish (up to `drain_seconds`),
  * closes every connection and frees the server. NULL is a no-op. */
 void http_server_stop(HttpServer *server, double drain_seconds);
