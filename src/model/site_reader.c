@@ -132,6 +132,9 @@ static int parse_site_codes(SiteReader *reader, Site *site, const char *text)
         reader->codes[reader->codes_length++] = (int32_t)code;
         count++;
     }
+    site->code_count = 0;
+    if (count == 0)
+        return 0; /* reader->codes may still be NULL: no pointer to make */
     /* Sort (insertion: a site lists few codes) and drop duplicates. */
     int32_t *codes = reader->codes + site->codes_start;
     for (uint32_t i = 1; i < count; i++) {
