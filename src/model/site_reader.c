@@ -617,19 +617,33 @@ static int resolve_coordinators(Loader *loader)
     return 0;
 }
 
+static int read_sites_from_table(Loader *loader);
+
 int loader_read_sites(Loader *loader)
 {
     Snapshot *snapshot = loader->snapshot;
+    const char *invalid = NULL; /* why the packed sites were refused (a static text) */
     if (!loader->table_only && loader->options.use_packed) {
-        const char *reason = NULL;
-        PackedStatus packed = packed_sites_read(loader, &reason);
+        PackedStatus packed = packed_sites_read(loader, &invalid);
         if (packed == PACKED_LOADED)
             return build_site_table(loader);
-        if (packed == PACKED_INVALID)
-            fprintf(stderr,
-                    "maillage: packed sites in %s are invalid (%s); reading the sites table\n",
-                    snapshot->path, reason);
+        if (packed != PACKED_INVALID)
+            invalid = NULL;
     }
+    if (read_sites_from_table(loader) != 0)
+        return -1;
+    /* Said once the table served: if it fails too, its error is the one
+     * line a refused start prints. */
+    if (invalid)
+        fprintf(stderr, "maillage: packed sites in %s are invalid (%s); read the sites table\n",
+                snapshot->path, invalid);
+    return 0;
+}
+
+/* The sites from the sites table, sorted, with their coordinators. */
+static int read_sites_from_table(Loader *loader)
+{
+    Snapshot *snapshot = loader->snapshot;
     if (read_all_sites(loader) != 0)
         return -1;
     if (sort_sites(snapshot) != 0)

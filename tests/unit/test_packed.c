@@ -502,7 +502,7 @@ static void check_falls_back(const char *what, const char *reason)
     Dataset *dataset = load_capturing(tampered, &warning);
     CHECK(dataset && dataset->snapshot->sites_packed == 0, "%s: the packed sites were used", what);
     CHECK(warning && strstr(warning, "maillage: packed sites in ") &&
-              strstr(warning, "are invalid (") && strstr(warning, "); reading the sites table\n") &&
+              strstr(warning, "are invalid (") && strstr(warning, "); read the sites table\n") &&
               strstr(warning, reason) && strchr(warning, '\n') == warning + strlen(warning) - 1,
           "%s: warning \"%s\"", what, warning ? warning : "");
     if (dataset)
