@@ -366,11 +366,15 @@ run healthz_script healthz / "$work/healthz.lua"
 run nearest nearest / "$work/nearest.lua"
 # Many codes, a few hot (Zipf): a warm-up, then the measure; the covering
 # trees must keep the hot codes within --nearest-cache-mb (default 32).
-rps_nearest_zipf='' cache_mb_zipf=NA
+# cache_builds: covering trees built so far (the server's /metrics).
+cache_builds() { curl -sf "$url/metrics" | awk '/^maillage_nearest_cache_builds_total / { print $2 }'; }
+rps_nearest_zipf='' cache_mb_zipf=NA zipf_builds=NA
 if [ "$zipf_codes" -gt 0 ]; then
     run nearest_zipf_warmup nearest / "$work/nearest-zipf.lua"
+    builds_before=$(cache_builds)
     run nearest_zipf nearest / "$work/nearest-zipf.lua"
     cache_mb_zipf=$(curl -sf "$url/metrics" | awk '/^maillage_nearest_cache_bytes / { printf "%.1f", $2 / 1048576 }')
+    zipf_builds=$(awk -v a="${builds_before:-0}" -v b="$(cache_builds)" 'BEGIN { print b - a }')
 fi
 run bbox structures "/api/structures?bbox=$bbox&limit=10000"
 
@@ -611,6 +615,7 @@ if [ -n "$rps_nearest_zipf" ]; then
     zipf_share=$(fraction "$rps_nearest_zipf" "$rps_nearest")
     line "nearest req/s, $zipf_codes codes by Zipf / 400 codes" "$zipf_share" ">= 0.90" "$(ratio "$zipf_share" 0.90)" "$(verdict "$zipf_share" 0.90 above)"
     line "covering-tree cache MB after the Zipf phase" "$cache_mb_zipf" "<= 32" "$(ratio "$cache_mb_zipf" 32)" "$(verdict "$cache_mb_zipf" 32 at_most)"
+    line "covering trees built during the Zipf measure" "$zipf_builds" "-" "-" "(churn, informational)"
 fi
 line "startup to ready line s" "$startup" "< 2" "$(ratio "$startup" 2)" "$(verdict "$startup" 2 below)"
 line "resident memory MB (peak $peak)" "$rss" - - ""

@@ -1,6 +1,8 @@
 /* once_blobs.c — byte strings computed once per slot; see once_blobs.h. */
 #include "base/once_blobs.h"
 
+#include "base/byte_budget.h"
+
 #include <assert.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -16,8 +18,7 @@ typedef struct Blob {
 struct OnceBlobs {
     _Atomic(Blob *) *slots;
     size_t count;
-    size_t budget;
-    atomic_size_t held; /* bytes of the published blobs, headers included */
+    ByteBudget held; /* bytes of the published blobs, headers included */
 };
 
 OnceBlobs *once_blobs_new(size_t count, size_t budget)
@@ -31,8 +32,7 @@ OnceBlobs *once_blobs_new(size_t count, size_t budget)
         return NULL;
     }
     blobs->count = count;
-    blobs->budget = budget;
-    atomic_init(&blobs->held, 0);
+    byte_budget_init(&blobs->held, budget);
     return blobs;
 }
 
@@ -57,29 +57,17 @@ const char *once_blobs_get(const OnceBlobs *blobs, size_t slot, size_t *length)
     return blob->bytes;
 }
 
-/* Takes `bytes` from the budget; 0 when they do not fit. */
-static int budget_take(OnceBlobs *blobs, size_t bytes)
-{
-    size_t held = atomic_load_explicit(&blobs->held, memory_order_relaxed);
-    do {
-        if (held > blobs->budget || bytes > blobs->budget - held)
-            return 0;
-    } while (!atomic_compare_exchange_weak_explicit(&blobs->held, &held, held + bytes,
-                                                    memory_order_relaxed, memory_order_relaxed));
-    return 1;
-}
-
 int once_blobs_put(OnceBlobs *blobs, size_t slot, const char *bytes, size_t length)
 {
     assert(slot < blobs->count);
     if (atomic_load_explicit(&blobs->slots[slot], memory_order_relaxed))
         return 0;
     size_t size = sizeof(Blob) + length;
-    if (!budget_take(blobs, size))
+    if (!byte_budget_take(&blobs->held, size, 0))
         return 0;
     Blob *blob = malloc(size);
     if (!blob) {
-        atomic_fetch_sub_explicit(&blobs->held, size, memory_order_relaxed);
+        byte_budget_give_back(&blobs->held, size);
         return 0;
     }
     blob->length = length;
@@ -89,12 +77,12 @@ int once_blobs_put(OnceBlobs *blobs, size_t slot, const char *bytes, size_t leng
                                                 memory_order_release, memory_order_relaxed))
         return 1;
     /* Another thread published the same slot first. */
-    atomic_fetch_sub_explicit(&blobs->held, size, memory_order_relaxed);
+    byte_budget_give_back(&blobs->held, size);
     free(blob);
     return 0;
 }
 
 size_t once_blobs_bytes(const OnceBlobs *blobs)
 {
-    return atomic_load_explicit(&blobs->held, memory_order_relaxed);
+    return byte_budget_used(&blobs->held);
 }

@@ -202,6 +202,16 @@ void metrics_render(Buffer *out, const MetricsDataset *dataset)
                   "(--nearest-cache-mb).\n"
                   "# TYPE maillage_nearest_cache_bytes gauge\nmaillage_nearest_cache_bytes %zu\n",
                   dataset->nearest_cache_bytes);
+    buffer_printf(out,
+                  "# HELP maillage_nearest_cache_builds_total Covering trees built since the "
+                  "dataset was loaded.\n"
+                  "# TYPE maillage_nearest_cache_builds_total counter\n"
+                  "maillage_nearest_cache_builds_total %zu\n"
+                  "# HELP maillage_nearest_cache_evictions_total Covering trees evicted to make "
+                  "room since the dataset was loaded.\n"
+                  "# TYPE maillage_nearest_cache_evictions_total counter\n"
+                  "maillage_nearest_cache_evictions_total %zu\n",
+                  dataset->nearest_cache_builds, dataset->nearest_cache_evictions);
     buffer_printf(
         out,
         "# HELP maillage_reloads_total Datasets reloaded successfully (SIGHUP).\n"
@@ -219,9 +229,14 @@ void metrics_answer(const Request *request, Response *response, const char *rest
 {
     (void)rest;
     const Dataset *dataset = request->dataset;
-    MetricsDataset figures = {dataset->snapshot->version, dataset->snapshot->site_count,
+    MetricsDataset figures = {dataset->snapshot->version,
+                              dataset->snapshot->site_count,
                               dataset->snapshot->load_seconds,
-                              spatial_index_cache_bytes(dataset->index)};
+                              spatial_index_cache_bytes(dataset->index),
+                              0,
+                              0};
+    spatial_index_cache_counts(dataset->index, &figures.nearest_cache_builds,
+                               &figures.nearest_cache_evictions);
     buffer_reset(&response->body);
     metrics_render(&response->body, &figures);
     response->status = 200;

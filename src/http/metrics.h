@@ -52,7 +52,9 @@ typedef struct MetricsDataset {
     const char *version;
     size_t sites;
     double load_seconds;
-    size_t nearest_cache_bytes; /* held by covering trees (spatial_index.h) */
+    size_t nearest_cache_bytes;     /* held by covering trees (spatial_index.h) */
+    size_t nearest_cache_builds;    /* covering trees built since the dataset loaded */
+    size_t nearest_cache_evictions; /* and evicted */
 } MetricsDataset;
 
 /* Appends the Prometheus text exposition (version 0.0.4) of every metric. */

@@ -38,6 +38,15 @@
  * went to building trees that were evicted before they paid back, and
  * nearest fell to 0.56 of its 400-code rate.
  *
+ * The room an eviction makes comes back only once the evicted trees'
+ * readers are gone, usually after the newcomer's query has given up; it is
+ * then reserved for that newcomer (`reserved_for`): other conditions take
+ * only the room beyond it. Without the reservation, the room went to
+ * whichever admitted code came first, often one used half as much, which
+ * the next newcomer evicted again: a Zipf load on 1M sites still rebuilt
+ * about 250 trees a second. With it and the rule below, about 60 (trees of
+ * conditions whose halved counts fall just under half a newcomer's).
+ *
  * Without its own tree, a condition is searched through its ancestors'
  * trees (covering_cover): a covering tree of an ancestor A holds every
  * listing of A's ancestors, so it replaces all their listing trees when
@@ -46,6 +55,12 @@
  * Parents' trees are built and admitted like any other, and since each
  * serves all its children, they stay hot: a rare code searches its own
  * listing and one or two parent trees instead of about 15 listing trees.
+ * So once the budget is full, a condition whose cover leaves at most
+ * COVER_GOOD_TREES trees to search does not build its own tree unless it
+ * is hot (HOT_USES): its room is worth more to a tree that saves more. On
+ * 1M sites and 9,479 codes, every tree would take 94 MB; with this rule the
+ * ones worth building take about 60 MB, and the 32 MB budget keeps the
+ * hottest of them.
  *
  * Concurrency. Readers never lock: a query announces itself
  * (epoch_read_begin, base/epochs.h), loads a slot, sets the use bit, and
@@ -60,6 +75,7 @@
 
 #define ADMIT_USES 16  /* recent uses before a tree may displace others */
 #define AGING_USES 16  /* per condition: uses after which every counter is halved */
+#define HOT_USES 64    /* recent uses after which a condition is worth its own tree */
 #define EVICT_LOOKS 64 /* trees the clock hand looks at per admission, at most */
 
 static size_t covering_tree_bytes(size_t count)
@@ -68,21 +84,27 @@ static size_t covering_tree_bytes(size_t count)
            (count ? node_count_for(count) : 0) * sizeof(KdNode);
 }
 
-/* Takes `bytes` from the budget; returns 0 when they do not fit. */
-static int budget_take(SpatialIndex *index, size_t bytes)
+#define NO_RESERVATION UINT32_MAX
+
+/* Takes `bytes` for a tree of condition `c` from the budget, leaving free
+ * the room made for another condition's tree; returns 0 when they do not
+ * fit. Taking the room made for `c` ends its reservation. */
+static int budget_take(SpatialIndex *index, uint32_t c, size_t bytes)
 {
-    size_t used = atomic_load_explicit(&index->covering_bytes, memory_order_relaxed);
-    do {
-        if (used > index->covering_budget || bytes > index->covering_budget - used)
-            return 0;
-    } while (!atomic_compare_exchange_weak_explicit(&index->covering_bytes, &used, used + bytes,
-                                                    memory_order_relaxed, memory_order_relaxed));
+    uint32_t reserved_for = atomic_load_explicit(&index->reserved_for, memory_order_relaxed);
+    size_t promised =
+        reserved_for == c ? 0 : atomic_load_explicit(&index->reserved_bytes, memory_order_relaxed);
+    if (!byte_budget_take(&index->covering_bytes, bytes, promised))
+        return 0;
+    if (reserved_for == c &&
+        atomic_compare_exchange_strong(&index->reserved_for, &reserved_for, NO_RESERVATION))
+        atomic_store_explicit(&index->reserved_bytes, 0, memory_order_relaxed);
     return 1;
 }
 
 static void budget_give_back(SpatialIndex *index, size_t bytes)
 {
-    atomic_fetch_sub_explicit(&index->covering_bytes, bytes, memory_order_relaxed);
+    byte_budget_give_back(&index->covering_bytes, bytes);
 }
 
 /* How many of `condition`'s ancestors have a listing tree; *listed gets
@@ -162,8 +184,9 @@ static void collect_retired(SpatialIndex *index)
 
 /* Moves the clock hand over at most EVICT_LOOKS trees (and two turns),
  * evicting unused trees of conditions used less than `uses` times until
- * `wanted` bytes of them wait on the retired list. Called under evict_lock. */
-static void evict_unused(SpatialIndex *index, size_t wanted, unsigned uses)
+ * `wanted` bytes of them wait on the retired list; returns the bytes
+ * evicted. Called under evict_lock. */
+static size_t evict_unused(SpatialIndex *index, size_t wanted, unsigned uses)
 {
     size_t evicted = 0, looked = 0;
     for (size_t step = 0;
@@ -181,31 +204,38 @@ static void evict_unused(SpatialIndex *index, size_t wanted, unsigned uses)
         CoveringTree *expected = tree;
         if (!atomic_compare_exchange_strong(&index->covering[slot], &expected, NULL))
             continue;
+        atomic_fetch_add_explicit(&index->trees_evicted, 1, memory_order_relaxed);
         tree->retired_epoch = epoch_retire(&index->readers);
         tree->next = index->retired;
         index->retired = tree;
         evicted += tree->bytes;
     }
+    return evicted;
 }
 
-/* Makes room for `bytes` by evicting unused trees of conditions used less
- * than `uses` times; returns 1 when they fit the budget now (they are not
- * taken), 0 otherwise or when another query is evicting. */
-static int make_room(SpatialIndex *index, size_t bytes, unsigned uses)
+/* Makes room for a tree of `bytes` for condition `c`, used `uses` times,
+ * by evicting unused trees of conditions used less; the room is reserved
+ * for `c` until it takes it or another newcomer evicts. Returns 1 when
+ * the tree fits the budget now (its bytes are not taken), 0 otherwise
+ * (the evicted trees still have readers, nothing could be evicted, or
+ * another query is evicting). */
+static int make_room(SpatialIndex *index, uint32_t c, size_t bytes, unsigned uses)
 {
-    if (bytes > index->covering_budget)
+    size_t limit = index->covering_bytes.limit;
+    if (bytes > limit)
         return 0;
     if (pthread_mutex_trylock(&index->evict_lock) != 0)
         return 0;
     collect_retired(index);
-    size_t used = atomic_load_explicit(&index->covering_bytes, memory_order_relaxed);
-    if (used + bytes > index->covering_budget) {
-        evict_unused(index, used + bytes - index->covering_budget, uses);
+    size_t used = byte_budget_used(&index->covering_bytes);
+    if (used + bytes > limit && evict_unused(index, used + bytes - limit, uses) > 0) {
+        atomic_store_explicit(&index->reserved_bytes, bytes, memory_order_relaxed);
+        atomic_store_explicit(&index->reserved_for, c, memory_order_relaxed);
         collect_retired(index);
     }
-    used = atomic_load_explicit(&index->covering_bytes, memory_order_relaxed);
+    used = byte_budget_used(&index->covering_bytes);
     pthread_mutex_unlock(&index->evict_lock);
-    return used + bytes <= index->covering_budget;
+    return used + bytes <= limit;
 }
 
 /* Counts a use of condition `c` (halving every counter once the uses add
@@ -227,32 +257,35 @@ static unsigned count_use(SpatialIndex *index, uint32_t c)
     return uses;
 }
 
-/* Charges `bytes` for a new tree of a condition used `uses` times: from
- * free room until the budget first fills up; after that, only once it is
- * admitted by its uses, from free room or room made by evicting less used
- * trees (room left by an eviction is not for the first code that comes). Returns 1 when charged, 0
- * when the query should do without. */
-static int charge_new_tree(SpatialIndex *index, unsigned uses, size_t bytes)
+/* Charges `bytes` for a new tree of condition `c`, used `uses` times:
+ * from free room until the budget first fills up; after that, only once
+ * it is admitted by its uses, from free room or room made by evicting
+ * trees of conditions used less than half `claim` times (room made for
+ * another newcomer is not taken). Returns 1 when charged, 0 when the query
+ * should do without. */
+static int charge_new_tree(SpatialIndex *index, uint32_t c, unsigned uses, unsigned claim,
+                           size_t bytes)
 {
     int filled = atomic_load_explicit(&index->covering_filled, memory_order_relaxed);
-    if ((!filled || uses >= ADMIT_USES) && budget_take(index, bytes))
+    if ((!filled || uses >= ADMIT_USES) && budget_take(index, c, bytes))
         return 1;
     if (!filled)
         atomic_store_explicit(&index->covering_filled, true, memory_order_relaxed);
     if (uses < ADMIT_USES)
         return 0;
-    return make_room(index, bytes, uses) && budget_take(index, bytes);
+    return make_room(index, c, bytes, claim) && budget_take(index, c, bytes);
 }
 
-/* Builds and publishes the covering tree of condition `c` whose ancestor
+/* Builds and publishes the covering tree of condition `c`, used `uses`
+ * times and evicting with `claim` (see charge_new_tree()), whose ancestor
  * trees hold `listed` points; returns the published tree, or NULL when it
  * was not admitted or the memory is short. */
 static const CoveringTree *covering_tree_build(SpatialIndex *index, const Snapshot *snapshot,
                                                const Condition *condition, uint32_t c,
-                                               size_t listed, unsigned uses)
+                                               size_t listed, unsigned uses, unsigned claim)
 {
     size_t charged = covering_tree_bytes(listed);
-    if (!charge_new_tree(index, uses, charged))
+    if (!charge_new_tree(index, c, uses, claim, charged))
         return NULL;
     CoveringTree *tree = calloc(1, sizeof *tree);
     TreePoint *points = malloc(listed * sizeof *points);
@@ -274,8 +307,10 @@ static const CoveringTree *covering_tree_build(SpatialIndex *index, const Snapsh
     atomic_init(&tree->referenced, true);
     budget_give_back(index, charged - tree->bytes);
     CoveringTree *expected = NULL;
-    if (atomic_compare_exchange_strong(&index->covering[c], &expected, tree))
+    if (atomic_compare_exchange_strong(&index->covering[c], &expected, tree)) {
+        atomic_fetch_add_explicit(&index->trees_built, 1, memory_order_relaxed);
         return tree;
+    }
     /* Another thread published the same tree first. */
     budget_give_back(index, tree->bytes);
     free(points);
@@ -293,23 +328,19 @@ static const CoveringTree *held_tree(SpatialIndex *index, uint32_t c)
     return tree;
 }
 
-const CoveringTree *covering_tree(const SpatialIndex *shared, const Snapshot *snapshot,
-                                  const Condition *condition, int reader)
+/* The tree of condition `c` (`condition`), held now or built now if
+ * admitted, after counting a use; NULL when it has none (its ancestors
+ * have fewer than two listing trees, or it was not admitted). */
+static const CoveringTree *condition_tree(SpatialIndex *index, const Snapshot *snapshot,
+                                          const Condition *condition)
 {
-    /* The cache is the index's one mutable part, synchronised by atomics
-     * and epochs (see above): a query may add a tree to an index it reads. */
-    SpatialIndex *index = (SpatialIndex *)shared;
-    if (!index->options.covering_trees || reader < 0)
-        return NULL;
     uint32_t c = snapshot_condition_index(snapshot, condition);
     unsigned uses = count_use(index, c);
     const CoveringTree *tree = held_tree(index, c);
-    if (tree)
-        return tree;
     size_t listed;
-    if (ancestor_trees(index, snapshot, condition, &listed) < 2)
-        return NULL;
-    return covering_tree_build(index, snapshot, condition, c, listed, uses);
+    if (tree || ancestor_trees(index, snapshot, condition, &listed) < 2)
+        return tree;
+    return covering_tree_build(index, snapshot, condition, c, listed, uses, uses);
 }
 
 /* The entry of `condition`'s ancestor list that holds condition index
@@ -343,7 +374,7 @@ size_t covering_cover(const SpatialIndex *shared, const Snapshot *snapshot,
                       const Condition *condition, int reader, const CoveringTree **trees,
                       size_t max_trees, uint8_t *covered)
 {
-    SpatialIndex *index = (SpatialIndex *)shared; /* see covering_tree() */
+    SpatialIndex *index = (SpatialIndex *)shared; /* see covering_plan() */
     memset(covered, 0, condition->ancestor_count);
     if (!index->options.covering_trees || reader < 0)
         return 0;
@@ -355,13 +386,91 @@ size_t covering_cover(const SpatialIndex *shared, const Snapshot *snapshot,
             continue;
         const Condition *ancestor = &snapshot->conditions[ancestors[a].condition];
         const CoveringTree *tree = ancestors[a].depth == 1
-                                       ? covering_tree(shared, snapshot, ancestor, reader)
+                                       ? condition_tree(index, snapshot, ancestor)
                                        : held_tree(index, ancestors[a].condition);
         if (tree && mark_covered(snapshot, condition, ancestor, covered))
             trees[count++] = tree;
     }
     assert(!covered[0]);
     return count;
+}
+
+/* Listing trees of `condition`'s ancestors whose listing `covered` does
+ * not mark as held by covering trees. */
+static size_t uncovered_listing_trees(const SpatialIndex *index, const Snapshot *snapshot,
+                                      const Condition *condition, const uint8_t *covered)
+{
+    const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
+    size_t trees = 0;
+    for (uint32_t a = 0; a < condition->ancestor_count; a++)
+        trees += index->code_root[ancestors[a].condition] != NO_NODE &&
+                 !(a < COVER_MAX_ANCESTORS && covered[a]);
+    return trees;
+}
+
+/* Fills `plan` with `condition`'s cover by its ancestors' trees; returns
+ * the number of trees (covering and listing) a query then searches. */
+static size_t plan_cover(SpatialIndex *index, const Snapshot *snapshot, const Condition *condition,
+                         int reader, CoveringPlan *plan)
+{
+    if (condition->ancestor_count > COVER_MAX_ANCESTORS)
+        return uncovered_listing_trees(index, snapshot, condition, plan->covered);
+    plan->tree_count = covering_cover(index, snapshot, condition, reader, plan->trees,
+                                      COVER_MAX_TREES, plan->covered);
+    return plan->tree_count + uncovered_listing_trees(index, snapshot, condition, plan->covered);
+}
+
+/* The claim of a condition without a tree, used `uses` times, to a tree
+ * of its own: the uses it evicts with (trees of conditions used less than
+ * half that give way), 0 when it should do without. While the cache has
+ * never been full: its uses. After that: its uses when its ancestors'
+ * trees would leave more than COVER_GOOD_TREES trees to search; half of
+ * them when they would leave fewer but it is hot (it then displaces only
+ * trees used less than a quarter as much: with half, codes just above and
+ * just below HOT_USES displaced each other, 60 rebuilds a second); else 0.
+ * Sets *planned when it filled `plan` with that cover. */
+static unsigned claim_to_own_tree(SpatialIndex *index, const Snapshot *snapshot,
+                                  const Condition *condition, int reader, unsigned uses,
+                                  CoveringPlan *plan, int *planned)
+{
+    if (!atomic_load_explicit(&index->covering_filled, memory_order_relaxed))
+        return uses;
+    *planned = 1;
+    if (plan_cover(index, snapshot, condition, reader, plan) > COVER_GOOD_TREES)
+        return uses;
+    return uses >= HOT_USES ? uses / 2 : 0;
+}
+
+void covering_plan(const SpatialIndex *shared, const Snapshot *snapshot, const Condition *condition,
+                   int reader, CoveringPlan *plan)
+{
+    /* The cache is the index's one mutable part, synchronised by atomics
+     * and epochs (see above): a query may add a tree to an index it reads. */
+    SpatialIndex *index = (SpatialIndex *)shared;
+    plan->tree_count = 0;
+    plan->whole = 0;
+    uint32_t entries = condition->ancestor_count;
+    memset(plan->covered, 0, entries < COVER_MAX_ANCESTORS ? entries : COVER_MAX_ANCESTORS);
+    if (!index->options.covering_trees || reader < 0)
+        return;
+    uint32_t c = snapshot_condition_index(snapshot, condition);
+    unsigned uses = count_use(index, c);
+    const CoveringTree *tree = held_tree(index, c);
+    size_t listed;
+    if (!tree && ancestor_trees(index, snapshot, condition, &listed) >= 2) {
+        int planned = 0;
+        unsigned claim =
+            claim_to_own_tree(index, snapshot, condition, reader, uses, plan, &planned);
+        if (claim > 0)
+            tree = covering_tree_build(index, snapshot, condition, c, listed, uses, claim);
+        if (!tree && !planned)
+            plan_cover(index, snapshot, condition, reader, plan);
+    }
+    if (tree) {
+        plan->trees[0] = tree;
+        plan->tree_count = 1;
+        plan->whole = 1;
+    }
 }
 
 int covering_cache_init(SpatialIndex *index, size_t condition_count)
@@ -373,10 +482,13 @@ int covering_cache_init(SpatialIndex *index, size_t condition_count)
     if (pthread_mutex_init(&index->evict_lock, NULL) != 0)
         return -1;
     index->evict_lock_ready = 1;
-    atomic_init(&index->covering_bytes, 0);
+    byte_budget_init(&index->covering_bytes, index->options.cache_budget);
+    atomic_init(&index->reserved_for, NO_RESERVATION);
+    atomic_init(&index->reserved_bytes, 0);
+    atomic_init(&index->trees_built, 0);
+    atomic_init(&index->trees_evicted, 0);
     atomic_init(&index->use_count, 0);
     atomic_init(&index->covering_filled, false);
-    index->covering_budget = index->options.cache_budget;
     return 0;
 }
 

@@ -336,7 +336,13 @@ void spatial_index_free(SpatialIndex *index)
 
 size_t spatial_index_cache_bytes(const SpatialIndex *index)
 {
-    return index ? atomic_load_explicit(&index->covering_bytes, memory_order_relaxed) : 0;
+    return index ? byte_budget_used(&index->covering_bytes) : 0;
+}
+
+void spatial_index_cache_counts(const SpatialIndex *index, size_t *built, size_t *evicted)
+{
+    *built = index ? atomic_load_explicit(&index->trees_built, memory_order_relaxed) : 0;
+    *evicted = index ? atomic_load_explicit(&index->trees_evicted, memory_order_relaxed) : 0;
 }
 
 /* The points of the tree of the sites that list `condition`'s own code

@@ -8,6 +8,7 @@
 #ifndef MAILLAGE_KD_TREE_H
 #define MAILLAGE_KD_TREE_H
 
+#include "base/byte_budget.h"
 #include "base/epochs.h"
 #include "index/spatial_index.h"
 
@@ -79,9 +80,16 @@ struct SpatialIndex {
     _Atomic(CoveringTree *) *covering; /* per condition */
     _Atomic uint8_t *uses;             /* per condition: recent queries (saturating) */
     atomic_size_t use_count;           /* uses since the counters were last halved */
-    atomic_size_t covering_bytes;
+    ByteBudget covering_bytes; /* trees published, being built, or retired and not yet freed */
+    /* Room the clock hand made for one newcomer (a hint: the room comes
+     * back only once the evicted trees' readers are gone, and should then
+     * go to the tree it was made for, not to the first query that finds
+     * it free). NO_RESERVATION: none. */
+    _Atomic uint32_t reserved_for;
+    atomic_size_t reserved_bytes;
+    atomic_size_t trees_built;   /* published since the index was built (/metrics) */
+    atomic_size_t trees_evicted; /* unlinked by the clock hand since then */
     atomic_bool covering_filled; /* the budget has been full once: admission by uses */
-    size_t covering_budget;
     EpochReaders readers;
     pthread_mutex_t evict_lock; /* one evictor at a time; never taken by a reader */
     int evict_lock_ready;
@@ -129,27 +137,45 @@ uint32_t build_point_tree(PointBuilder *builder, uint32_t begin, uint32_t count)
  * (not through a group), in no particular order; *count gets their number. */
 const TreePoint *listing_points(const SpatialIndex *index, const Snapshot *snapshot,
                                 const Condition *condition, size_t *count);
-/* The covering tree to search for `condition`, built now if it is worth
- * its room (covering_trees.c); NULL when the query should search the
- * ancestor trees (fewer than two of them, not admitted, no room, turned
- * off, or `reader` is -1). `reader` is the query's epoch_read_begin() slot
- * on index->readers: the tree stays valid until epoch_read_end(). */
-const CoveringTree *covering_tree(const SpatialIndex *index, const Snapshot *snapshot,
-                                  const Condition *condition, int reader);
 /* Most covering trees one query searches besides the listing trees. */
 #define COVER_MAX_TREES 8
 /* Longest ancestor list a query covers with its ancestors' trees (longer
  * ones search the listing trees). */
 #define COVER_MAX_ANCESTORS 256
-/* For a condition searched without its own covering tree: covering trees
- * of its ancestors (held now, or built now for its parents if worth their
- * room) that hold the listings of some of its ancestors, at most
- * `max_trees` into `trees`, and covered[a] = 1 for each entry `a` of the
- * condition's ancestor list whose listing one of them holds (0 for the
+/* Most trees (covering and listing) a cover through the ancestors' covering
+ * trees may leave a query to search, once the cache is full, before the
+ * condition's own tree is worth building (covering_trees.c). */
+#define COVER_GOOD_TREES 4
+
+/* What a query for a condition searches besides listing trees. */
+typedef struct CoveringPlan {
+    const CoveringTree *trees[COVER_MAX_TREES];
+    size_t tree_count;
+    int whole; /* 1: trees[0] is the condition's own tree, holding every covering site */
+    /* When !whole, for the first COVER_MAX_ANCESTORS entries of the
+     * condition's ancestor list: 1 when trees[] hold that ancestor's
+     * listing (never the condition's own, entry 0). */
+    uint8_t covered[COVER_MAX_ANCESTORS];
+} CoveringPlan;
+
+/* The covering trees a query for `condition` searches (covering_trees.c):
+ * its own tree when held, or built now if worth its room; otherwise its
+ * ancestors' trees that hold some of its ancestors' listings (the caller
+ * searches the listing trees of the others). Counts a use of the condition
+ * for the cache's policy. With covering trees off or `reader` -1 the plan
+ * is empty. `reader` is the query's epoch_read_begin() slot on
+ * index->readers: the trees stay valid until epoch_read_end(). Never fails:
+ * without memory a plan holds fewer trees. */
+void covering_plan(const SpatialIndex *index, const Snapshot *snapshot, const Condition *condition,
+                   int reader, CoveringPlan *plan);
+/* The cover part of covering_plan(), exposed for the tests: covering trees
+ * of `condition`'s ancestors (held now, or built now for its parents if
+ * worth their room) that hold the listings of some of its ancestors, at
+ * most `max_trees` into `trees`, and covered[a] = 1 for each entry `a` of
+ * the condition's ancestor list whose listing one of them holds (0 for the
  * others, always for the condition itself). `covered` has room for
  * condition->ancestor_count entries. Returns the number of trees (0 when
- * covering trees are off or `reader` is -1); they stay valid until
- * epoch_read_end(reader). */
+ * covering trees are off or `reader` is -1). */
 size_t covering_cover(const SpatialIndex *index, const Snapshot *snapshot,
                       const Condition *condition, int reader, const CoveringTree **trees,
                       size_t max_trees, uint8_t *covered);

@@ -539,27 +539,17 @@ static size_t push_roots(NearestSearch *search, const Condition *condition)
         push_root(search, 0, index->all_root);
         return 1;
     }
-    const CoveringTree *tree =
-        covering_tree(search->index, search->snapshot, condition, search->reader);
-    if (tree) {
-        push_root(search, add_covering_tree(search, tree), tree->root);
-        return 1;
-    }
-    uint8_t covered[COVER_MAX_ANCESTORS];
-    const CoveringTree *cover[COVER_MAX_TREES];
-    size_t cover_count = 0;
-    if (condition->ancestor_count <= COVER_MAX_ANCESTORS)
-        cover_count = covering_cover(index, search->snapshot, condition, search->reader, cover,
-                                     COVER_MAX_TREES, covered);
-    else
-        memset(covered, 0, sizeof covered);
-    size_t trees = cover_count;
-    for (size_t t = 0; t < cover_count; t++)
-        push_root(search, add_covering_tree(search, cover[t]), cover[t]->root);
+    CoveringPlan plan;
+    covering_plan(index, search->snapshot, condition, search->reader, &plan);
+    for (size_t t = 0; t < plan.tree_count; t++)
+        push_root(search, add_covering_tree(search, plan.trees[t]), plan.trees[t]->root);
+    size_t trees = plan.tree_count;
+    if (plan.whole)
+        return trees;
     const AncestorEntry *ancestors = search->snapshot->ancestors + condition->ancestors_start;
     for (uint32_t a = 0; a < condition->ancestor_count; a++) {
         uint32_t root = index->code_root[ancestors[a].condition];
-        if (root != NO_NODE && !(a < COVER_MAX_ANCESTORS && covered[a])) {
+        if (root != NO_NODE && !(a < COVER_MAX_ANCESTORS && plan.covered[a])) {
             push_root(search, 0, root);
             trees++;
         }

@@ -34,7 +34,9 @@
  *    and frequency, with lock-free readers), so later queries for D
  *    descend one tree instead of about 15. A code without its own tree
  *    uses its parents' covering trees where they hold only its ancestors,
- *    and the listing trees of the ancestors they leave out.
+ *    and the listing trees of the ancestors they leave out; once the
+ *    budget is full, a code they cover in a few trees builds its own only
+ *    when it is hot.
  *  - Trees are implicit, nodes stored in preorder in one array (left child
  *    follows its parent), median splits on the largest extent, leaves of up
  *    to 32 sites (16 measured no faster and cost 14 MB more on 1M sites),
@@ -113,6 +115,9 @@ int spatial_index_nearest(const SpatialIndex *index, const Snapshot *snapshot, d
 
 /* Bytes the index's covering trees hold now (at most its budget; 0 for NULL). */
 size_t spatial_index_cache_bytes(const SpatialIndex *index);
+/* Covering trees built (*built) and evicted (*evicted) since the index was
+ * built; both 0 for NULL. Thread-safe. */
+void spatial_index_cache_counts(const SpatialIndex *index, size_t *built, size_t *evicted);
 
 /* Tests only: the number of points of `condition`'s covering tree (its
  * covering sites, each once), 0 when it has none yet. */

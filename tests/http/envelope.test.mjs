@@ -296,6 +296,9 @@ test('/metrics: Prometheus text whose counters grow', async () => {
   assert.match(after, new RegExp(`^maillage_dataset_sites ${server.sites}$`, 'm'));
   assert.match(after, /^maillage_reloads_total \d+$/m);
   assert.match(after, /^maillage_nearest_cache_bytes \d+$/m);
+  assert.match(after, /^# TYPE maillage_nearest_cache_builds_total counter$/m);
+  assert.match(after, /^maillage_nearest_cache_builds_total \d+$/m);
+  assert.match(after, /^maillage_nearest_cache_evictions_total \d+$/m);
   // Histogram: cumulative buckets, +Inf equals _count.
   const buckets = [...after.matchAll(/^maillage_request_duration_seconds_bucket\{route="nearest",le="([^"]+)"\} (\d+)$/gm)];
   assert.ok(buckets.length >= 10);

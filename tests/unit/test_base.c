@@ -3,6 +3,7 @@
  * tests' own JSON reader (json_read.h), which must accept what json.h
  * writes and refuse what is not JSON, or the tests that read answers with
  * it would prove nothing. */
+#include "base/byte_budget.h"
 #include "base/csv.h"
 #include "base/geodesy.h"
 #include "base/json.h"
@@ -474,6 +475,27 @@ TEST(once_blobs_racing_puts_keep_one_string)
     raced_blobs = NULL;
 }
 
+/* A take passes neither the limit nor the room kept free for someone else,
+ * and a refused take changes nothing. */
+TEST(byte_budget_keeps_its_limit_and_promised_room)
+{
+    ByteBudget budget;
+    byte_budget_init(&budget, 100);
+    CHECK(byte_budget_take(&budget, 60, 0) == 1, "60 of 100 bytes refused");
+    CHECK(byte_budget_take(&budget, 41, 0) == 0, "41 bytes taken with 40 free");
+    CHECK(byte_budget_take(&budget, 30, 20) == 0, "30 bytes taken though 20 of 40 are promised");
+    CHECK(byte_budget_used(&budget) == 60, "a refused take changed the count to %zu",
+          byte_budget_used(&budget));
+    CHECK(byte_budget_take(&budget, 20, 20) == 1, "20 bytes refused with 40 free and 20 promised");
+    CHECK(byte_budget_take(&budget, 20, 0) == 1, "the promised 20 bytes refused");
+    CHECK(byte_budget_take(&budget, 1, 0) == 0, "a byte taken past the limit");
+    byte_budget_give_back(&budget, 100);
+    CHECK(byte_budget_used(&budget) == 0, "%zu bytes held after giving all back",
+          byte_budget_used(&budget));
+    CHECK(byte_budget_take(&budget, 101, 0) == 0, "more than the limit taken at once");
+    CHECK(byte_budget_take(&budget, 1, SIZE_MAX) == 0, "a promise larger than the limit ignored");
+}
+
 int main(void)
 {
     RUN(csv_quotes_and_embedded_newlines);
@@ -490,6 +512,7 @@ int main(void)
     RUN(reprojection_vectors);
     RUN(geodesic_distance_and_chord_bound);
     RUN(sort_uint32_equals_qsort);
+    RUN(byte_budget_keeps_its_limit_and_promised_room);
     RUN(once_blobs_publish_once_within_the_budget);
     RUN(once_blobs_racing_puts_keep_one_string);
     return CHECK_SUMMARY("test_base");
