@@ -54,6 +54,7 @@ rows=(
     "nearest without code / PostGIS|nearest without code / PostGIS"
     "nearest / floor by CPU per request|nearest / floor by CPU"
     "Zipf codes / 400 codes|nearest req/s, "
+    "covering trees built during the Zipf measure|covering trees built during"
     "bbox req/s (<= 1,000 sites)|bbox req/s"
     "PostGIS bbox tps|PostGIS bbox tps"
     "uncached sites tiles: worst PostGIS/maillage|sites uncached: worst"
