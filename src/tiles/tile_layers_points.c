@@ -15,6 +15,7 @@
 #include "tiles/tile_layers.h"
 #include "base/array.h"
 #include "base/slots.h"
+#include "base/sort.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -85,55 +86,8 @@ MvtPoint tile_fixed_point(TileAddress tile, uint32_t x, uint32_t y)
 
 /* --- point index ------------------------------------------------------------- */
 
-typedef struct SortEntry {
-    uint64_t key;
-    uint32_t item;
-} SortEntry;
-
-#define RADIX_BITS 11
-#define RADIX_BUCKETS (1u << RADIX_BITS)
-
-/* Sorts entries by key, keeping the order of equal keys (least significant
- * digit radix sort, 11 bits a pass, skipping the passes whose digit is the
- * same in every key: a load sorts a million keys in a few tens of
- * milliseconds, against a quarter of a second for qsort). Returns 0, or -1
- * when out of memory. */
-static int sort_entries_by_key(SortEntry *entries, size_t count)
-{
-    if (count < 2)
-        return 0;
-    SortEntry *spare = malloc(count * sizeof *spare);
-    size_t *buckets = malloc(RADIX_BUCKETS * sizeof *buckets);
-    if (!spare || !buckets) {
-        free(spare);
-        free(buckets);
-        return -1;
-    }
-    SortEntry *from = entries, *to = spare;
-    for (int shift = 0; shift < 64; shift += RADIX_BITS) {
-        memset(buckets, 0, RADIX_BUCKETS * sizeof *buckets);
-        for (size_t i = 0; i < count; i++)
-            buckets[(from[i].key >> shift) & (RADIX_BUCKETS - 1)]++;
-        if (buckets[(from[0].key >> shift) & (RADIX_BUCKETS - 1)] == count)
-            continue; /* one digit everywhere: the pass would not move anything */
-        size_t position = 0;
-        for (size_t digit = 0; digit < RADIX_BUCKETS; digit++) {
-            size_t bucket = buckets[digit];
-            buckets[digit] = position;
-            position += bucket;
-        }
-        for (size_t i = 0; i < count; i++)
-            to[buckets[(from[i].key >> shift) & (RADIX_BUCKETS - 1)]++] = from[i];
-        SortEntry *swap = from;
-        from = to;
-        to = swap;
-    }
-    if (from != entries)
-        memcpy(entries, from, count * sizeof *entries);
-    free(spare);
-    free(buckets);
-    return 0;
-}
+/* A point's tile key and item (base/sort.h sorts them). */
+typedef KeyedItem SortEntry;
 
 typedef struct TieBreak {
     int (*compare)(const void *context, uint32_t a, uint32_t b);
@@ -169,7 +123,7 @@ int point_index_build(PointIndex *index, const uint32_t *x, const uint32_t *y, s
     }
     /* By key, then (stable sort of ascending items) by item; runs of equal
      * keys (sites at one position) are then ordered by the tie-break. */
-    if (sort_entries_by_key(entries, count) != 0) {
+    if (sort_keyed_items(entries, count) != 0) {
         free(entries);
         point_index_free(index);
         return -1;
@@ -325,7 +279,7 @@ int tile_sites_load(TileSet *tiles, char *error, size_t error_size)
         entries[i].key = ((uint64_t)level << 58) | cell;
         entries[i].item = (uint32_t)i;
     }
-    if (sort_entries_by_key(entries, tiles->link_count) != 0) {
+    if (sort_keyed_items(entries, tiles->link_count) != 0) {
         free(entries);
         goto out_of_memory;
     }

@@ -401,6 +401,44 @@ TEST(sort_uint32_equals_qsort)
     }
 }
 
+/* Keyed items by (key, then their first order): what a stable sort of
+ * items numbered in order gives. */
+static int compare_keyed(const void *a, const void *b)
+{
+    const KeyedItem *x = a, *y = b;
+    if (x->key != y->key)
+        return (x->key > y->key) - (x->key < y->key);
+    return (x->item > y->item) - (x->item < y->item);
+}
+
+/* Both radix sorts against qsort, on keys where some digits are the same
+ * in every key (the passes skipped) and keys repeat (stability). */
+TEST(radix_sorts_skip_uniform_digits_and_keep_equal_keys_in_order)
+{
+    enum { COUNT = 5000 };
+    static KeyedItem items[COUNT], expected[COUNT];
+    static uint32_t keys[COUNT], expected_keys[COUNT];
+    uint64_t state = 0x2545F4914F6CDD1DULL;
+    const uint64_t shapes[] = {0, 1, 0xFFFFF800ULL, (uint64_t)7 << 40, ~(uint64_t)0};
+    for (size_t shape = 0; shape < sizeof shapes / sizeof shapes[0]; shape++) {
+        for (size_t i = 0; i < COUNT; i++) {
+            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+            items[i] = (KeyedItem){(state % 97) * shapes[shape], (uint32_t)i};
+            keys[i] = (uint32_t)((state % 97) * (shapes[shape] & 0xFFFFFFFFu));
+        }
+        memcpy(expected, items, sizeof items);
+        memcpy(expected_keys, keys, sizeof keys);
+        qsort(expected, COUNT, sizeof *expected, compare_keyed);
+        qsort(expected_keys, COUNT, sizeof *expected_keys, compare_u32);
+        CHECK(sort_keyed_items(items, COUNT) == 0, "shape %zu: out of memory", shape);
+        sort_uint32(keys, COUNT);
+        CHECK(memcmp(items, expected, sizeof items) == 0,
+              "shape %zu: the keyed sort differs from a stable sort", shape);
+        CHECK(memcmp(keys, expected_keys, sizeof keys) == 0,
+              "shape %zu: the 32-bit sort differs from qsort", shape);
+    }
+}
+
 /* Slots are published once, read back byte for byte, and the budget is
  * kept: a put that would pass it is refused and costs nothing. */
 TEST(once_blobs_publish_once_within_the_budget)
@@ -512,6 +550,7 @@ int main(void)
     RUN(reprojection_vectors);
     RUN(geodesic_distance_and_chord_bound);
     RUN(sort_uint32_equals_qsort);
+    RUN(radix_sorts_skip_uniform_digits_and_keep_equal_keys_in_order);
     RUN(byte_budget_keeps_its_limit_and_promised_room);
     RUN(once_blobs_publish_once_within_the_budget);
     RUN(once_blobs_racing_puts_keep_one_string);
