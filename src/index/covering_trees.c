@@ -76,6 +76,7 @@
 #define ADMIT_USES 16  /* recent uses before a tree may displace others */
 #define AGING_USES 16  /* per condition: uses after which every counter is halved */
 #define HOT_USES 64    /* recent uses after which a condition is worth its own tree */
+#define EVICT_MARGIN 2 /* a victim is used less than 1/EVICT_MARGIN as often as the newcomer */
 #define EVICT_LOOKS 64 /* trees the clock hand looks at per admission, at most */
 
 static size_t covering_tree_bytes(size_t count)
@@ -199,7 +200,9 @@ static size_t evict_unused(SpatialIndex *index, size_t wanted, unsigned uses)
         looked++;
         if (atomic_exchange_explicit(&tree->referenced, false, memory_order_relaxed))
             continue; /* used since the hand last passed: a second chance */
-        if (2 * (unsigned)atomic_load_explicit(&index->uses[slot], memory_order_relaxed) >= uses)
+        if (EVICT_MARGIN *
+                (unsigned)atomic_load_explicit(&index->uses[slot], memory_order_relaxed) >=
+            uses)
             continue; /* not clearly less useful than the newcomer */
         CoveringTree *expected = tree;
         if (!atomic_compare_exchange_strong(&index->covering[slot], &expected, NULL))
