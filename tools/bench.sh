@@ -39,7 +39,9 @@
 #     off by a third). Both ratios, real and floor, are also given from
 #     CPU time per request (server from /proc/PID/stat + wrk from `time`),
 #     the req/s ratio two saturated cores would give: other load on the
-#     machine barely moves it. A missing floor binary or a floor server
+#     machine barely moves it. Each round also runs nearest and healthz on
+#     the real server, and its CPU figures come from those runs, so both
+#     servers are measured in the same minutes. A missing floor binary or a floor server
 #     that does not start only skips it, with a warning.
 # Each line shows the figure, its target and their ratio (figure / target;
 # "ok" when the target is met). Missed targets are reported, never fatal: the
@@ -466,6 +468,7 @@ mean_nearest_bytes() {
 }
 floor_bytes='' floor_ratios='' floor_runs='' rps_floor_healthz_0=''
 floor_nearest_cpu='' floor_healthz_cpu='' cpu_floor_healthz_0='' requests_floor_healthz_0=''
+real_nearest_cpu='' real_healthz_cpu=''
 floored=0
 if [ "$FLOOR_ROUNDS" -lt 1 ] 2>/dev/null; then
     echo "bench: floor skipped (BENCH_FLOOR_ROUNDS=$FLOOR_ROUNDS)"
@@ -494,6 +497,17 @@ elif [ -x "$floor_binary" ]; then
             floor_nearest_cpu+=" ${!cpu_name}:${!requests_name}"
             cpu_name=cpu_floor_healthz_$round requests_name=requests_floor_healthz_$round
             floor_healthz_cpu+=" ${!cpu_name}:${!requests_name}"
+            # The real server in the same round, warm: its CPU per request
+            # is compared with the floor's measured minutes apart, not a
+            # run at the start (a first run, with its trees to build, and
+            # the machine's drift over the benchmark once moved healthz's
+            # CPU per request by a quarter between the two servers).
+            run "real_nearest_$round" nearest / "$work/nearest.lua"
+            run "real_healthz_$round" healthz / "$work/healthz.lua"
+            cpu_name=cpu_real_nearest_$round requests_name=requests_real_nearest_$round
+            real_nearest_cpu+=" ${!cpu_name}:${!requests_name}"
+            cpu_name=cpu_real_healthz_$round requests_name=requests_real_healthz_$round
+            real_healthz_cpu+=" ${!cpu_name}:${!requests_name}"
         done
     else
         echo "bench: warning: the floor server did not start; floor skipped" >&2
@@ -574,8 +588,10 @@ cpu_per_request() {
     tr ' ' '\n' <<<"$1" | awk -F: '$2 > 0 { cpu += $1; requests += $2 }
         END { if (requests > 0) printf "%.2f", cpu / requests * 1e6; else print "NA" }'
 }
-us_healthz=$(cpu_per_request "${cpu_healthz_script:-}:${requests_healthz_script:-}")
-us_nearest=$(cpu_per_request "${cpu_nearest:-}:${requests_nearest:-}")
+# The real server's figures from the floor's rounds when they ran, else
+# from its first runs.
+us_healthz=$(cpu_per_request "${real_healthz_cpu:-${cpu_healthz_script:-}:${requests_healthz_script:-}}")
+us_nearest=$(cpu_per_request "${real_nearest_cpu:-${cpu_nearest:-}:${requests_nearest:-}}")
 us_floor_healthz=$(cpu_per_request "$floor_healthz_cpu")
 us_floor_nearest=$(cpu_per_request "$floor_nearest_cpu")
 cpu_share=$(fraction "$us_healthz" "$us_nearest")
