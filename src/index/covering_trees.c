@@ -398,16 +398,14 @@ size_t covering_cover(const SpatialIndex *shared, const Snapshot *snapshot,
     return count;
 }
 
-/* Listing trees of `condition`'s ancestors whose listing `covered` does
- * not mark as held by covering trees. */
+/* Listing trees of `condition`'s ancestors that `plan` leaves to search. */
 static size_t uncovered_listing_trees(const SpatialIndex *index, const Snapshot *snapshot,
-                                      const Condition *condition, const uint8_t *covered)
+                                      const Condition *condition, const CoveringPlan *plan)
 {
     const AncestorEntry *ancestors = snapshot->ancestors + condition->ancestors_start;
     size_t trees = 0;
     for (uint32_t a = 0; a < condition->ancestor_count; a++)
-        trees += index->code_root[ancestors[a].condition] != NO_NODE &&
-                 !(a < COVER_MAX_ANCESTORS && covered[a]);
+        trees += plan_leaves_listing(index, plan, a, ancestors[a].condition);
     return trees;
 }
 
@@ -417,10 +415,10 @@ static size_t plan_cover(SpatialIndex *index, const Snapshot *snapshot, const Co
                          int reader, CoveringPlan *plan)
 {
     if (condition->ancestor_count > COVER_MAX_ANCESTORS)
-        return uncovered_listing_trees(index, snapshot, condition, plan->covered);
+        return uncovered_listing_trees(index, snapshot, condition, plan);
     plan->tree_count = covering_cover(index, snapshot, condition, reader, plan->trees,
                                       COVER_MAX_TREES, plan->covered);
-    return plan->tree_count + uncovered_listing_trees(index, snapshot, condition, plan->covered);
+    return plan->tree_count + uncovered_listing_trees(index, snapshot, condition, plan);
 }
 
 /* The claim of a condition without a tree, used `uses` times, to a tree

@@ -168,6 +168,14 @@ typedef struct CoveringPlan {
  * without memory a plan holds fewer trees. */
 void covering_plan(const SpatialIndex *index, const Snapshot *snapshot, const Condition *condition,
                    int reader, CoveringPlan *plan);
+/* 1 when a query with `plan` (not whole) searches the listing tree of entry
+ * `a` of its condition's ancestor list, condition index `listed`: it has
+ * one and the plan's trees do not hold it. */
+static inline int plan_leaves_listing(const SpatialIndex *index, const CoveringPlan *plan,
+                                      uint32_t a, uint32_t listed)
+{
+    return index->code_root[listed] != NO_NODE && !(a < COVER_MAX_ANCESTORS && plan->covered[a]);
+}
 /* The cover part of covering_plan(), exposed for the tests: covering trees
  * of `condition`'s ancestors (held now, or built now for its parents if
  * worth their room) that hold the listings of some of its ancestors, at

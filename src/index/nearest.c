@@ -548,9 +548,8 @@ static size_t push_roots(NearestSearch *search, const Condition *condition)
         return trees;
     const AncestorEntry *ancestors = search->snapshot->ancestors + condition->ancestors_start;
     for (uint32_t a = 0; a < condition->ancestor_count; a++) {
-        uint32_t root = index->code_root[ancestors[a].condition];
-        if (root != NO_NODE && !(a < COVER_MAX_ANCESTORS && plan.covered[a])) {
-            push_root(search, 0, root);
+        if (plan_leaves_listing(index, &plan, a, ancestors[a].condition)) {
+            push_root(search, 0, index->code_root[ancestors[a].condition]);
             trees++;
         }
     }
