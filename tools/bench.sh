@@ -110,9 +110,11 @@ if [ ! -s "$network" ] || [ "$generator" -nt "$network" ]; then
     mv "$network.tmp" "$network"
 fi
 # Rebuilt when the network or the database layout (store.c: the schema;
-# snapshot.h: the packed sites' format) is newer than it.
+# snapshot.h: the packed sites' format; tree_order.c: the trees' order) is
+# newer than it.
 if [ ! -s "$database" ] || [ "$network" -nt "$database" ] || [ src/store/store.c -nt "$database" ] ||
-    [ src/model/snapshot.h -nt "$database" ] || [ src/model/site.h -nt "$database" ]; then
+    [ src/model/snapshot.h -nt "$database" ] || [ src/model/site.h -nt "$database" ] ||
+    [ src/index/tree_order.c -nt "$database" ]; then
     echo "bench: building $database (shipped geodata + $SITES synthetic sites)"
     build_start=$(date +%s%N)
     "$binary" build --geodata geodata --network "$network" --out "$database" \

@@ -10,8 +10,9 @@
  *  - every input is opened and hashed before anything is written, so a
  *    missing file fails fast with one line naming it;
  *  - once filled and closed, the temporary database gets its packed sites
- *    (BuildOptions.pack: the sites as the server loads them, for a fast
- *    start); a failure to pack fails the build;
+ *    and tree order (BuildOptions.pack: the sites and the index's trees as
+ *    the server loads them, for a fast start); a failure to pack fails the
+ *    build;
  *  - the database is written to FILE.tmp-PID next to FILE and renamed over
  *    FILE only when complete (then the directory is synced); on any fatal
  *    error (or SIGINT/SIGTERM) the temporary file is removed and FILE is
@@ -638,11 +639,11 @@ int build_run(const BuildOptions *options)
     StepClock pack_clock;
     step_clock_start(&pack_clock);
     if (options->pack && options->pack(temporary_database, message, sizeof message) != 0) {
-        snprintf(context.error, sizeof context.error, "%s: cannot pack the sites (%s)",
-                 options->out, message);
+        snprintf(context.error, sizeof context.error,
+                 "%s: cannot pack the sites and the trees (%s)", options->out, message);
         goto done;
     }
-    progress_step(&report, "packed the sites for serve", &pack_clock);
+    progress_step(&report, "packed the sites and the tree order for serve", &pack_clock);
     if (sync_file(temporary_database) != 0 || rename(temporary_database, options->out) != 0 ||
         sync_directory_of(options->out) != 0) {
         snprintf(context.error, sizeof context.error, "%s: cannot replace: %s", options->out,

@@ -21,7 +21,7 @@ typedef struct BuildOptions {
     ImportFormat network_format; /* how the --network files were saved */
     int quiet;
     /* Completes the temporary database before it replaces --out: the
-     * command passes snapshot_pack() (model/), which owns the packed
+     * command passes dataset_pack() (dataset/), which owns the packed
      * layout; NULL for none. Returns 0, or -1 with a message. */
     int (*pack)(const char *path, char *error, size_t error_size);
 } BuildOptions;

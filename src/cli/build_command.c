@@ -1,12 +1,12 @@
 /* build_command.c — `maillage build`: the command line of a build.
  *
  * Owns: the usage text and options of `maillage build`; the build itself
- * is build/build.c, and packing the sites for a fast start is the model's
- * snapshot_pack(), handed to it. */
+ * is build/build.c, and packing the sites and the index's tree order for a
+ * fast start is the dataset's dataset_pack(), handed to it. */
 #include "build/build.h"
 #include "cli/commands.h"
 #include "cli/install_paths.h"
-#include "model/snapshot_load.h"
+#include "dataset/dataset.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -125,7 +125,7 @@ int command_build(int argc, char **argv)
         fprintf(stderr, "maillage build: out of memory\n");
         return 1;
     }
-    options.pack = snapshot_pack;
+    options.pack = dataset_pack;
     char installed_geodata[PATH_MAX];
     int parsed = parse_options(argc, argv, &options, installed_geodata);
     int status = parsed == 1 ? 0 : parsed == 2 ? 2 : build_run(&options);

@@ -14,10 +14,16 @@
  * network of up to ~100,000 sites; on larger ones, those asked first. */
 #define DATASET_FEATURE_BYTES ((size_t)64 << 20)
 
+/* The packed part holding the trees' point orders (spatial_index_order()). */
+#define TREE_ORDER_PART "tree_order"
+
 /* The second thread's work: what needs only the sites and conditions. */
 typedef struct IndexJob {
     Snapshot *snapshot;
     const SpatialIndexOptions *options;
+    void *order; /* the stored tree order, NULL when the file has none */
+    size_t order_size;
+    const char *order_refused;
     SpatialIndex *index;
     char error[512];
 } IndexJob;
@@ -29,7 +35,9 @@ static void *build_index(void *argument)
         snprintf(job->error, sizeof job->error, "%.400s: out of memory", job->snapshot->path);
         return NULL;
     }
-    job->index = spatial_index_build(job->snapshot, job->options, job->error, sizeof job->error);
+    job->index =
+        spatial_index_build_ordered(job->snapshot, job->options, job->order, job->order_size,
+                                    &job->order_refused, job->error, sizeof job->error);
     return NULL;
 }
 
@@ -78,7 +86,10 @@ Dataset *dataset_load(const char *path, const DatasetOptions *options, char *err
         return NULL;
     }
     dataset->snapshot = snapshot_loader_snapshot(loader);
-    IndexJob job = {dataset->snapshot, &chosen.index, NULL, ""};
+    IndexJob job = {dataset->snapshot, &chosen.index, NULL, 0, NULL, NULL, ""};
+    const char *absent; /* a file without the part builds its trees by selection */
+    job.order = store_read_part(snapshot_loader_store(loader), TREE_ORDER_PART, 0, &job.order_size,
+                                &absent);
     pthread_t thread;
     int threaded = pthread_create(&thread, NULL, build_index, &job) == 0;
     if (!threaded)
@@ -86,6 +97,10 @@ Dataset *dataset_load(const char *path, const DatasetOptions *options, char *err
     int status = read_the_rest(loader, dataset, &chosen, error, error_size);
     if (threaded)
         pthread_join(thread, NULL);
+    free(job.order);
+    if (job.order_refused)
+        fprintf(stderr, "maillage: the tree order in %s is invalid (%s); built the trees\n", path,
+                job.order_refused);
     if (status == 0 && !job.index) {
         snprintf(error, error_size, "%s", job.error);
         status = -1;
@@ -101,6 +116,27 @@ Dataset *dataset_load(const char *path, const DatasetOptions *options, char *err
     assert(snapshot == dataset->snapshot);
     (void)snapshot;
     return dataset;
+}
+
+int dataset_pack(const char *path, char *error, size_t error_size)
+{
+    if (snapshot_pack(path, error, error_size) != 0)
+        return -1;
+    Snapshot *snapshot = snapshot_load(path, NULL, error, error_size);
+    if (!snapshot)
+        return -1;
+    SpatialIndex *index = spatial_index_build(snapshot, NULL, error, error_size);
+    size_t size = 0;
+    void *order = index ? spatial_index_order(index, snapshot, &size) : NULL;
+    int status = -1;
+    if (index && !order)
+        snprintf(error, error_size, "%s: out of memory", path);
+    else if (order)
+        status = store_write_part(path, TREE_ORDER_PART, order, size, error, error_size);
+    free(order);
+    spatial_index_free(index);
+    snapshot_free(snapshot);
+    return status;
 }
 
 void dataset_free(Dataset *dataset)

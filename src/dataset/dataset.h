@@ -15,7 +15,9 @@
  *    themselves: any number of threads read a Dataset without locks;
  *  - loading overlaps work: the spatial index (and the coverage counts) are
  *    built in a second thread while this one reads the links, synonyms,
- *    communes and tile layers; the result does not depend on the timing. */
+ *    communes and tile layers; the result does not depend on the timing;
+ *  - a stored tree order only makes the index's build faster: a missing
+ *    one changes nothing, an invalid one is said on stderr and ignored. */
 #ifndef MAILLAGE_DATASET_H
 #define MAILLAGE_DATASET_H
 
@@ -58,6 +60,12 @@ typedef struct Dataset {
  * NULL with a one-line message in `error` (nothing left allocated). */
 Dataset *dataset_load(const char *path, const DatasetOptions *options, char *error,
                       size_t error_size);
+/* What `maillage build` adds to a finished database at `path` for a fast
+ * start: the packed sites (snapshot_pack()), then the order of the spatial
+ * index's trees built over them (spatial_index_order(), the `tree_order`
+ * packed part), which dataset_load() reads to build its trees in O(n).
+ * Returns 0, or -1 with a one-line message naming the file. */
+int dataset_pack(const char *path, char *error, size_t error_size);
 /* Frees the dataset and every member; NULL is a no-op. */
 void dataset_free(Dataset *dataset);
 

@@ -38,6 +38,43 @@ size_t node_count_for(size_t count)
 #define POINT_KEY(point, dimension) ((point)->position[dimension])
 SELECT_DEFINE(select_nth_point, TreePoint, int, POINT_KEY)
 
+/* The smaller and the larger of two floats, neither NaN (positions are
+ * finite): a plain comparison compiles to one instruction, where fminf()
+ * stays a libm call that keeps a leaf's loop from overlapping its loads. */
+static inline float smaller(float a, float b)
+{
+    return b < a ? b : a;
+}
+
+static inline float larger(float a, float b)
+{
+    return b > a ? b : a;
+}
+
+/* The union of the roles and audiences of the leaf's sites: one read of
+ * scattered per-site memory for each point, the most of an ordered build,
+ * so a loop of its own, nothing else between the reads. */
+static void leaf_kinds(const PointBuilder *builder, const KdNode *node, uint16_t *roles,
+                       uint8_t *audiences)
+{
+    uint16_t role_union = 0;
+    uint8_t audience_union = 0;
+    const TreePoint *points = builder->points;
+    if (builder->bits.role) {
+        for (uint32_t i = node->begin; i < node->end; i++) {
+            role_union |= builder->bits.role[points[i].site];
+            audience_union |= builder->bits.audience[points[i].site];
+        }
+    } else {
+        for (uint32_t i = node->begin; i < node->end; i++) {
+            role_union |= (uint16_t)(1u << builder->sites[points[i].site].role);
+            audience_union |= (uint8_t)(1u << builder->sites[points[i].site].audience);
+        }
+    }
+    *roles = role_union;
+    *audiences = audience_union;
+}
+
 static void point_leaf(PointBuilder *builder, KdNode *node)
 {
     float low[3] = {0, 0, 0}, high[3] = {0, 0, 0};
@@ -45,24 +82,18 @@ static void point_leaf(PointBuilder *builder, KdNode *node)
         low[d] = INFINITY;
         high[d] = -INFINITY;
     }
-    uint16_t roles = 0;
-    uint8_t audiences = 0;
     for (uint32_t i = node->begin; i < node->end; i++) {
         const TreePoint *point = &builder->points[i];
         for (int d = 0; d < builder->dimensions; d++) {
-            low[d] = fminf(low[d], point->position[d]);
-            high[d] = fmaxf(high[d], point->position[d]);
-        }
-        if (builder->bits.role) {
-            roles |= builder->bits.role[point->site];
-            audiences |= builder->bits.audience[point->site];
-        } else {
-            roles |= (uint16_t)(1u << builder->sites[point->site].role);
-            audiences |= (uint8_t)(1u << builder->sites[point->site].audience);
+            low[d] = smaller(low[d], point->position[d]);
+            high[d] = larger(high[d], point->position[d]);
         }
         if (builder->site_out)
             builder->site_out[i] = point->site;
     }
+    uint16_t roles;
+    uint8_t audiences;
+    leaf_kinds(builder, node, &roles, &audiences);
     for (int d = 0; builder->site_out && d < builder->dimensions; d++) {
         low[d] = nextafterf(low[d], -INFINITY);
         high[d] = nextafterf(high[d], INFINITY);
@@ -95,8 +126,9 @@ static uint32_t build_point_node(PointBuilder *builder, uint32_t begin, uint32_t
         if (high[d] - low[d] > high[widest] - low[widest])
             widest = d;
     uint32_t middle = begin + (end - begin) / 2;
-    select_nth_point(builder->points + begin, (ptrdiff_t)(end - begin), (ptrdiff_t)(middle - begin),
-                     widest);
+    if (!builder->keep_order)
+        select_nth_point(builder->points + begin, (ptrdiff_t)(end - begin),
+                         (ptrdiff_t)(middle - begin), widest);
     float split = builder->points[middle].position[widest];
     float left_high[3], right_low[3];
     memcpy(left_high, high, sizeof left_high);
@@ -108,8 +140,8 @@ static uint32_t build_point_node(PointBuilder *builder, uint32_t begin, uint32_t
     node = &builder->nodes[id];
     const KdNode *left_child = &builder->nodes[id + 1], *right_child = &builder->nodes[right];
     for (int d = 0; d < 3; d++) {
-        node->low[d] = fminf(left_child->low[d], right_child->low[d]);
-        node->high[d] = fmaxf(left_child->high[d], right_child->high[d]);
+        node->low[d] = smaller(left_child->low[d], right_child->low[d]);
+        node->high[d] = larger(left_child->high[d], right_child->high[d]);
     }
     node->role_mask = left_child->role_mask | right_child->role_mask;
     node->audience_mask = left_child->audience_mask | right_child->audience_mask;
@@ -126,15 +158,17 @@ uint32_t build_point_tree(PointBuilder *builder, uint32_t begin, uint32_t count)
     float low[3] = {INFINITY, INFINITY, INFINITY}, high[3] = {-INFINITY, -INFINITY, -INFINITY};
     for (uint32_t i = begin; i < begin + count; i++)
         for (int d = 0; d < 3; d++) {
-            low[d] = fminf(low[d], builder->points[i].position[d]);
-            high[d] = fmaxf(high[d], builder->points[i].position[d]);
+            low[d] = smaller(low[d], builder->points[i].position[d]);
+            high[d] = larger(high[d], builder->points[i].position[d]);
         }
     return build_point_node(builder, begin, begin + count, low, high);
 }
 
-/* Builds the (lon, lat) tree over every site; returns 0, or -1 when out of
+/* Builds the (lon, lat) tree over every site, with its points in `order`
+ * (site indexes in tree order) when not NULL; returns 0, or -1 when out of
  * memory. */
-static int build_box_tree(SpatialIndex *index, const Snapshot *snapshot, SiteBits bits)
+static int build_box_tree(SpatialIndex *index, const Snapshot *snapshot, SiteBits bits,
+                          const uint32_t *order)
 {
     size_t count = snapshot->site_count;
     index->box_root = NO_NODE;
@@ -143,11 +177,13 @@ static int build_box_tree(SpatialIndex *index, const Snapshot *snapshot, SiteBit
     TreePoint *items = malloc(count * sizeof *items);
     if (!items)
         return -1;
-    for (size_t s = 0; s < count; s++) {
+    for (size_t i = 0; i < count; i++) {
+        uint32_t s = order ? order[i] : (uint32_t)i;
         const Site *site = &snapshot->sites[s];
-        items[s] = (TreePoint){{(float)site->lon, (float)site->lat, 0}, (uint32_t)s};
+        items[i] = (TreePoint){{(float)site->lon, (float)site->lat, 0}, s};
     }
-    PointBuilder builder = {items, bits, NULL, index->box_nodes, 0, 2, index->box_points};
+    PointBuilder builder = {items,        bits, NULL, index->box_nodes, 0, 2, index->box_points,
+                            order != NULL};
     index->box_root = build_point_tree(&builder, 0, (uint32_t)count);
     free(items);
     return 0;
@@ -245,6 +281,7 @@ typedef struct WholeTreeJob {
     SpatialIndex *index;
     const Snapshot *snapshot;
     SiteBits bits;
+    int keep_order;
 } WholeTreeJob;
 
 /* Builds the ECEF tree over all sites. */
@@ -252,31 +289,35 @@ static void *build_whole_tree(void *argument)
 {
     WholeTreeJob *job = argument;
     SpatialIndex *index = job->index;
-    PointBuilder builder = {index->points, job->bits, NULL, index->nodes, 0, 3, NULL};
+    PointBuilder builder = {index->points, job->bits,      NULL, index->nodes, 0, 3,
+                            NULL,          job->keep_order};
     index->all_root = build_point_tree(&builder, 0, (uint32_t)job->snapshot->site_count);
     return NULL;
 }
 
 /* Builds every tree: the ECEF tree over all sites in a second thread, the
  * per-code trees and the (lon, lat) tree in this one (about as much work;
- * their nodes and points occupy disjoint ranges). Returns 0 or -1. */
+ * their nodes and points occupy disjoint ranges). With `box_order` (a
+ * stored order applied by tree_order_apply()) every tree keeps its points'
+ * order. Returns 0 or -1. */
 static int build_trees(SpatialIndex *index, const Snapshot *snapshot, SiteBits bits,
-                       size_t whole_nodes)
+                       size_t whole_nodes, const uint32_t *box_order)
 {
     size_t site_count = snapshot->site_count;
-    WholeTreeJob job = {index, snapshot, bits};
+    int keep_order = box_order != NULL;
+    WholeTreeJob job = {index, snapshot, bits, keep_order};
     pthread_t thread;
     int threaded = pthread_create(&thread, NULL, build_whole_tree, &job) == 0;
     if (!threaded)
         build_whole_tree(&job);
     PointBuilder builder = {index->points,         bits, NULL, index->nodes,
-                            (uint32_t)whole_nodes, 3,    NULL};
+                            (uint32_t)whole_nodes, 3,    NULL, keep_order};
     for (size_t c = 0; c < snapshot->condition_count; c++) {
         uint32_t begin = index->code_offsets[c];
         index->code_root[c] = build_point_tree(&builder, (uint32_t)site_count + begin,
                                                index->code_offsets[c + 1] - begin);
     }
-    int status = build_box_tree(index, snapshot, bits);
+    int status = build_box_tree(index, snapshot, bits, box_order);
     if (threaded)
         pthread_join(thread, NULL);
     return status;
@@ -285,6 +326,16 @@ static int build_trees(SpatialIndex *index, const Snapshot *snapshot, SiteBits b
 SpatialIndex *spatial_index_build(const Snapshot *snapshot, const SpatialIndexOptions *options,
                                   char *error, size_t error_size)
 {
+    return spatial_index_build_ordered(snapshot, options, NULL, 0, NULL, error, error_size);
+}
+
+SpatialIndex *spatial_index_build_ordered(const Snapshot *snapshot,
+                                          const SpatialIndexOptions *options, const void *order,
+                                          size_t order_size, const char **order_refused,
+                                          char *error, size_t error_size)
+{
+    const char *refused = NULL;
+    const uint32_t *box_order = NULL;
     size_t site_count = snapshot->site_count, condition_count = snapshot->condition_count;
     size_t listed = 0, whole_nodes = 0;
     for (size_t s = 0; s < site_count; s++)
@@ -305,8 +356,17 @@ SpatialIndex *spatial_index_build(const Snapshot *snapshot, const SpatialIndexOp
         goto out_of_memory;
     count_sites_per_code(index, snapshot);
     if (allocate_trees(index, site_count, condition_count, &whole_nodes) != 0 ||
-        fill_points(index, snapshot) != 0 || build_trees(index, snapshot, bits, whole_nodes) != 0)
+        fill_points(index, snapshot) != 0)
         goto out_of_memory;
+    if (order) {
+        refused = tree_order_check(index, snapshot, order, order_size);
+        if (!refused && tree_order_apply(index, snapshot, order, &box_order) != 0)
+            refused = "out of memory";
+    }
+    if (build_trees(index, snapshot, bits, whole_nodes, box_order) != 0)
+        goto out_of_memory;
+    if (order_refused)
+        *order_refused = refused;
     index->condition_count = condition_count;
     free(bits.role);
     free(bits.audience);

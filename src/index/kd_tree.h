@@ -112,6 +112,8 @@ typedef struct PointBuilder {
     uint32_t next_node;
     int dimensions;     /* 3 (ECEF) or 2 (lon, lat) */
     uint32_t *site_out; /* the (lon, lat) tree's box_points; NULL for ECEF */
+    int keep_order;     /* 1: the points are already in tree order (a stored
+                         * order, tree_order.c): no median selection */
 } PointBuilder;
 
 /* 1 when every site under the node passes `filter` (never with a filière:
@@ -137,6 +139,19 @@ uint32_t build_point_tree(PointBuilder *builder, uint32_t begin, uint32_t count)
  * (not through a group), in no particular order; *count gets their number. */
 const TreePoint *listing_points(const SpatialIndex *index, const Snapshot *snapshot,
                                 const Condition *condition, size_t *count);
+/* The stored tree order (tree_order.c). Checks `bytes` against the index
+ * whose points are filled in site order (fill_points: the whole range,
+ * then each condition's listing sites): NULL when its header matches and
+ * every segment is a permutation of its tree's sites, else the reason (a
+ * static text). */
+const char *tree_order_check(const SpatialIndex *index, const Snapshot *snapshot, const void *bytes,
+                             size_t size);
+/* Puts the whole tree's and the per-code trees' points in the checked
+ * order `bytes`; *box_order gets the (lon, lat) tree's order (inside
+ * `bytes`). Returns 0, or -1 when out of memory (the points then unchanged). */
+int tree_order_apply(SpatialIndex *index, const Snapshot *snapshot, const void *bytes,
+                     const uint32_t **box_order);
+
 /* Most covering trees one query searches besides the listing trees. */
 #define COVER_MAX_TREES 8
 /* Longest ancestor list a query covers with its ancestors' trees (longer

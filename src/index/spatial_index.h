@@ -101,6 +101,23 @@ typedef struct SpatialIndexOptions {
  * with a one-line message in `error`. */
 SpatialIndex *spatial_index_build(const Snapshot *snapshot, const SpatialIndexOptions *options,
                                   char *error, size_t error_size);
+/* spatial_index_build(), with the trees' point orders read from `order`
+ * (`order_size` bytes, written by spatial_index_order() for the same
+ * sites; NULL: none) instead of found by median selection: O(n) instead of
+ * O(n log n). Any permutation of each tree's sites gives exact answers
+ * (nodes bound their own points), so `order` is checked to be one; when it
+ * is not (or does not fit this snapshot), the trees are built as without
+ * it and *order_refused (when not NULL) gets the reason, a static text;
+ * else NULL. Returns as spatial_index_build(); `order` stays the caller's. */
+SpatialIndex *spatial_index_build_ordered(const Snapshot *snapshot,
+                                          const SpatialIndexOptions *options, const void *order,
+                                          size_t order_size, const char **order_refused,
+                                          char *error, size_t error_size);
+/* The order of every tree's points in `index` (built over `snapshot`), for
+ * spatial_index_build_ordered() to load the same trees in O(n): a new
+ * malloc'd buffer (the caller frees it) of *size bytes, or NULL when out of
+ * memory. */
+void *spatial_index_order(const SpatialIndex *index, const Snapshot *snapshot, size_t *size);
 /* Frees the index and its covering trees; NULL is a no-op. */
 void spatial_index_free(SpatialIndex *index);
 

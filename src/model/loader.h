@@ -6,8 +6,9 @@
  *  - `snapshot` is owned by the loader until snapshot_loader_finish();
  *  - `error` is the caller's buffer; every failing step writes one line
  *    into it ("PATH: reason") and returns -1 (or NULL);
- *  - after loader_read_sites() the sites are sorted by site_id, distinct,
- *    and `site_table` maps each site_id to its index + 1. */
+ *  - after loader_read_sites() the sites are sorted by site_id and
+ *    distinct; once loader_site_table_ready(), `site_table` maps each
+ *    site_id to its index + 1. */
 #ifndef MAILLAGE_LOADER_H
 #define MAILLAGE_LOADER_H
 
@@ -74,7 +75,11 @@ int load_step_error(Loader *loader, sqlite3_stmt *statement, int status);
 /* site_reader.c: the sites (packed when allowed and valid, else the
  * table), sorted, distinct, coordinators resolved, and the site table. */
 int loader_read_sites(Loader *loader);
-/* The site with this id (`length` bytes), NULL when absent. */
+/* Builds the site table (site_id -> index) if not built yet: the packed
+ * path needs it only when it reads the links table. Returns 0 or -1. */
+int loader_site_table_ready(Loader *loader);
+/* The site with this id (`length` bytes), NULL when absent; the site table
+ * must be ready. */
 const Site *loader_find_site(const Loader *loader, const char *site_id, size_t length);
 /* loader_find_site(), trying `previous` and the site after it first. */
 const Site *loader_find_site_after(const Loader *loader, const Site *previous, const char *site_id,
@@ -87,8 +92,12 @@ typedef enum PackedStatus { PACKED_ABSENT, PACKED_LOADED, PACKED_INVALID } Packe
 /* Reads and checks the packed parts into the loader's snapshot; on
  * PACKED_INVALID, *reason says why and nothing is kept. */
 PackedStatus packed_sites_read(Loader *loader, const char **reason);
-/* Writes the packed parts of `snapshot` (read through the table path) into
- * the database at `path`. Returns 0, or -1 with a message. */
+/* Reads and checks the packed links (every end a site, every kind known)
+ * into the loader's snapshot, whose sites are packed: PACKED_ABSENT when
+ * the file has no links part, PACKED_INVALID with *reason (nothing kept). */
+PackedStatus packed_links_read(Loader *loader, const char **reason);
+/* Writes the packed parts of `snapshot` (read through the table path, its
+ * links read) into the database at `path`. Returns 0, or -1 with a message. */
 int packed_sites_write(const Snapshot *snapshot, size_t code_total, const char *path, char *error,
                        size_t error_size);
 

@@ -18,16 +18,29 @@
  * `maillage build` stores what the sites steps above produce (the Site
  * array sorted with coordinators resolved, site_codes, the text pool and
  * the details) as four blobs of packed_sites, in this process's memory
- * layout, with metadata rows naming that layout. load_sites() reads them
+ * layout, with metadata rows naming that layout, and the links resolved to
+ * site indexes as a fifth (three 32-bit words per link, read only beside
+ * packed sites: the links table would otherwise cost a site_id lookup per
+ * end). load_sites() reads them
  * straight into the snapshot's arrays when the metadata matches the file
  * and build, then checks every reference before anything uses it: the
  * file is input, so a bad blob gives a warning and the table path, never
  * a crash nor an answer the table would not give. */
 
-enum { PART_SITES, PART_SITE_CODES, PART_TEXT_POOL, PART_DETAILS, PART_COUNT };
+/* The parts every packed file has (PART_COUNT), then the links part,
+ * which files packed before it lack (WRITTEN_PART_COUNT). */
+enum {
+    PART_SITES,
+    PART_SITE_CODES,
+    PART_TEXT_POOL,
+    PART_DETAILS,
+    PART_COUNT,
+    PART_LINKS = PART_COUNT,
+    WRITTEN_PART_COUNT
+};
 
-static const char *const packed_part_names[PART_COUNT] = {"sites", "site_codes", "text_pool",
-                                                          "details"};
+static const char *const packed_part_names[WRITTEN_PART_COUNT] = {"sites", "site_codes",
+                                                                  "text_pool", "details", "links"};
 
 /* The metadata rows that describe the packed parts, and the values this
  * build expects for `snapshot` with `site_count` rows in its sites table. */
@@ -51,50 +64,6 @@ static void packed_metadata_expected(const Snapshot *snapshot, size_t site_count
     snprintf(rows[3].value, sizeof rows[3].value, "%zu", site_count);
     rows[4].key = "packed_version";
     snprintf(rows[4].value, sizeof rows[4].value, "%s", snapshot->version);
-}
-
-/* Reads one part into a new malloc'd array of its size (+ `spare` bytes,
- * so that an empty part is still an allocation). Returns NULL with
- * `reason` set when the part is missing, not a blob, or unreadable. */
-static void *read_packed_part(Loader *loader, const char *part, size_t spare, size_t *size,
-                              const char **reason)
-{
-    sqlite3 *db = loader->store.db;
-    sqlite3_stmt *statement = NULL;
-    void *bytes = NULL;
-    *reason = "a part cannot be read";
-    if (sqlite3_prepare_v2(db,
-                           "SELECT rowid, length(bytes) FROM packed_sites"
-                           " WHERE part = ? AND typeof(bytes) = 'blob'",
-                           -1, &statement, NULL) != SQLITE_OK)
-        return NULL;
-    sqlite3_bind_text(statement, 1, part, -1, SQLITE_STATIC);
-    if (sqlite3_step(statement) != SQLITE_ROW) {
-        *reason = "a part is missing or not a blob";
-        sqlite3_finalize(statement);
-        return NULL;
-    }
-    sqlite3_int64 rowid = sqlite3_column_int64(statement, 0);
-    sqlite3_int64 length = sqlite3_column_int64(statement, 1);
-    sqlite3_finalize(statement);
-    sqlite3_blob *blob = NULL;
-    if (length < 0 || length > INT32_MAX ||
-        sqlite3_blob_open(db, "main", "packed_sites", "bytes", rowid, 0, &blob) != SQLITE_OK) {
-        sqlite3_blob_close(blob);
-        return NULL;
-    }
-    if (sqlite3_blob_bytes(blob) == length) {
-        bytes = malloc((size_t)length + spare);
-        if (!bytes)
-            *reason = "out of memory";
-        else if (sqlite3_blob_read(blob, bytes, (int)length, 0) != SQLITE_OK) {
-            free(bytes);
-            bytes = NULL;
-        }
-    }
-    sqlite3_blob_close(blob);
-    *size = (size_t)length;
-    return bytes;
 }
 
 /* 1 when `ref` is 0 or the start of a text of the pool (bit set in
@@ -260,7 +229,8 @@ static const char *read_packed_parts(Loader *loader, size_t site_count, size_t *
     void *parts[PART_COUNT] = {NULL};
     for (int p = 0; p < PART_COUNT && !reason; p++) {
         size_t spare = p == PART_SITES ? sizeof(Site) : p == PART_DETAILS ? 0 : sizeof(int32_t);
-        parts[p] = read_packed_part(loader, packed_part_names[p], spare + 1, &sizes[p], &reason);
+        parts[p] =
+            store_read_part(&loader->store, packed_part_names[p], spare + 1, &sizes[p], &reason);
         if (parts[p])
             reason = NULL;
     }
@@ -320,13 +290,66 @@ PackedStatus packed_sites_read(Loader *loader, const char **reason)
     return PACKED_LOADED;
 }
 
+/* The links part: (from, to, kind) per link, in the links table's order. */
+#define LINK_WORDS 3
+
+PackedStatus packed_links_read(Loader *loader, const char **reason)
+{
+    Snapshot *snapshot = loader->snapshot;
+    size_t size = 0;
+    uint32_t *words =
+        store_read_part(&loader->store, packed_part_names[PART_LINKS], 1, &size, reason);
+    if (!words) /* a file packed before the links were: not a warning */
+        return strcmp(*reason, STORE_PART_MISSING) == 0 ? PACKED_ABSENT : PACKED_INVALID;
+    size_t count = size / (LINK_WORDS * sizeof *words);
+    *reason = NULL;
+    if (size % (LINK_WORDS * sizeof *words) != 0)
+        *reason = "the links part is not a whole number of links";
+    Link *links = *reason ? NULL : malloc((count + 1) * sizeof *links);
+    if (!*reason && !links)
+        *reason = "out of memory";
+    for (size_t i = 0; !*reason && i < count; i++) {
+        const uint32_t *link = words + i * LINK_WORDS;
+        if (link[0] >= snapshot->site_count || link[1] >= snapshot->site_count ||
+            (link[2] != LINK_COORDINATOR && link[2] != LINK_COOPERATION))
+            *reason = "a link's site or kind is out of range";
+        else
+            links[i] = (Link){link[0], link[1], (uint8_t)link[2]};
+    }
+    free(words);
+    if (*reason) {
+        free(links);
+        return PACKED_INVALID;
+    }
+    snapshot->links = links;
+    snapshot->link_count = count;
+    return PACKED_LOADED;
+}
+
+/* The links part of `snapshot`: a new buffer of *size bytes, NULL when out
+ * of memory. */
+static uint32_t *links_part(const Snapshot *snapshot, size_t *size)
+{
+    uint32_t *words = malloc((snapshot->link_count * LINK_WORDS + 1) * sizeof *words);
+    if (!words)
+        return NULL;
+    for (size_t i = 0; i < snapshot->link_count; i++) {
+        const Link *link = &snapshot->links[i];
+        words[i * LINK_WORDS] = link->from;
+        words[i * LINK_WORDS + 1] = link->to;
+        words[i * LINK_WORDS + 2] = link->kind;
+    }
+    *size = snapshot->link_count * LINK_WORDS * sizeof *words;
+    return words;
+}
+
 /* 1 when every part fits in one blob (SQLite's length limit, 1e9 bytes by
  * default: about 20 million sites); larger datasets are not packed and
  * load from the table. */
-static int packed_parts_fit(sqlite3 *db, const size_t sizes[PART_COUNT])
+static int packed_parts_fit(sqlite3 *db, const size_t sizes[WRITTEN_PART_COUNT])
 {
     size_t limit = (size_t)sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1);
-    for (int p = 0; p < PART_COUNT; p++)
+    for (int p = 0; p < WRITTEN_PART_COUNT; p++)
         if (sizes[p] > limit || sizes[p] > INT32_MAX)
             return 0;
     return 1;
@@ -338,11 +361,17 @@ static int packed_parts_fit(sqlite3 *db, const size_t sizes[PART_COUNT])
 int packed_sites_write(const Snapshot *snapshot, size_t code_total, const char *path, char *error,
                        size_t error_size)
 {
-    const void *parts[PART_COUNT] = {snapshot->sites, snapshot->site_codes, snapshot->text_pool,
-                                     snapshot->details};
-    size_t sizes[PART_COUNT] = {snapshot->site_count * sizeof(Site), code_total * sizeof(int32_t),
-                                snapshot->text_pool_size,
-                                snapshot->details_count * sizeof(SiteDetails)};
+    size_t links_size = 0;
+    uint32_t *links = links_part(snapshot, &links_size);
+    if (!links) {
+        snprintf(error, error_size, "%s: out of memory", path);
+        return -1;
+    }
+    const void *parts[WRITTEN_PART_COUNT] = {snapshot->sites, snapshot->site_codes,
+                                             snapshot->text_pool, snapshot->details, links};
+    size_t sizes[WRITTEN_PART_COUNT] = {snapshot->site_count * sizeof(Site),
+                                        code_total * sizeof(int32_t), snapshot->text_pool_size,
+                                        snapshot->details_count * sizeof(SiteDetails), links_size};
     PackedMetadata metadata[PACKED_METADATA_COUNT];
     packed_metadata_expected(snapshot, snapshot->site_count, metadata);
     sqlite3 *db = NULL;
@@ -358,7 +387,7 @@ int packed_sites_write(const Snapshot *snapshot, size_t code_total, const char *
              sqlite3_prepare_v2(db, "INSERT INTO metadata(key, value) VALUES (?, ?)", -1, &row,
                                 NULL) == SQLITE_OK;
     int fits = ok && packed_parts_fit(db, sizes);
-    for (int p = 0; ok && fits && p < PART_COUNT; p++) {
+    for (int p = 0; ok && fits && p < WRITTEN_PART_COUNT; p++) {
         sqlite3_bind_text(part, 1, packed_part_names[p], -1, SQLITE_STATIC);
         /* An empty part is an empty blob, not NULL. */
         ok = sqlite3_bind_blob64(part, 2, sizes[p] ? parts[p] : "", sizes[p], SQLITE_STATIC) ==
@@ -379,5 +408,6 @@ int packed_sites_write(const Snapshot *snapshot, size_t code_total, const char *
     sqlite3_finalize(part);
     sqlite3_finalize(row);
     sqlite3_close(db); /* an uncommitted transaction is rolled back */
+    free(links);
     return ok ? 0 : -1;
 }

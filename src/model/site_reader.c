@@ -538,9 +538,11 @@ static int sort_sites(Snapshot *snapshot)
 /* Builds loader->site_table over the sorted sites: resolving a million
  * coordinator and link ids by bisection would cost ~20 cache-missing
  * string comparisons each. */
-static int build_site_table(Loader *loader)
+int loader_site_table_ready(Loader *loader)
 {
     const Snapshot *snapshot = loader->snapshot;
+    if (loader->site_table)
+        return 0;
     size_t capacity = 1024;
     while (capacity < snapshot->site_count * 2)
         capacity *= 2;
@@ -570,6 +572,7 @@ static int site_has_id(const Snapshot *snapshot, const Site *site, const char *s
 const Site *loader_find_site(const Loader *loader, const char *site_id, size_t length)
 {
     const Snapshot *snapshot = loader->snapshot;
+    assert(loader->site_table);
     size_t mask = loader->site_table_capacity - 1;
     size_t slot = (size_t)hash_fnv1a(HASH_FNV1A_SEED, site_id, length) & mask;
     for (; loader->site_table[slot]; slot = (slot + 1) & mask) {
@@ -626,7 +629,7 @@ int loader_read_sites(Loader *loader)
     if (!loader->table_only && loader->options.use_packed) {
         PackedStatus packed = packed_sites_read(loader, &invalid);
         if (packed == PACKED_LOADED)
-            return build_site_table(loader);
+            return 0;
         if (packed != PACKED_INVALID)
             invalid = NULL;
     }
@@ -656,7 +659,7 @@ static int read_sites_from_table(Loader *loader)
         if (order > 0)
             return load_fail(loader, "internal error: sites out of order after sorting");
     }
-    if (build_site_table(loader) != 0)
+    if (loader_site_table_ready(loader) != 0)
         return -1;
     return resolve_coordinators(loader);
 }

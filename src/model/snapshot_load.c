@@ -248,9 +248,28 @@ static int load_ancestors(Loader *loader)
     return 0;
 }
 
+/* The links from the packed part when the sites are packed and it passes
+ * its checks (1), else 0 (the table then; said on stderr when the part is
+ * there but invalid). */
+static int read_packed_links(Loader *loader)
+{
+    if (!loader->snapshot->sites_packed)
+        return 0;
+    const char *invalid = NULL;
+    PackedStatus packed = packed_links_read(loader, &invalid);
+    if (packed == PACKED_INVALID)
+        fprintf(stderr, "maillage: packed links in %s are invalid (%s); read the links table\n",
+                loader->snapshot->path, invalid);
+    return packed == PACKED_LOADED;
+}
+
 int snapshot_loader_read_links(Loader *loader)
 {
     Snapshot *snapshot = loader->snapshot;
+    if (read_packed_links(loader))
+        return 0;
+    if (loader_site_table_ready(loader) != 0)
+        return -1;
     size_t capacity = count_rows(loader, "links");
     snapshot->links = malloc((capacity + 1) * sizeof *snapshot->links);
     if (!snapshot->links)
@@ -431,6 +450,8 @@ int snapshot_pack(const char *path, char *error, size_t error_size)
     int status = store_open_read_only(&loader->store, path, error, error_size);
     if (status == 0)
         status = load_site_steps(loader);
+    if (status == 0)
+        status = snapshot_loader_read_links(loader);
     size_t code_total = loader->site_code_count;
     Snapshot *snapshot = loader->snapshot;
     loader_free(loader);

@@ -14,11 +14,30 @@ const char *pool_status_message(PoolStatus status)
                                     : "out of memory";
 }
 
-/* 1 when put_string_or_null()'s rules (api.c, json.h) escape no byte. */
+#define EVERY_BYTE(b) ((uint64_t)(b)*0x0101010101010101ull)
+
+/* Nonzero when some byte of `word` is below `n` (n <= 0x80): exact for
+ * "some byte", though not for which one ("Bit Twiddling Hacks"). */
+static inline uint64_t some_byte_below(uint64_t word, uint8_t n)
+{
+    return (word - EVERY_BYTE(n)) & ~word & EVERY_BYTE(0x80);
+}
+
+/* 1 when put_string_or_null()'s rules (api.c, json.h) escape no byte: no
+ * control byte, '"' or '\\'. Eight bytes at a time: a start checks every
+ * text of the pool (packed_sites.c), 64 MB on 1M sites. */
 int text_is_plain(const char *text, size_t length)
 {
-    int plain = 1;
-    for (size_t i = 0; i < length; i++) {
+    uint64_t escaped = 0;
+    size_t i = 0;
+    for (; i + sizeof escaped <= length; i += sizeof escaped) {
+        uint64_t word;
+        memcpy(&word, text + i, sizeof word);
+        escaped |= some_byte_below(word, 0x20) | some_byte_below(word ^ EVERY_BYTE('"'), 1) |
+                   some_byte_below(word ^ EVERY_BYTE('\\'), 1);
+    }
+    int plain = escaped == 0;
+    for (; i < length; i++) {
         unsigned char c = (unsigned char)text[i];
         plain &= c >= 0x20 && c != '"' && c != '\\';
     }

@@ -8,6 +8,7 @@
 #include <spatialite.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -187,15 +188,15 @@ int store_open_read_only(Store *store, const char *path, char *error, size_t err
     return 0;
 }
 
-int store_check_integrity(const char *path, char *error, size_t error_size)
+/* Runs one quick_check statement; returns 0 when it says "ok", else -1
+ * with "PATH: damaged (integrity check: ...)" in one line. */
+static int quick_check_passes(Store *store, const char *sql, const char *path, char *error,
+                              size_t error_size)
 {
-    Store store;
-    if (store_open_read_only(&store, path, error, error_size) != 0)
-        return -1;
     sqlite3_stmt *statement = NULL;
     int result = -1;
-    if (sqlite3_prepare_v2(store.db, "PRAGMA quick_check(1)", -1, &statement, NULL) != SQLITE_OK) {
-        fail(error, error_size, path, sqlite3_errmsg(store.db));
+    if (sqlite3_prepare_v2(store->db, sql, -1, &statement, NULL) != SQLITE_OK) {
+        fail(error, error_size, path, sqlite3_errmsg(store->db));
     } else {
         int step = sqlite3_step(statement);
         const unsigned char *text = step == SQLITE_ROW ? sqlite3_column_text(statement, 0) : NULL;
@@ -203,14 +204,59 @@ int store_check_integrity(const char *path, char *error, size_t error_size)
             result = 0;
         else
             snprintf(error, error_size, "%s: damaged (integrity check: %.200s)", path,
-                     text ? (const char *)text : sqlite3_errmsg(store.db));
+                     text ? (const char *)text : sqlite3_errmsg(store->db));
     }
     sqlite3_finalize(statement);
-    store_close(&store);
     /* One line: SQLite's report may hold newlines. */
     for (char *p = error; result != 0 && *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+    return result;
+}
+
+/* The tables a server reads (STORE_CHECK_SERVED): every ordinary table
+ * but the spatial indexes' R*Trees (idx_*, SpatiaLite's, never read by a
+ * server), and but `sites` and `site_codes` when ?1 (the file has packed
+ * sites: a server reads those tables only if the packed parts fail their
+ * checks). */
+static const char SERVED_TABLES_SQL[] =
+    "SELECT name FROM sqlite_master WHERE type = 'table'"
+    " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND name NOT LIKE 'idx!_%' ESCAPE '!'"
+    " AND NOT (?1 AND name IN ('sites', 'site_codes')) ORDER BY name";
+
+/* quick_check of each table a server reads; returns 0 or -1 as
+ * quick_check_passes(). */
+static int check_served_tables(Store *store, const char *path, char *error, size_t error_size)
+{
+    char packed[16];
+    int has_packed = store_metadata(store, "packed_format", packed, sizeof packed) == 0;
+    sqlite3_stmt *tables = NULL;
+    if (sqlite3_prepare_v2(store->db, SERVED_TABLES_SQL, -1, &tables, NULL) != SQLITE_OK)
+        return fail(error, error_size, path, sqlite3_errmsg(store->db));
+    sqlite3_bind_int(tables, 1, has_packed);
+    int result = 0, step;
+    while (result == 0 && (step = sqlite3_step(tables)) == SQLITE_ROW) {
+        char *sql = sqlite3_mprintf("PRAGMA quick_check(\"%w\")",
+                                    (const char *)sqlite3_column_text(tables, 0));
+        result = sql ? quick_check_passes(store, sql, path, error, error_size)
+                     : fail(error, error_size, path, "out of memory");
+        sqlite3_free(sql);
+    }
+    if (result == 0 && step != SQLITE_DONE)
+        result = fail(error, error_size, path, sqlite3_errmsg(store->db));
+    sqlite3_finalize(tables);
+    return result;
+}
+
+int store_check_integrity(const char *path, StoreCheckScope scope, char *error, size_t error_size)
+{
+    Store store;
+    if (store_open_read_only(&store, path, error, error_size) != 0)
+        return -1;
+    int result = scope == STORE_CHECK_FILE
+                     ? quick_check_passes(&store, "PRAGMA quick_check(1)", path, error, error_size)
+                     : check_served_tables(&store, path, error, error_size);
+    store_close(&store);
     return result;
 }
 
@@ -268,4 +314,71 @@ int store_metadata(Store *store, const char *key, char *value, size_t value_size
     }
     sqlite3_finalize(statement);
     return found;
+}
+
+void *store_read_part(Store *store, const char *part, size_t spare, size_t *size,
+                      const char **reason)
+{
+    sqlite3_stmt *statement = NULL;
+    void *bytes = NULL;
+    *reason = "a part cannot be read";
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT rowid, length(bytes) FROM packed_sites"
+                           " WHERE part = ? AND typeof(bytes) = 'blob'",
+                           -1, &statement, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(statement, 1, part, -1, SQLITE_STATIC);
+    if (sqlite3_step(statement) != SQLITE_ROW) {
+        *reason = STORE_PART_MISSING;
+        sqlite3_finalize(statement);
+        return NULL;
+    }
+    sqlite3_int64 rowid = sqlite3_column_int64(statement, 0);
+    sqlite3_int64 length = sqlite3_column_int64(statement, 1);
+    sqlite3_finalize(statement);
+    sqlite3_blob *blob = NULL;
+    if (length < 0 || length > INT32_MAX ||
+        sqlite3_blob_open(store->db, "main", "packed_sites", "bytes", rowid, 0, &blob) !=
+            SQLITE_OK) {
+        sqlite3_blob_close(blob);
+        return NULL;
+    }
+    if (sqlite3_blob_bytes(blob) == length) {
+        bytes = malloc((size_t)length + spare);
+        if (!bytes)
+            *reason = "out of memory";
+        else if (sqlite3_blob_read(blob, bytes, (int)length, 0) != SQLITE_OK) {
+            free(bytes);
+            bytes = NULL;
+        }
+    }
+    sqlite3_blob_close(blob);
+    *size = (size_t)length;
+    return bytes;
+}
+
+int store_write_part(const char *path, const char *part, const void *bytes, size_t size,
+                     char *error, size_t error_size)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *statement = NULL;
+    int ok =
+        sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        size <= (size_t)sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1) &&
+        sqlite3_exec(db, "PRAGMA synchronous = OFF", NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO packed_sites(part, bytes) VALUES (?, ?)", -1,
+                           &statement, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(statement, 1, part, -1, SQLITE_STATIC);
+        /* An empty part is an empty blob, not NULL. */
+        ok = sqlite3_bind_blob64(statement, 2, size ? bytes : "", size, SQLITE_STATIC) ==
+                 SQLITE_OK &&
+             sqlite3_step(statement) == SQLITE_DONE;
+    }
+    if (!ok)
+        snprintf(error, error_size, "%s: cannot write the packed part %s: %s", path, part,
+                 db ? sqlite3_errmsg(db) : "cannot open the database");
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return ok ? 0 : -1;
 }

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define SYNTHETIC_SITES 5000
 #define SYNTHETIC_CONDITIONS 80
@@ -933,11 +934,14 @@ static double random_edge(int latitude)
     return latitude ? random_uniform(-90, 90) : random_uniform(-180, 180);
 }
 
-TEST(boxes_match_brute_force)
+/* Runs `queries` random boxes on `index` against brute force; returns how
+ * many differ, and counts the boxes crossing the antimeridian and the
+ * truncated answers into *crossing and *truncations. */
+static int box_mismatches(const SpatialIndex *index, int queries, int *crossing, int *truncations)
 {
     static uint32_t got[SYNTHETIC_SITES], expected[SYNTHETIC_SITES];
-    int mismatches = 0, crossing = 0, truncations = 0;
-    for (int query = 0; query < 1000; query++) {
+    int mismatches = 0;
+    for (int query = 0; query < queries; query++) {
         double west = random_edge(0), east = random_edge(0);
         double south = random_edge(1), north = random_edge(1);
         if (south > north) {
@@ -957,7 +961,7 @@ TEST(boxes_match_brute_force)
             south = -90;
             north = 90;
         }
-        crossing += west > east;
+        *crossing += west > east;
         int c = random_below(3) == 0 ? (int)random_below(SYNTHETIC_CONDITIONS) : -1;
         SiteFilter filter;
         random_filter(&filter);
@@ -976,10 +980,10 @@ TEST(boxes_match_brute_force)
         }
         size_t count = 0;
         int truncated = 0;
-        int status = spatial_index_box(default_index, snapshot, west, south, east, north,
+        int status = spatial_index_box(index, snapshot, west, south, east, north,
                                        c < 0 ? NULL : &snapshot->conditions[c], &filter, limit, got,
                                        &count, &truncated);
-        truncations += truncated;
+        *truncations += truncated;
         int same = status == 0 && count == expected_count && truncated == expected_truncated &&
                    (count == 0 || memcmp(got, expected, count * sizeof *got) == 0);
         if (!same && mismatches++ < 5)
@@ -987,9 +991,196 @@ TEST(boxes_match_brute_force)
                   query, west, south, east, north, c, limit, count, truncated ? "+" : "",
                   expected_count, expected_truncated ? "+" : "");
     }
+    return mismatches;
+}
+
+TEST(boxes_match_brute_force)
+{
+    int crossing = 0, truncations = 0;
+    int mismatches = box_mismatches(default_index, 1000, &crossing, &truncations);
     CHECK(mismatches == 0, "%d of 1000 boxes differ from brute force", mismatches);
     CHECK(crossing > 100 && truncations > 50, "only %d crossing boxes, %d truncated", crossing,
           truncations);
+}
+
+/* --- Stored tree orders ------------------------------------------------ */
+
+/* The stored order's layout (tree_order.c): a 4-word header, the whole
+ * tree's sites, every condition's listing sites, the (lon, lat) tree's. */
+#define ORDER_HEADER_WORDS 4
+
+static size_t listed_points(const SpatialIndex *index)
+{
+    return index->code_offsets[snapshot->condition_count];
+}
+
+/* An index built from `order`; *refused gets the reason it was refused. */
+static SpatialIndex *build_from_order(const uint32_t *order, size_t size, const char **refused)
+{
+    char error[256] = "";
+    *refused = "not built";
+    SpatialIndex *built =
+        spatial_index_build_ordered(snapshot, NULL, order, size, refused, error, sizeof error);
+    CHECK(built != NULL, "building an index from an order: %s", error);
+    return built;
+}
+
+/* 1 when nodes a[0, count) and b[0, count) are equal field by field (a
+ * node's padding byte is never written). */
+static int same_nodes(const KdNode *a, const KdNode *b, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (memcmp(a[i].low, b[i].low, sizeof a[i].low) != 0 ||
+            memcmp(a[i].high, b[i].high, sizeof a[i].high) != 0 || a[i].begin != b[i].begin ||
+            a[i].end != b[i].end || a[i].right != b[i].right || a[i].role_mask != b[i].role_mask ||
+            a[i].audience_mask != b[i].audience_mask)
+            return 0;
+    return 1;
+}
+
+/* 1 when two indexes hold the same trees: nodes, points and roots. */
+static int same_trees(const SpatialIndex *a, const SpatialIndex *b)
+{
+    size_t site_count = snapshot->site_count, listed = listed_points(a);
+    size_t nodes = node_count_for(site_count);
+    for (size_t c = 0; c < snapshot->condition_count; c++) {
+        size_t count = a->code_offsets[c + 1] - a->code_offsets[c];
+        nodes += count ? node_count_for(count) : 0;
+    }
+    return a->all_root == b->all_root && listed == listed_points(b) &&
+           memcmp(a->code_root, b->code_root, snapshot->condition_count * sizeof *a->code_root) ==
+               0 &&
+           memcmp(a->points, b->points, (site_count + listed) * sizeof *a->points) == 0 &&
+           same_nodes(a->nodes, b->nodes, nodes) && a->box_root == b->box_root &&
+           memcmp(a->box_points, b->box_points, site_count * sizeof *a->box_points) == 0 &&
+           same_nodes(a->box_nodes, b->box_nodes, node_count_for(site_count));
+}
+
+TEST(stored_order_rebuilds_the_same_trees)
+{
+    size_t size = 0;
+    uint32_t *order = spatial_index_order(default_index, snapshot, &size);
+    CHECK(order != NULL, "spatial_index_order: out of memory");
+    if (!order)
+        return;
+    CHECK(size == (ORDER_HEADER_WORDS + 2 * snapshot->site_count + listed_points(default_index)) *
+                      sizeof *order,
+          "the order holds %zu bytes", size);
+    const char *refused;
+    SpatialIndex *ordered = build_from_order(order, size, &refused);
+    if (ordered) {
+        CHECK(refused == NULL, "a stored order was refused: %s", refused);
+        CHECK(same_trees(default_index, ordered), "the trees built from the order differ");
+        size_t again_size = 0;
+        uint32_t *again = spatial_index_order(ordered, snapshot, &again_size);
+        CHECK(again && again_size == size && memcmp(again, order, size) == 0,
+              "the order of trees built from an order is not that order");
+        free(again);
+    }
+    spatial_index_free(ordered);
+    free(order);
+}
+
+/* Shuffles order[begin, begin + count) (Fisher-Yates). */
+static void shuffle_segment(uint32_t *order, size_t begin, size_t count)
+{
+    for (size_t i = count; i > 1; i--) {
+        size_t j = random_below(i);
+        uint32_t swap = order[begin + i - 1];
+        order[begin + i - 1] = order[begin + j];
+        order[begin + j] = swap;
+    }
+}
+
+/* Any permutation of each tree's sites is a valid order: the nodes bound
+ * their own points, so the answers stay exact, only the trees get worse. */
+TEST(shuffled_order_still_answers_exactly)
+{
+    size_t size = 0;
+    uint32_t *order = spatial_index_order(default_index, snapshot, &size);
+    CHECK(order != NULL, "spatial_index_order: out of memory");
+    if (!order)
+        return;
+    size_t site_count = snapshot->site_count, listed = listed_points(default_index);
+    shuffle_segment(order, ORDER_HEADER_WORDS, site_count);
+    for (size_t c = 0; c < snapshot->condition_count; c++)
+        shuffle_segment(order, ORDER_HEADER_WORDS + site_count + default_index->code_offsets[c],
+                        default_index->code_offsets[c + 1] - default_index->code_offsets[c]);
+    shuffle_segment(order, ORDER_HEADER_WORDS + site_count + listed, site_count);
+    const char *refused;
+    SpatialIndex *shuffled = build_from_order(order, size, &refused);
+    if (shuffled) {
+        CHECK(refused == NULL, "a shuffled order was refused: %s", refused);
+        CHECK(!same_trees(default_index, shuffled), "shuffling changed no tree");
+        int crossing = 0, truncations = 0;
+        int nearest = nearest_mismatches(shuffled, 500);
+        int boxes = box_mismatches(shuffled, 300, &crossing, &truncations);
+        CHECK(nearest == 0 && boxes == 0,
+              "a shuffled order: %d nearest and %d box answers differ from brute force", nearest,
+              boxes);
+    }
+    spatial_index_free(shuffled);
+    free(order);
+}
+
+static int site_lists(const Site *site, int32_t orpha)
+{
+    for (uint32_t i = 0; i < site->code_count; i++)
+        if (site_codes(snapshot, site)[i] == orpha)
+            return 1;
+    return 0;
+}
+
+/* An order that is not a permutation of each tree's sites would lose or
+ * repeat sites: it is refused whole, and the trees are built as without it. */
+TEST(damaged_orders_are_refused)
+{
+    size_t size = 0;
+    uint32_t *valid = spatial_index_order(default_index, snapshot, &size);
+    uint32_t *order = malloc(size);
+    CHECK(valid && order, "out of memory");
+    if (!valid || !order) {
+        free(valid);
+        free(order);
+        return;
+    }
+    size_t site_count = snapshot->site_count, listed = listed_points(default_index);
+    size_t whole = ORDER_HEADER_WORDS, listing = whole + site_count, box = listing + listed;
+    /* A condition with listing sites, and a site that does not list it. */
+    size_t c = 0;
+    while (default_index->code_offsets[c + 1] == default_index->code_offsets[c])
+        c++;
+    size_t segment = listing + default_index->code_offsets[c];
+    uint32_t stranger = 0;
+    while (site_lists(&snapshot->sites[stranger], snapshot->conditions[c].orpha))
+        stranger++;
+    struct {
+        const char *what;
+        size_t word; /* the word changed */
+        uint32_t value;
+        size_t size; /* the size given */
+    } damages[] = {
+        {"a format from elsewhere", 0, 99, size},
+        {"another site count", 1, (uint32_t)site_count + 1, size},
+        {"a short part", 1, (uint32_t)site_count, size - sizeof *order},
+        {"a ragged size", 1, (uint32_t)site_count, size - 1},
+        {"a site twice in the whole tree", whole + 1, valid[whole], size},
+        {"a site past the sites", whole + 7, (uint32_t)site_count, size},
+        {"a site twice in the box tree", box + 2, valid[box + 3], size},
+        {"a site that does not list the condition", segment, stranger, size},
+    };
+    for (size_t d = 0; d < sizeof damages / sizeof damages[0]; d++) {
+        memcpy(order, valid, size);
+        order[damages[d].word] = damages[d].value;
+        const char *refused = NULL;
+        SpatialIndex *built = build_from_order(order, damages[d].size, &refused);
+        CHECK(refused != NULL, "%s: the order was accepted", damages[d].what);
+        CHECK(built && same_trees(default_index, built), "%s: the trees are not the built ones",
+              damages[d].what);
+        spatial_index_free(built);
+    }
+    free(valid);
+    free(order);
 }
 
 TEST(box_edges_are_inclusive)
@@ -1066,6 +1257,9 @@ int main(void)
     RUN(covering_sites_match_brute_force);
     RUN(boxes_match_brute_force);
     RUN(box_edges_are_inclusive);
+    RUN(stored_order_rebuilds_the_same_trees);
+    RUN(shuffled_order_still_answers_exactly);
+    RUN(damaged_orders_are_refused);
     RUN(distances_agree_with_geod);
     spatial_index_free(default_index);
     snapshot_free(snapshot);

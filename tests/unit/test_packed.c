@@ -1,5 +1,5 @@
 /* test_packed.c — the packed sites (snapshot_pack(), model/packed_sites.c):
- * a database written by `maillage build` (build_run() with snapshot_pack()
+ * a database written by `maillage build` (build_run() with dataset_pack()
  * as its packing step, on the shipped geodata plus a small
  * synthetic network with texts that need JSON escapes, coordinators and
  * codes) loads through the packed parts with the same Site array, codes,
@@ -7,8 +7,10 @@
  * byte for byte; packed parts that are tampered with (truncated, a text
  * reference past the pool or inside a text, codes past site_codes, a '"'
  * in a text marked plain, a wrong format or version...) are refused with
- * one warning and the answers are the table's; a file without packed parts
- * loads silently from the table; packing again repairs a tampered file. */
+ * one warning and the answers are the table's; a bad links part or tree
+ * order is refused on its own, with one warning; a file without packed
+ * parts loads silently from the table; packing again repairs a tampered
+ * file. */
 #include "build/build.h"
 #include "check.h"
 #include "dataset/dataset.h"
@@ -61,7 +63,7 @@ static int build_database(void)
     options.networks = networks;
     options.network_count = 1;
     options.quiet = 1;
-    options.pack = snapshot_pack;
+    options.pack = dataset_pack;
     return build_run(&options);
 }
 
@@ -170,6 +172,19 @@ static Dataset *table_dataset;
 static const Snapshot *table;
 static Buffer table_answers;
 
+/* 1 when `snapshot` holds the table path's links, in its order. */
+static int same_links(const Snapshot *snapshot)
+{
+    if (snapshot->link_count != table->link_count)
+        return 0;
+    for (size_t i = 0; i < table->link_count; i++)
+        if (snapshot->links[i].from != table->links[i].from ||
+            snapshot->links[i].to != table->links[i].to ||
+            snapshot->links[i].kind != table->links[i].kind)
+            return 0;
+    return 1;
+}
+
 static void check_same_answers(const Dataset *dataset, const char *what)
 {
     Buffer answers;
@@ -216,7 +231,7 @@ TEST(the_build_packs_and_both_paths_agree)
               memcmp(packed->details, table->details, table->details_count * sizeof(SiteDetails)) ==
                   0,
           "details differ");
-    CHECK(packed->link_count == table->link_count && table->link_count >= 2, "%zu and %zu links",
+    CHECK(same_links(packed) && table->link_count >= 2, "%zu and %zu links, or not the same",
           packed->link_count, table->link_count);
     for (size_t c = 0; c < table->condition_count; c++)
         CHECK(packed->conditions[c].covering_sites == table->conditions[c].covering_sites,
@@ -569,6 +584,77 @@ TEST(tampered_parts_fall_back_to_the_table)
     }
 }
 
+/* Loads the tampered copy: its sites must still load packed, with the
+ * one warning `expected` (NULL: none) and the table path's links and
+ * answers. */
+static void check_other_part_refused(const char *what, const char *expected)
+{
+    char *warning = NULL;
+    Dataset *dataset = load_capturing(tampered, &warning);
+    CHECK(dataset && dataset->snapshot->sites_packed == 1, "%s: the packed sites were not used",
+          what);
+    CHECK(warning && (expected ? strstr(warning, expected) &&
+                                     strchr(warning, '\n') == warning + strlen(warning) - 1
+                               : warning[0] == 0),
+          "%s: warning \"%s\"", what, warning ? warning : "");
+    if (dataset) {
+        CHECK(same_links(dataset->snapshot), "%s: the links differ from the table's", what);
+        check_same_answers(dataset, what);
+    }
+    free(warning);
+    dataset_free(dataset);
+}
+
+/* The links part and the tree order are checked on their own: a bad one is
+ * said once and replaced (the links table, trees built by selection), the
+ * packed sites still serve; a missing one is silent. */
+TEST(tampered_links_and_tree_order_are_refused)
+{
+    CHECK(table != NULL, "no reference");
+    if (!table)
+        return;
+    Part part;
+    CHECK(read_part(database, "links", &part) == 0 && part.size == table->link_count * 12 &&
+              read_part(database, "tree_order", &part) == 0 && part.size > 16,
+          "the build wrote no links part or no tree order");
+    free(part.bytes);
+    /* What, the SQL, the warning. */
+    static const char *const statements[][3] = {
+        {"links truncated", "UPDATE packed_sites SET bytes = substr(bytes, 2) WHERE part = 'links'",
+         "packed links in %s are invalid (the links part is not a whole number of links); read "
+         "the links table"},
+        {"a link past the sites",
+         "UPDATE packed_sites SET bytes = CAST(x'ffffff7f' || substr(bytes, 5) AS BLOB)"
+         " WHERE part = 'links'",
+         "packed links in %s are invalid (a link's site or kind is out of range)"},
+        {"a link of no kind",
+         "UPDATE packed_sites SET bytes = CAST(substr(bytes, 1, 8) || x'07000000' ||"
+         " substr(bytes, 13) AS BLOB) WHERE part = 'links'",
+         "packed links in %s are invalid (a link's site or kind is out of range)"},
+        {"no links part", "DELETE FROM packed_sites WHERE part = 'links'", NULL},
+        {"a site twice in the tree order",
+         "UPDATE packed_sites SET bytes = CAST(substr(bytes, 1, 20) || substr(bytes, 17, 4) ||"
+         " substr(bytes, 25) AS BLOB) WHERE part = 'tree_order'",
+         "the tree order in %s is invalid (the whole tree's order is not a permutation of the "
+         "sites); built the trees"},
+        {"a tree order for other sites",
+         "UPDATE packed_sites SET bytes = CAST(substr(bytes, 1, 4) || x'01000000' ||"
+         " substr(bytes, 9) AS BLOB) WHERE part = 'tree_order'",
+         "the tree order in %s is invalid (it was written for other sites); built the trees"},
+        {"no tree order", "DELETE FROM packed_sites WHERE part = 'tree_order'", NULL},
+    };
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+        if (copy_file(database, tampered) != 0 || exec_sql(tampered, statements[i][1]) != 0) {
+            CHECK(0, "%s: cannot tamper", statements[i][0]);
+            continue;
+        }
+        char expected[1024];
+        if (statements[i][2])
+            snprintf(expected, sizeof expected, statements[i][2], tampered);
+        check_other_part_refused(statements[i][0], statements[i][2] ? expected : NULL);
+    }
+}
+
 TEST(no_packed_parts_loads_silently_and_packing_repairs)
 {
     CHECK(table != NULL, "no reference");
@@ -620,6 +706,7 @@ int main(void)
     RUN(build_and_load_through_the_table);
     RUN(the_build_packs_and_both_paths_agree);
     RUN(tampered_parts_fall_back_to_the_table);
+    RUN(tampered_links_and_tree_order_are_refused);
     RUN(no_packed_parts_loads_silently_and_packing_repairs);
     if (table)
         buffer_free(&table_answers);

@@ -15,10 +15,12 @@
 #include "http/routes.h"
 #include "model/snapshot.h"
 #include "model/snapshot_load.h"
+#include "model/text_pool.h"
 #include "store/store.h"
 #include "support.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char database_path[256];
@@ -496,6 +498,25 @@ TEST(not_a_database)
     unlink(path);
 }
 
+/* text_is_plain() reads eight bytes at a time: every byte value, at every
+ * position of texts of every length around the word size, must give the
+ * byte-by-byte answer. */
+TEST(text_is_plain_finds_every_escaped_byte)
+{
+    char text[40];
+    int wrong = 0;
+    for (size_t length = 1; length <= sizeof text; length++)
+        for (size_t at = 0; at < length; at++)
+            for (int byte = 0; byte < 256; byte++) {
+                memset(text, 'a', sizeof text);
+                text[at] = (char)byte;
+                int expected = byte >= 0x20 && byte != '"' && byte != '\\';
+                wrong += text_is_plain(text, length) != expected;
+            }
+    CHECK(wrong == 0, "%d texts judged wrongly", wrong);
+    CHECK(text_is_plain("", 0) && text_is_plain("\xc3\xa9t\xc3\xa9 ~\x7f", 8), "plain texts");
+}
+
 int main(void)
 {
     snprintf(database_path, sizeof database_path, "%s/maillage-test-load-%d.sqlite",
@@ -508,6 +529,7 @@ int main(void)
     RUN(dataset_searches_and_answers);
     RUN(two_readers_read_the_same);
     RUN(text_pool_and_details);
+    RUN(text_is_plain_finds_every_escaped_byte);
     RUN(bad_role_is_a_clear_error);
     RUN(not_a_database);
     unlink(database_path);

@@ -22,7 +22,16 @@ static void path_in(char *path, size_t size, const char *name)
 /* A maillage database with the schema, metadata `version` and
  * `schema_version` (NULL: no such row), and a few pages of rows so that
  * damage lands in a b-tree. Returns 0 or -1. */
+static int make_database_filled(const char *path, const char *schema_version,
+                                const char *last_fill);
+
 static int make_database(const char *path, const char *schema_version)
+{
+    return make_database_filled(path, schema_version, NULL);
+}
+
+/* make_database(), then `last_fill` (SQL, NULL: none) run last. */
+static int make_database_filled(const char *path, const char *schema_version, const char *last_fill)
 {
     Store store;
     char error[512];
@@ -44,11 +53,13 @@ static int make_database(const char *path, const char *schema_version)
         sqlite3_reset(insert);
     }
     sqlite3_finalize(insert);
-    ok = ok && store_exec(&store,
-                          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-                          "WHERE i < 2000) INSERT INTO inputs(file, kind, rows, loaded, rejected) "
-                          "SELECT 'synthetic-' || i || '.csv', 'network', i, i, 0 FROM n",
-                          error, sizeof error) == 0;
+    ok = ok &&
+         store_exec(&store,
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i < 2000) INSERT INTO inputs(file, kind, rows, loaded, rejected) "
+                    "SELECT 'synthetic-' || i || '.csv', 'network', i, i, 0 FROM n",
+                    error, sizeof error) == 0 &&
+         (!last_fill || store_exec(&store, last_fill, error, sizeof error) == 0);
     if (!ok)
         fprintf(stderr, "%s: %s\n", path, sqlite3_errmsg(store.db));
     store_close(&store);
@@ -85,7 +96,8 @@ TEST(opens_its_own_schema_version)
     /* Read-only: a write fails. */
     CHECK(store_exec(&store, "DELETE FROM inputs", error, sizeof error) != 0, "wrote");
     store_close(&store);
-    CHECK(store_check_integrity(path, error, sizeof error) == 0, "%s", error);
+    CHECK(store_check_integrity(path, STORE_CHECK_FILE, error, sizeof error) == 0, "%s", error);
+    CHECK(store_check_integrity(path, STORE_CHECK_SERVED, error, sizeof error) == 0, "%s", error);
 }
 
 TEST(refuses_other_schema_versions)
@@ -121,6 +133,30 @@ TEST(refuses_what_is_not_a_database)
     CHECK(refused_with(directory, "not a regular file"), "directory");
 }
 
+/* Overwrites the last page of the file at `path` with garbage. */
+static int damage_last_page(const char *path)
+{
+    int descriptor = open(path, O_WRONLY);
+    off_t size = descriptor >= 0 ? lseek(descriptor, 0, SEEK_END) : 0;
+    char garbage[4096];
+    for (size_t i = 0; i < sizeof garbage; i++)
+        garbage[i] = (char)(i * 7 + 13);
+    int damaged =
+        descriptor >= 0 && size > 8192 &&
+        pwrite(descriptor, garbage, sizeof garbage, size - 4096) == (ssize_t)sizeof garbage;
+    if (descriptor >= 0)
+        close(descriptor);
+    return damaged ? 0 : -1;
+}
+
+/* 1 when the check of `path` over `scope` fails with one line naming it. */
+static int check_fails(const char *path, StoreCheckScope scope)
+{
+    char error[512] = "";
+    return store_check_integrity(path, scope, error, sizeof error) != 0 && strstr(error, path) &&
+           !strchr(error, '\n');
+}
+
 TEST(integrity_check_finds_a_damaged_page)
 {
     char path[600];
@@ -128,20 +164,45 @@ TEST(integrity_check_finds_a_damaged_page)
     char version[16];
     snprintf(version, sizeof version, "%d", STORE_SCHEMA_VERSION);
     CHECK(make_database(path, version) == 0, "fixture");
-    /* The inputs table's last page is the file's last page. */
-    int descriptor = open(path, O_WRONLY);
-    off_t size = descriptor >= 0 ? lseek(descriptor, 0, SEEK_END) : 0;
-    char garbage[4096];
-    for (size_t i = 0; i < sizeof garbage; i++)
-        garbage[i] = (char)(i * 7 + 13);
-    CHECK(descriptor >= 0 && size > 8192 &&
-              pwrite(descriptor, garbage, sizeof garbage, size - 4096) == (ssize_t)sizeof garbage,
-          "damage");
-    if (descriptor >= 0)
-        close(descriptor);
-    char error[512] = "";
-    CHECK(store_check_integrity(path, error, sizeof error) != 0, "a damaged file passed");
-    CHECK(strstr(error, path) && !strchr(error, '\n'), "message: %s", error);
+    /* The inputs table's last page is the file's last page: a table the
+     * server reads. */
+    CHECK(damage_last_page(path) == 0, "damage");
+    CHECK(check_fails(path, STORE_CHECK_FILE), "a damaged file passed the whole check");
+    CHECK(check_fails(path, STORE_CHECK_SERVED), "a damaged file passed the served check");
+}
+
+/* Rows of the sites table, filled last (its last page is the file's last
+ * page), and the metadata row of a file with packed sites. */
+#define SITES_ROWS_SQL                                                                             \
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "              \
+    "INSERT INTO sites(site_id, role, lat, lon, position_source, input_file, input_line, geom) "   \
+    "SELECT 'synthetic-' || i, 'competence', 45, 4, 'latlon', 'synthetic.csv', i, "                \
+    "MakePoint(4, 45, 4326) FROM n"
+static const char FILL_SITES_SQL[] = SITES_ROWS_SQL;
+static const char FILL_PACKED_SITES_SQL[] =
+    "INSERT INTO metadata(key, value) VALUES ('packed_format', '1');" SITES_ROWS_SQL;
+
+/* The served check skips the sites table when packed sites replace it,
+ * and only then; the whole check never does. */
+TEST(served_check_skips_only_the_packed_sites_table)
+{
+    char version[16];
+    snprintf(version, sizeof version, "%d", STORE_SCHEMA_VERSION);
+    for (int packed = 0; packed <= 1; packed++) {
+        char path[600];
+        path_in(path, sizeof path, packed ? "packed.sqlite" : "unpacked.sqlite");
+        CHECK(make_database_filled(path, version,
+                                   packed ? FILL_PACKED_SITES_SQL : FILL_SITES_SQL) == 0,
+              "fixture");
+        char error[512] = "";
+        CHECK(store_check_integrity(path, STORE_CHECK_SERVED, error, sizeof error) == 0,
+              "sound file: %s", error);
+        CHECK(damage_last_page(path) == 0, "damage");
+        CHECK(check_fails(path, STORE_CHECK_FILE), "packed %d: the whole check passed", packed);
+        CHECK(check_fails(path, STORE_CHECK_SERVED) == !packed,
+              "packed %d: the served check %s a damaged sites table", packed,
+              packed ? "refused" : "passed");
+    }
 }
 
 int main(void)
@@ -157,9 +218,10 @@ int main(void)
     RUN(refuses_other_schema_versions);
     RUN(refuses_what_is_not_a_database);
     RUN(integrity_check_finds_a_damaged_page);
-    static const char *const made[] = {"good.sqlite",   "newer.sqlite", "older.sqlite",
-                                       "word.sqlite",   "none.sqlite",  "text.sqlite",
-                                       "damaged.sqlite"};
+    RUN(served_check_skips_only_the_packed_sites_table);
+    static const char *const made[] = {"good.sqlite",    "newer.sqlite",  "older.sqlite",
+                                       "word.sqlite",    "none.sqlite",   "text.sqlite",
+                                       "damaged.sqlite", "packed.sqlite", "unpacked.sqlite"};
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
         char path[600];
         path_in(path, sizeof path, made[i]);
