@@ -40,7 +40,12 @@ function optionList(lines) {
   for (const line of lines) {
     if (/^\s{1,3}-/.test(line)) {
       let split = column < 1e9 ? column : line.search(/\S\s{2,}\S/) + 1;
-      if (line.length > split && line[split - 1] !== ' ') split = line.search(/\S\s{2,}\S/) + 1;
+      if (line.length > split && line[split - 1] !== ' ') {
+        // A term longer than the column: its description starts after two
+        // spaces, or on the next line when there are none.
+        const gap = line.search(/\S\s{2,}\S/);
+        split = gap >= 0 ? gap + 1 : line.length;
+      }
       current = { term: line.slice(0, split).trim(), text: [line.slice(split).trim()] };
       out.push(current);
     } else if (current) {
