@@ -414,28 +414,10 @@ static void cursor_close(Buffer *out, const Cursor *cursor)
     out->data[out->length] = 0;
 }
 
-/* --- A site's encoded members, kept per dataset ------------------------
- *
- * dataset->features keeps, per site (within its budget), the members of its
- * GeoJSON feature that no request changes, followed by a SiteParts trailer
- * saying where inside them put_site_head()'s and put_site_members()'s
- * bytes are: a bbox answer copies the feature, a nearest result copies
- * those two runs (the same bytes as written from the snapshot), so answers
- * near the same sites are mostly copies of contiguous memory. */
-
-typedef struct SiteParts {
-    uint32_t head_begin;    /* put_site_head(): [head_begin, members_begin) */
-    uint32_t members_begin; /* put_site_members(): [members_begin, members_end) */
-    uint32_t members_end;
-} SiteParts;
-
 /* The members of a site's feature that no request changes: from its "{"
- * to the "]" of its orpha_codes (see append_feature()); *parts gets where
- * the shared members are, from the feature's first byte. */
-static void put_feature_fixed(Cursor *cursor, const Snapshot *snapshot, const Site *site,
-                              SiteParts *parts)
+ * to the "]" of its orpha_codes (see append_feature()). */
+static void put_feature_fixed(Cursor *cursor, const Snapshot *snapshot, const Site *site)
 {
-    const char *start = cursor->at;
     PUT_LITERAL(cursor, "{\"type\":\"Feature\",\"id\":");
     put_text(cursor, snapshot, site->site_id);
     PUT_LITERAL(cursor, ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
@@ -443,11 +425,8 @@ static void put_feature_fixed(Cursor *cursor, const Snapshot *snapshot, const Si
     PUT_CHAR(cursor, ',');
     put_fixed(cursor, site->lat, COORDINATE_DIGITS);
     PUT_LITERAL(cursor, "]},\"properties\":{");
-    parts->head_begin = (uint32_t)(cursor->at - start);
     put_site_head(cursor, snapshot, site);
-    parts->members_begin = (uint32_t)(cursor->at - start);
     put_site_members(cursor, snapshot, site);
-    parts->members_end = (uint32_t)(cursor->at - start);
     const SiteDetails *details = site_details(snapshot, site);
     PUT_LITERAL(cursor, ",\"responsable\":");
     put_text(cursor, snapshot, details->responsable);
@@ -467,36 +446,6 @@ static void put_feature_fixed(Cursor *cursor, const Snapshot *snapshot, const Si
  * (dataset->features, within a budget) and copied after: a 1,000-site bbox
  * answer is then mostly copies (its CPU cost was 18% sizing and 50%
  * writing strings and numbers, perf on 1M sites). */
-/* Site `site_index`'s kept feature bytes (*length of them) and *parts, or
- * NULL when it has none yet. */
-static const char *kept_feature(const Dataset *dataset, uint32_t site_index, size_t *length,
-                                SiteParts *parts)
-{
-    size_t kept = 0;
-    const char *bytes = once_blobs_get(dataset->features, site_index, &kept);
-    if (!bytes)
-        return NULL;
-    assert(kept >= sizeof *parts);
-    *length = kept - sizeof *parts;
-    memcpy(parts, bytes + *length, sizeof *parts);
-    assert(parts->members_end <= *length);
-    return bytes;
-}
-
-/* Writes site `site_index`'s fixed feature at the cursor (which has room
- * for site_bound() plus a SiteParts) and offers it, with its parts, to
- * dataset->features; the cursor ends after the feature's bytes. */
-static void put_and_keep_feature(Cursor *cursor, const Dataset *dataset, uint32_t site_index)
-{
-    char *start = cursor->at;
-    SiteParts parts;
-    put_feature_fixed(cursor, dataset->snapshot, &dataset->snapshot->sites[site_index], &parts);
-    char *end = cursor->at;
-    put_bytes(cursor, (const char *)&parts, sizeof parts);
-    once_blobs_put(dataset->features, site_index, start, (size_t)(cursor->at - start));
-    cursor->at = end;
-}
-
 static void append_feature(Buffer *out, const Dataset *dataset, uint32_t site_index,
                            const Condition *condition, Language language)
 {
@@ -505,20 +454,22 @@ static void append_feature(Buffer *out, const Dataset *dataset, uint32_t site_in
     const Site *site = &snapshot->sites[site_index];
     const Condition *matched = matched_condition(snapshot, site, condition);
     size_t fixed_length = 0;
-    SiteParts parts;
-    const char *fixed = kept_feature(dataset, site_index, &fixed_length, &parts);
+    const char *fixed = once_blobs_get(dataset->features, site_index, &fixed_length);
     /* Room for the fixed part and orpha_matched's keys, number and label
      * (site_bound() allows 1 KB for keys and numbers), or for all of it. */
     size_t bound = fixed ? fixed_length + 1024 +
                                string_bound(matched ? condition_label(matched, language) : NULL)
-                         : site_bound(snapshot, site, matched, language) + sizeof parts;
+                         : site_bound(snapshot, site, matched, language);
     Cursor cursor;
     if (cursor_open(out, bound, &cursor) != 0)
         return;
-    if (fixed)
+    if (fixed) {
         put_bytes(&cursor, fixed, fixed_length);
-    else
-        put_and_keep_feature(&cursor, dataset, site_index);
+    } else {
+        char *start = cursor.at;
+        put_feature_fixed(&cursor, snapshot, site);
+        once_blobs_put(dataset->features, site_index, start, (size_t)(cursor.at - start));
+    }
     if (condition) {
         PUT_LITERAL(&cursor, ",\"orpha_matched\":");
         put_condition_reference(&cursor, matched, language);
@@ -548,47 +499,13 @@ static void handle_health(const Request *request, Response *response)
  * in touching scattered data, not in bytes. The output is byte for byte
  * what json.h would write (tests compare bodies). */
 
-/* What a nearest result is written from: its site's kept feature (`kept`
- * and its parts), or, when NULL, the snapshot. */
-typedef struct ResultSource {
-    const char *kept;
-    SiteParts parts;
-} ResultSource;
-
-/* The source of site `site_index`'s result: its kept feature, encoded and
- * kept now if it has none (NULL when the budget is spent or memory short).
- * `scratch` is a buffer for the encoding, reused across results. */
-static ResultSource result_source(const Dataset *dataset, uint32_t site_index, Buffer *scratch)
-{
-    ResultSource source = {NULL, {0, 0, 0}};
-    size_t length;
-    source.kept = kept_feature(dataset, site_index, &length, &source.parts);
-    if (source.kept)
-        return source;
-    const Snapshot *snapshot = dataset->snapshot;
-    scratch->length = 0;
-    Cursor cursor;
-    if (cursor_open(scratch,
-                    site_bound(snapshot, &snapshot->sites[site_index], NULL, LANGUAGE_FRENCH) +
-                        sizeof source.parts,
-                    &cursor) == 0)
-        put_and_keep_feature(&cursor, dataset, site_index);
-    source.kept = kept_feature(dataset, site_index, &length, &source.parts);
-    return source;
-}
-
 static void put_nearest_result(Cursor *cursor, const Snapshot *snapshot,
-                               const NearestResult *result, const ResultSource *source,
-                               const Condition *matched, Language language)
+                               const NearestResult *result, const Condition *matched,
+                               Language language)
 {
     const Site *site = &snapshot->sites[result->site];
-    const SiteParts *parts = &source->parts;
     PUT_CHAR(cursor, '{');
-    if (source->kept)
-        put_bytes(cursor, source->kept + parts->head_begin,
-                  parts->members_begin - parts->head_begin);
-    else
-        put_site_head(cursor, snapshot, site);
+    put_site_head(cursor, snapshot, site);
     PUT_LITERAL(cursor, ",\"orpha_matched\":");
     put_condition_reference(cursor, matched, language);
     PUT_LITERAL(cursor, ",\"distance_m\":");
@@ -597,11 +514,7 @@ static void put_nearest_result(Cursor *cursor, const Snapshot *snapshot,
     put_fixed(cursor, site->lat, COORDINATE_DIGITS);
     PUT_LITERAL(cursor, ",\"lon\":");
     put_fixed(cursor, site->lon, COORDINATE_DIGITS);
-    if (source->kept)
-        put_bytes(cursor, source->kept + parts->members_begin,
-                  parts->members_end - parts->members_begin);
-    else
-        put_site_members(cursor, snapshot, site);
+    put_site_members(cursor, snapshot, site);
     PUT_CHAR(cursor, '}');
 }
 
@@ -672,35 +585,22 @@ static void put_nearest_query(Cursor *cursor, const NearestQuery *query)
     }
 }
 
-/* A first pass finds each result's orpha_matched, source and bound: one
- * short loop that reads all the results' scattered data (codes, and the
- * texts of a site not kept yet), so their cache misses overlap; the
- * writing pass then finds them cached. A kept site's members are two
- * contiguous copies (perf on 1M sites: sizing a result from its texts was
- * 5% of a request).
+/* A first pass finds each result's orpha_matched and bound: one short
+ * loop that reads all the results' scattered data (codes, texts,
+ * coordinator), so their cache misses overlap; the writing pass then
+ * finds them cached.
  * (Software prefetch, or bounding and writing one result at a time,
  * measured no faster on the synthetic million sites.) */
-static void write_nearest_answer(Buffer *out, const Dataset *dataset, const NearestQuery *query,
+static void write_nearest_answer(Buffer *out, const Snapshot *snapshot, const NearestQuery *query,
                                  const NearestResult *results, int count, const Buffer *uncovered)
 {
-    const Snapshot *snapshot = dataset->snapshot;
     const Condition *matched[NEAREST_MAX_K];
-    ResultSource sources[NEAREST_MAX_K];
     size_t bound = nearest_frame_bound(query) + uncovered->length;
-    Buffer scratch;
-    buffer_init(&scratch);
     for (int i = 0; i < count; i++) {
         const Site *site = &snapshot->sites[results[i].site];
         matched[i] = matched_condition(snapshot, site, query->parameters.condition);
-        sources[i] = result_source(dataset, results[i].site, &scratch);
-        const SiteParts *parts = &sources[i].parts;
-        bound +=
-            sources[i].kept
-                ? parts->members_end - parts->head_begin + 1024 +
-                      string_bound(matched[i] ? condition_label(matched[i], query->language) : NULL)
-                : site_bound(snapshot, site, matched[i], query->language);
+        bound += site_bound(snapshot, site, matched[i], query->language);
     }
-    buffer_free(&scratch);
     Cursor cursor;
     if (cursor_open(out, bound, &cursor) != 0)
         return;
@@ -709,8 +609,7 @@ static void write_nearest_answer(Buffer *out, const Dataset *dataset, const Near
     for (int i = 0; i < count; i++) {
         if (i > 0)
             PUT_CHAR(&cursor, ',');
-        put_nearest_result(&cursor, snapshot, &results[i], &sources[i], matched[i],
-                           query->language);
+        put_nearest_result(&cursor, snapshot, &results[i], matched[i], query->language);
     }
     PUT_CHAR(&cursor, ']');
     if (uncovered->length) {
@@ -913,7 +812,7 @@ static void handle_nearest(const Request *request, Response *response)
         out_of_memory(response);
         return;
     }
-    write_nearest_answer(&response->body, request->dataset, &query, results, count, &uncovered);
+    write_nearest_answer(&response->body, snapshot, &query, results, count, &uncovered);
     buffer_free(&uncovered);
 }
 

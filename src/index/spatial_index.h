@@ -51,8 +51,7 @@
  *    or when a role/audience filter must look at it. Per-query scratch
  *    lives on the stack unless a query outgrows it. Building: O(n log n),
  *    the whole-set ECEF tree in a second thread while the per-code trees
- *    and the (lon, lat) tree are built; O(n) from the order `maillage
- *    build` stored (tree_order.c: the same trees, without the selection).
+ *    and the (lon, lat) tree are built.
  *  - Ties in distance go to the smaller site index, which is site_id byte
  *    order (snapshot.h). Results equal a brute-force scan exactly.
  *  - Bounding boxes use a second tree over (lon, lat) of all sites;

@@ -904,78 +904,6 @@ TEST(structures_answer_the_same_once_features_are_encoded)
     dataset_free(fresh);
 }
 
-/* The answer of `path`?`query` on `on`; the caller frees it. */
-static void answer_on(const Dataset *on, const char *path, const char *query, Response *response)
-{
-    static char copy[1024];
-    QueryParameter parameters[REQUEST_MAX_PARAMETERS];
-    size_t count = split_query(query, copy, sizeof copy, parameters);
-    route_call(on, path, parameters, count, response);
-}
-
-static int same_answer(const Response *a, const Response *b)
-{
-    return a->status == b->status && a->body.length == b->body.length &&
-           memcmp(a->body.data, b->body.data, a->body.length) == 0;
-}
-
-/* A nearest result's site members are copied from the site's kept feature
- * once it has one (dataset->features, the bbox answers' store): the same
- * bytes as written from the snapshot, whether the feature was kept by a
- * bbox answer, by this answer, or never (no budget), with and without a
- * condition, in both languages. */
-TEST(nearest_answers_the_same_from_kept_features)
-{
-    char error[1024];
-    const char *path = getenv("MAILLAGE_DATABASE");
-    path = path && *path ? path : "build/maillage.sqlite";
-    Dataset *keeping = dataset_load(path, NULL, error, sizeof error);
-    Dataset *unkept = dataset_load(path, NULL, error, sizeof error);
-    OnceBlobs *none = unkept ? once_blobs_new(unkept->snapshot->site_count, 0) : NULL;
-    CHECK(keeping && unkept && none, "loading two datasets: %s", error);
-    if (!keeping || !unkept || !none) {
-        once_blobs_free(none);
-        dataset_free(keeping);
-        dataset_free(unkept);
-        return;
-    }
-    once_blobs_free(unkept->features);
-    unkept->features = none;
-    static const char *const queries[] = {
-        "lat=48.85&lon=2.35&k=100", "lat=48.85&lon=2.35&k=100&orpha=586",
-        "lat=43.3&lon=5.4&k=40&orpha=586&lang=en", "lat=45.75&lon=4.85&k=3&role=ccmr"};
-    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
-        Response reference, first, second;
-        answer_on(unkept, "/api/nearest", queries[q], &reference);
-        answer_on(keeping, "/api/nearest", queries[q], &first);
-        size_t kept = once_blobs_bytes(keeping->features);
-        answer_on(keeping, "/api/nearest", queries[q], &second);
-        CHECK(reference.status == 200 && reference.body.length > 500 &&
-                  same_answer(&reference, &first) && same_answer(&reference, &second),
-              "%s: answers differ (%zu bytes from the snapshot, %zu and %zu kept)", queries[q],
-              reference.body.length, first.body.length, second.body.length);
-        CHECK(kept > 0 && once_blobs_bytes(keeping->features) == kept &&
-                  once_blobs_bytes(none) == 0,
-              "%s: %zu bytes kept by the first answer, %zu after the second", queries[q], kept,
-              once_blobs_bytes(keeping->features));
-        response_free(&reference);
-        response_free(&first);
-        response_free(&second);
-    }
-    /* Features kept by a bbox answer serve a nearest one. */
-    Response box, near, reference;
-    answer_on(keeping, "/api/structures", "bbox=-5,41,10,52&limit=5000", &box);
-    answer_on(keeping, "/api/nearest", "lat=47.2&lon=-1.55&k=100&orpha=586", &near);
-    answer_on(unkept, "/api/nearest", "lat=47.2&lon=-1.55&k=100&orpha=586", &reference);
-    CHECK(box.status == 200 && same_answer(&near, &reference),
-          "a nearest answer from features a bbox kept differs");
-    response_free(&box);
-    response_free(&near);
-    response_free(&reference);
-    dataset_free(keeping);
-    dataset_free(unkept);
-}
-
 int main(void)
 {
     const char *path = getenv("MAILLAGE_DATABASE");
@@ -999,7 +927,6 @@ int main(void)
     RUN(places_search);
     RUN(structures);
     RUN(structures_answer_the_same_once_features_are_encoded);
-    RUN(nearest_answers_the_same_from_kept_features);
     RUN(accept_language_choice);
     RUN(nearest_in_both_languages);
     RUN(every_route_takes_lang);
