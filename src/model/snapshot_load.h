@@ -62,12 +62,13 @@ Snapshot *snapshot_load(const char *path, const SnapshotLoadOptions *options, ch
                         size_t error_size);
 
 /* Packs the sites of the database at `path` (read-write, not in use by a
- * server) for fast loading: reads them through the table path exactly as
- * snapshot_load() does, then replaces the packed_sites parts and their
- * metadata rows in one transaction (parts past SQLite's blob limit, some
- * 20 million sites, are not written: such files load from the table).
- * Used by `maillage build` before it renames the file into place.
- * Returns 0, or -1 with a message. */
+ * server) for fast loading: reads them and the links through the table
+ * path exactly as snapshot_load() does, then replaces the packed_sites
+ * parts (the links resolved to site indexes among them) and their metadata
+ * rows in one transaction (parts past SQLite's blob limit, some 20 million
+ * sites, are not written: such files load from the table). Used by
+ * `maillage build` (through dataset_pack()) before it renames the file
+ * into place. Returns 0, or -1 with a message. */
 int snapshot_pack(const char *path, char *error, size_t error_size);
 
 #endif
