@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shell tests of `maillage build`: --help, usage errors, a missing geodata
 # file (non-zero exit, one line naming it), the JSON report's totals, the
-# shipped network (seeds and 2014 CRCM, nothing rejected), and
+# shipped network (seeds and 2014 CRCM, nothing rejected), the packed
+# parts (sites, links, tree order) loading without a warning, and
 # atomicity (a build killed with SIGKILL half-way leaves the previous
 # database intact, opening with its old version). Prints "N passed, N failed".
 set -uo pipefail
@@ -58,6 +59,13 @@ db=$work/maillage.sqlite
     --network "$work/synthetic-2k.csv" 2>"$work/err"
 check "seed + synthetic build succeeds" [ $? -eq 0 ]
 version=$(sqlite3 "$db" "SELECT value FROM metadata WHERE key = 'version'")
+# What a server reads instead of parsing tables: the packed sites, their
+# links and the spatial index's tree order; loaded without a warning.
+check "the build packs the sites, the links and the tree order" [ "$(sqlite3 "$db" \
+    "SELECT group_concat(part, ',') FROM (SELECT part FROM packed_sites ORDER BY part)")" = \
+    details,links,site_codes,sites,text_pool,tree_order ]
+"$binary" nearest --db "$db" --lat 48.85 --lon 2.35 >/dev/null 2>"$work/err"
+check "a packed database loads without a warning" [ ! -s "$work/err" ]
 check "version is 16 hex digits" grep -qE '^[0-9a-f]{16}$' <<<"$version"
 check "report totals add up for every input" node -e '
     const report = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

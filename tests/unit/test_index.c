@@ -1056,11 +1056,19 @@ static int same_trees(const SpatialIndex *a, const SpatialIndex *b)
            same_nodes(a->box_nodes, b->box_nodes, node_count_for(site_count));
 }
 
+/* The default index's stored order (*size bytes); NULL after a failed
+ * CHECK. The caller frees it. */
+static uint32_t *default_order(size_t *size)
+{
+    uint32_t *order = spatial_index_order(default_index, snapshot, size);
+    CHECK(order != NULL, "spatial_index_order: out of memory");
+    return order;
+}
+
 TEST(stored_order_rebuilds_the_same_trees)
 {
     size_t size = 0;
-    uint32_t *order = spatial_index_order(default_index, snapshot, &size);
-    CHECK(order != NULL, "spatial_index_order: out of memory");
+    uint32_t *order = default_order(&size);
     if (!order)
         return;
     CHECK(size == (ORDER_HEADER_WORDS + 2 * snapshot->site_count + listed_points(default_index)) *
@@ -1097,8 +1105,7 @@ static void shuffle_segment(uint32_t *order, size_t begin, size_t count)
 TEST(shuffled_order_still_answers_exactly)
 {
     size_t size = 0;
-    uint32_t *order = spatial_index_order(default_index, snapshot, &size);
-    CHECK(order != NULL, "spatial_index_order: out of memory");
+    uint32_t *order = default_order(&size);
     if (!order)
         return;
     size_t site_count = snapshot->site_count, listed = listed_points(default_index);
@@ -1136,9 +1143,9 @@ static int site_lists(const Site *site, int32_t orpha)
 TEST(damaged_orders_are_refused)
 {
     size_t size = 0;
-    uint32_t *valid = spatial_index_order(default_index, snapshot, &size);
-    uint32_t *order = malloc(size);
-    CHECK(valid && order, "out of memory");
+    uint32_t *valid = default_order(&size);
+    uint32_t *order = valid ? malloc(size) : NULL;
+    CHECK(order != NULL, "out of memory");
     if (!valid || !order) {
         free(valid);
         free(order);

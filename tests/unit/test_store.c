@@ -66,6 +66,17 @@ static int make_database_filled(const char *path, const char *schema_version, co
     return ok ? 0 : -1;
 }
 
+/* A database of this schema version named `name` in the test directory
+ * (its path into `path`), `last_fill` run last (NULL: none). Returns 0 or
+ * -1. */
+static int make_current_database(const char *name, const char *last_fill, char *path, size_t size)
+{
+    path_in(path, size, name);
+    char version[16];
+    snprintf(version, sizeof version, "%d", STORE_SCHEMA_VERSION);
+    return make_database_filled(path, version, last_fill);
+}
+
 /* 1 when opening `path` read-only fails with one line holding `path` and `expected`. */
 static int refused_with(const char *path, const char *expected)
 {
@@ -83,10 +94,7 @@ static int refused_with(const char *path, const char *expected)
 TEST(opens_its_own_schema_version)
 {
     char path[600];
-    path_in(path, sizeof path, "good.sqlite");
-    char version[16];
-    snprintf(version, sizeof version, "%d", STORE_SCHEMA_VERSION);
-    CHECK(make_database(path, version) == 0, "fixture");
+    CHECK(make_current_database("good.sqlite", NULL, path, sizeof path) == 0, "fixture");
     Store store;
     char error[512];
     CHECK(store_open_read_only(&store, path, error, sizeof error) == 0, "%s", error);
@@ -160,10 +168,7 @@ static int check_fails(const char *path, StoreCheckScope scope)
 TEST(integrity_check_finds_a_damaged_page)
 {
     char path[600];
-    path_in(path, sizeof path, "damaged.sqlite");
-    char version[16];
-    snprintf(version, sizeof version, "%d", STORE_SCHEMA_VERSION);
-    CHECK(make_database(path, version) == 0, "fixture");
+    CHECK(make_current_database("damaged.sqlite", NULL, path, sizeof path) == 0, "fixture");
     /* The inputs table's last page is the file's last page: a table the
      * server reads. */
     CHECK(damage_last_page(path) == 0, "damage");
@@ -186,13 +191,11 @@ static const char FILL_PACKED_SITES_SQL[] =
  * and only then; the whole check never does. */
 TEST(served_check_skips_only_the_packed_sites_table)
 {
-    char version[16];
-    snprintf(version, sizeof version, "%d", STORE_SCHEMA_VERSION);
     for (int packed = 0; packed <= 1; packed++) {
         char path[600];
-        path_in(path, sizeof path, packed ? "packed.sqlite" : "unpacked.sqlite");
-        CHECK(make_database_filled(path, version,
-                                   packed ? FILL_PACKED_SITES_SQL : FILL_SITES_SQL) == 0,
+        CHECK(make_current_database(packed ? "packed.sqlite" : "unpacked.sqlite",
+                                    packed ? FILL_PACKED_SITES_SQL : FILL_SITES_SQL, path,
+                                    sizeof path) == 0,
               "fixture");
         char error[512] = "";
         CHECK(store_check_integrity(path, STORE_CHECK_SERVED, error, sizeof error) == 0,
