@@ -613,11 +613,12 @@ TEST(tampered_links_and_tree_order_are_refused)
     CHECK(table != NULL, "no reference");
     if (!table)
         return;
-    Part part;
-    CHECK(read_part(database, "links", &part) == 0 && part.size == table->link_count * 12 &&
-              read_part(database, "tree_order", &part) == 0 && part.size > 16,
+    Part links = {NULL, 0}, order = {NULL, 0};
+    CHECK(read_part(database, "links", &links) == 0 && links.size == table->link_count * 12 &&
+              read_part(database, "tree_order", &order) == 0 && order.size > 16,
           "the build wrote no links part or no tree order");
-    free(part.bytes);
+    free(links.bytes);
+    free(order.bytes);
     /* What, the SQL, the warning. */
     static const char *const statements[][3] = {
         {"links truncated", "UPDATE packed_sites SET bytes = substr(bytes, 2) WHERE part = 'links'",
