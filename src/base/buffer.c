@@ -84,6 +84,19 @@ void buffer_printf(Buffer *buffer, const char *format, ...)
     buffer->length += (size_t)needed;
 }
 
+void buffer_warn(Buffer *sink, const char *format, ...)
+{
+    char line[1024];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(line, sizeof line, format, arguments);
+    va_end(arguments);
+    if (sink)
+        buffer_printf(sink, "%s\n", line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
 char *buffer_detach(Buffer *buffer, size_t *length)
 {
     if (buffer_reserve(buffer, 0) != 0) {

@@ -37,6 +37,10 @@ void buffer_append_char(Buffer *buffer, char character);
 /* Appends printf-formatted text, as buffer_append(); a formatting error
  * also sets `failed`. */
 void buffer_printf(Buffer *buffer, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* A warning line (`format` without its newline): appended, with a
+ * newline, to `sink` when it is not NULL, else written to stderr. For
+ * loaders whose caller decides when (or whether) their warnings are shown. */
+void buffer_warn(Buffer *sink, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the NUL-terminated block (never NULL on success, even when empty)
  * to the caller, who frees it, and stores its length in `*length` unless
  * `length` is NULL; the buffer is empty after. Returns NULL, with the

@@ -650,9 +650,17 @@ static int serving_open(Serving *serving, const ServeOptions *options)
                    pthread_create(&check.thread, NULL, run_integrity_check, &check) == 0;
     if (!checking)
         run_integrity_check(&check);
+    /* The load's warnings (a packed part refused) wait for the check: a
+     * damaged file is refused with one line, not its symptoms first. */
+    Buffer warnings;
+    buffer_init(&warnings);
+    dataset_options.snapshot.warnings = &warnings;
     serving->state = dataset_state_open(options->database, &dataset_options, error, sizeof error);
     if (checking)
         pthread_join(check.thread, NULL);
+    if (check.result == 0 && warnings.length)
+        fwrite(warnings.data, 1, warnings.length, stderr);
+    buffer_free(&warnings);
     /* The check's message first: it says why a damaged file failed to load. */
     if (check.result != 0) {
         print_start_failure(options->database, check.error);

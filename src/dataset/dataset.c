@@ -99,8 +99,9 @@ Dataset *dataset_load(const char *path, const DatasetOptions *options, char *err
         pthread_join(thread, NULL);
     free(job.order);
     if (job.order_refused)
-        fprintf(stderr, "maillage: the tree order in %s is invalid (%s); built the trees\n", path,
-                job.order_refused);
+        buffer_warn(chosen.snapshot.warnings,
+                    "maillage: the tree order in %s is invalid (%s); built the trees", path,
+                    job.order_refused);
     if (status == 0 && !job.index) {
         snprintf(error, error_size, "%s", job.error);
         status = -1;

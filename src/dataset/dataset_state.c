@@ -54,6 +54,7 @@ DatasetState *dataset_state_open(const char *database_path, const DatasetOptions
     strcpy(state->database_path, database_path);
     state->options = options ? *options : DATASET_DEFAULTS;
     state->current = reference_load(database_path, &state->options, error, error_size);
+    state->options.snapshot.warnings = NULL; /* the caller's buffer served the first load */
     if (!state->current) {
         free(state);
         return NULL;

@@ -31,8 +31,9 @@ typedef struct DatasetState DatasetState;
 typedef struct DatasetReference DatasetReference;
 
 /* Loads `database_path` (options NULL means DATASET_DEFAULTS, copied) into
- * a new state the caller closes. Returns NULL with a one-line message in
- * `error`, nothing left allocated. */
+ * a new state the caller closes. The options' warnings buffer, if any,
+ * takes this first load's warnings only; reloads write theirs to stderr.
+ * Returns NULL with a one-line message in `error`, nothing left allocated. */
 DatasetState *dataset_state_open(const char *database_path, const DatasetOptions *options,
                                  char *error, size_t error_size);
 /* Drops the state's reference and frees the state (the dataset goes once

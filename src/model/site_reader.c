@@ -638,8 +638,9 @@ int loader_read_sites(Loader *loader)
     /* Said once the table served: if it fails too, its error is the one
      * line a refused start prints. */
     if (invalid)
-        fprintf(stderr, "maillage: packed sites in %s are invalid (%s); read the sites table\n",
-                snapshot->path, invalid);
+        buffer_warn(loader->options.warnings,
+                    "maillage: packed sites in %s are invalid (%s); read the sites table",
+                    snapshot->path, invalid);
     return 0;
 }
 

@@ -258,8 +258,9 @@ static int read_packed_links(Loader *loader)
     const char *invalid = NULL;
     PackedStatus packed = packed_links_read(loader, &invalid);
     if (packed == PACKED_INVALID)
-        fprintf(stderr, "maillage: packed links in %s are invalid (%s); read the links table\n",
-                loader->snapshot->path, invalid);
+        buffer_warn(loader->options.warnings,
+                    "maillage: packed links in %s are invalid (%s); read the links table",
+                    loader->snapshot->path, invalid);
     return packed == PACKED_LOADED;
 }
 

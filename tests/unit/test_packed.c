@@ -68,20 +68,29 @@ static int build_database(void)
 }
 
 /* The dataset of `path`, its sites read from the packed parts when
- * `packed` allows and they are valid, else from the table. */
-static Dataset *load(const char *path, int packed)
+ * `packed` allows and they are valid, else from the table; the load's
+ * warnings go to `sink` (NULL: stderr). */
+static Dataset *load_warning_into(const char *path, int packed, Buffer *sink)
 {
     char error[512];
     DatasetOptions options = DATASET_DEFAULTS;
     options.snapshot.use_packed = packed;
+    options.snapshot.warnings = sink;
     Dataset *dataset = dataset_load(path, &options, error, sizeof error);
     CHECK(dataset != NULL, "%s", error);
     return dataset;
 }
 
-/* Loads `path` with stderr going to a file; *warning gets what was written
- * there (the caller frees it). */
-static Dataset *load_capturing(const char *path, char **warning)
+/* The same, warnings on stderr. */
+static Dataset *load(const char *path, int packed)
+{
+    return load_warning_into(path, packed, NULL);
+}
+
+/* Loads `path` with stderr going to a file and the load's warnings to
+ * `sink` (NULL: stderr); *warning gets what stderr received (the
+ * caller frees it). */
+static Dataset *load_capturing_into(const char *path, Buffer *sink, char **warning)
 {
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
@@ -90,7 +99,7 @@ static Dataset *load_capturing(const char *path, char **warning)
         dup2(file, STDERR_FILENO);
     if (file >= 0)
         close(file);
-    Dataset *dataset = load(path, 1);
+    Dataset *dataset = load_warning_into(path, 1, sink);
     fflush(stderr);
     if (saved >= 0) {
         dup2(saved, STDERR_FILENO);
@@ -103,6 +112,13 @@ static Dataset *load_capturing(const char *path, char **warning)
     if (in)
         fclose(in);
     return dataset;
+}
+
+/* Loads `path` with stderr going to a file; *warning gets what was written
+ * there (the caller frees it). */
+static Dataset *load_capturing(const char *path, char **warning)
+{
+    return load_capturing_into(path, NULL, warning);
 }
 
 static size_t code_total(const Snapshot *snapshot)
@@ -656,6 +672,50 @@ TEST(tampered_links_and_tree_order_are_refused)
     }
 }
 
+/* Loads the tampered copy with a warnings buffer: stderr must stay silent
+ * and the buffer hold each of `expected`'s lines, one line per warning. */
+static void check_warnings_buffered(const char *what, const char *const *expected, size_t count)
+{
+    Buffer sink;
+    buffer_init(&sink);
+    char *printed = NULL;
+    Dataset *dataset = load_capturing_into(tampered, &sink, &printed);
+    CHECK(dataset != NULL, "%s: not loaded", what);
+    CHECK(printed && printed[0] == 0, "%s: stderr got \"%s\"", what, printed ? printed : "");
+    buffer_append_char(&sink, 0);
+    size_t lines = 0;
+    for (size_t i = 0; i < sink.length; i++)
+        lines += sink.data[i] == '\n';
+    CHECK(lines == count, "%s: %zu warning line(s), not %zu: \"%s\"", what, lines, count,
+          sink.data);
+    for (size_t i = 0; i < count; i++)
+        CHECK(strstr(sink.data, expected[i]), "%s: no \"%s\" in \"%s\"", what, expected[i],
+              sink.data);
+    buffer_free(&sink);
+    free(printed);
+    dataset_free(dataset);
+}
+
+/* A caller that passes a warnings buffer (serve, which shows them only
+ * once the integrity check passed) gets every refused part there. */
+TEST(warnings_go_to_the_callers_buffer)
+{
+    static const char *const sites_refused[] = {"packed sites in "};
+    if (copy_file(database, tampered) == 0 &&
+        exec_sql(tampered,
+                 "UPDATE packed_sites SET bytes = substr(bytes, 1, 100) WHERE part = 'sites'") == 0)
+        check_warnings_buffered("sites", sites_refused, 1);
+    else
+        CHECK(0, "sites: cannot tamper");
+    static const char *const others_refused[] = {"packed links in ", "the tree order in "};
+    if (copy_file(database, tampered) == 0 &&
+        exec_sql(tampered, "UPDATE packed_sites SET bytes = substr(bytes, 2)"
+                           " WHERE part IN ('links', 'tree_order')") == 0)
+        check_warnings_buffered("links and tree order", others_refused, 2);
+    else
+        CHECK(0, "links and tree order: cannot tamper");
+}
+
 TEST(no_packed_parts_loads_silently_and_packing_repairs)
 {
     CHECK(table != NULL, "no reference");
@@ -708,6 +768,7 @@ int main(void)
     RUN(the_build_packs_and_both_paths_agree);
     RUN(tampered_parts_fall_back_to_the_table);
     RUN(tampered_links_and_tree_order_are_refused);
+    RUN(warnings_go_to_the_callers_buffer);
     RUN(no_packed_parts_loads_silently_and_packing_repairs);
     if (table)
         buffer_free(&table_answers);
