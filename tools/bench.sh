@@ -32,7 +32,7 @@
 #     Lua scripts, is the best ratio any search could reach on this machine;
 #     the report also gives the real ratio as a fraction of it. It runs
 #     after the throughput runs and before the isolated latency runs, one
-#     server at a time under load, as BENCH_FLOOR_ROUNDS (default 3) rounds
+#     server at a time under load, as BENCH_FLOOR_ROUNDS (default 5) rounds
 #     healthz, nearest, healthz, nearest, ..., healthz: each round's ratio
 #     divides its nearest by the mean of the healthz runs around it, and the
 #     floor is the median round (on shared cores one pair of runs can be
@@ -40,8 +40,11 @@
 #     CPU time per request (server from /proc/PID/stat + wrk from `time`),
 #     the req/s ratio two saturated cores would give: other load on the
 #     machine barely moves it. Each round also runs nearest and healthz on
-#     the real server, and its CPU figures come from those runs, so both
-#     servers are measured in the same minutes. A missing floor binary or a floor server
+#     the real server (before the floor's runs in even rounds, after them
+#     in odd ones), and the verdict "nearest / floor by CPU per request" is
+#     the median of the rounds' own ratios, each from its four runs, so
+#     that one run slowed by a neighbour moves one round, not the figure
+#     (the pooled ratio is printed beside it). A missing floor binary or a floor server
 #     that does not start only skips it, with a warning.
 # Each line shows the figure, its target and their ratio (figure / target;
 # "ok" when the target is met). Missed targets are reported, never fatal: the
@@ -57,7 +60,7 @@
 # The synthetic network and its database are cached in $BUILD/bench/.
 # Environment: BUILD (default build), BENCH_SITES (default 1000000),
 # BENCH_DURATION (wrk seconds, default 5), BENCH_CONNECTIONS (default 64),
-# BENCH_FLOOR_ROUNDS (default 3; 0 skips the floor), BENCH_ZIPF_ROUNDS
+# BENCH_FLOOR_ROUNDS (default 5; 0 skips the floor), BENCH_ZIPF_ROUNDS
 # (default 3: pairs of 400-code and Zipf runs after the Zipf warm-up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +69,7 @@ SITES=${BENCH_SITES:-1000000}
 DURATION=${BENCH_DURATION:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 PIN=${BENCH_PIN:-0}
-FLOOR_ROUNDS=${BENCH_FLOOR_ROUNDS:-3}
+FLOOR_ROUNDS=${BENCH_FLOOR_ROUNDS:-5}
 server_pin=() client_pin=()
 if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     server_pin=(taskset -c 0) client_pin=(taskset -c 1)
@@ -470,7 +473,7 @@ mean_nearest_bytes() {
 }
 floor_bytes='' floor_ratios='' floor_runs='' rps_floor_healthz_0=''
 floor_nearest_cpu='' floor_healthz_cpu='' cpu_floor_healthz_0='' requests_floor_healthz_0=''
-real_nearest_cpu='' real_healthz_cpu=''
+real_nearest_cpu='' real_healthz_cpu='' cpu_round_ratios=''
 floored=0
 if [ "$FLOOR_ROUNDS" -lt 1 ] 2>/dev/null; then
     echo "bench: floor skipped (BENCH_FLOOR_ROUNDS=$FLOOR_ROUNDS)"
@@ -488,28 +491,39 @@ elif [ -x "$floor_binary" ]; then
         run_url=$floor_url run_pid=$floor_server run floor_healthz_0 healthz / "$work/healthz.lua"
         floor_runs=$rps_floor_healthz_0
         floor_healthz_cpu=" $cpu_floor_healthz_0:$requests_floor_healthz_0"
-        for round in $(seq 1 "$FLOOR_ROUNDS"); do
+        # One round: the floor's nearest and healthz and the real server's,
+        # their order alternating from round to round so that a drift of
+        # the machine within a round does not always favour the same one.
+        floor_pair() {
             run_url=$floor_url run_pid=$floor_server run "floor_nearest_$round" nearest / "$work/nearest.lua"
             run_url=$floor_url run_pid=$floor_server run "floor_healthz_$round" healthz / "$work/healthz.lua"
+        }
+        # The real server in the same round, warm: its CPU per request is
+        # compared with the floor's measured seconds apart, not a run at the
+        # start (a first run, with its trees to build, and the machine's
+        # drift over the benchmark once moved healthz's CPU per request by a
+        # quarter between the two servers).
+        real_pair() {
+            run "real_nearest_$round" nearest / "$work/nearest.lua"
+            run "real_healthz_$round" healthz / "$work/healthz.lua"
+        }
+        for round in $(seq 1 "$FLOOR_ROUNDS"); do
+            if [ $((round % 2)) = 1 ]; then floor_pair; real_pair; else real_pair; floor_pair; fi
             before=rps_floor_healthz_$((round - 1)) nearest_rps=rps_floor_nearest_$round after=rps_floor_healthz_$round
             floor_ratios+=" $(awk -v b="${!before}" -v n="${!nearest_rps}" -v a="${!after}" \
                 'BEGIN { if (b + a > 0) printf "%.4f", 2 * n / (b + a); else print "NA" }')"
             floor_runs+=" / ${!nearest_rps} / ${!after}"
-            cpu_name=cpu_floor_nearest_$round requests_name=requests_floor_nearest_$round
-            floor_nearest_cpu+=" ${!cpu_name}:${!requests_name}"
-            cpu_name=cpu_floor_healthz_$round requests_name=requests_floor_healthz_$round
-            floor_healthz_cpu+=" ${!cpu_name}:${!requests_name}"
-            # The real server in the same round, warm: its CPU per request
-            # is compared with the floor's measured minutes apart, not a
-            # run at the start (a first run, with its trees to build, and
-            # the machine's drift over the benchmark once moved healthz's
-            # CPU per request by a quarter between the two servers).
-            run "real_nearest_$round" nearest / "$work/nearest.lua"
-            run "real_healthz_$round" healthz / "$work/healthz.lua"
-            cpu_name=cpu_real_nearest_$round requests_name=requests_real_nearest_$round
-            real_nearest_cpu+=" ${!cpu_name}:${!requests_name}"
-            cpu_name=cpu_real_healthz_$round requests_name=requests_real_healthz_$round
-            real_healthz_cpu+=" ${!cpu_name}:${!requests_name}"
+            round_cpu='' # CPU:REQUESTS of floor nearest, floor healthz, real nearest, real healthz
+            for series in floor_nearest floor_healthz real_nearest real_healthz; do
+                cpu_name=cpu_${series}_$round requests_name=requests_${series}_$round total_name=${series}_cpu
+                printf -v "$total_name" '%s' "${!total_name:-} ${!cpu_name}:${!requests_name}"
+                round_cpu+=" ${!cpu_name}:${!requests_name}"
+            done
+            # This round's nearest/floor by CPU per request: its four runs only.
+            cpu_round_ratios+=" $(tr ' ' '\n' <<<"${round_cpu# }" | awk -F: '
+                { us[NR] = $2 > 0 ? $1 / $2 : 0 }
+                END { if (us[1] > 0 && us[2] > 0 && us[3] > 0 && us[4] > 0)
+                          printf "%.4f", (us[4] / us[3]) / (us[2] / us[1]); else print "NA" }')"
         done
     else
         echo "bench: warning: the floor server did not start; floor skipped" >&2
@@ -621,7 +635,16 @@ line "same by CPU per request (server + wrk): nearest/healthz, floor" "$cpu_shar
 # 20%, on a network of the real network's size (<= 100,000 sites) 10%.
 floor_target=0.80
 [ "${sites:-0}" -le 100000 ] && floor_target=0.90
+# The verdict's figure: the median of the rounds' own ratios (each from
+# four runs a few seconds apart), so that one run slowed by a neighbour on
+# these shared cores moves one round, not the figure; the ratio of the
+# pooled CPU figures (above) is printed beside it.
 cpu_of_floor=$(fraction "$cpu_share" "$cpu_floor_share")
+cpu_of_floor_pooled=$cpu_of_floor
+if [ "$floored" = 1 ]; then
+    cpu_of_floor=$(tr ' ' '\n' <<<"$cpu_round_ratios" | grep -v -e NA -e '^$' | sort -n |
+        awk '{ v[++n] = $1 } END { if (n == 0) print "NA"; else if (n % 2) printf "%.2f", v[(n + 1) / 2]; else printf "%.2f", (v[n / 2] + v[n / 2 + 1]) / 2 }')
+fi
 line "nearest / floor by CPU per request" "$cpu_of_floor" ">= $floor_target" "$(ratio "$cpu_of_floor" "$floor_target")" "$(verdict "$cpu_of_floor" "$floor_target" above)"
 if [ "$isolated" = 1 ]; then
     line "nearest p99 server ms, isolated (client $client_p99_isolated_nearest)" "$p99_isolated_nearest" "< 1" "$(ratio "$p99_isolated_nearest" 1)" "$(verdict "$p99_isolated_nearest" 1 below)"
@@ -664,7 +687,9 @@ if [ "$floored" = 1 ]; then
     echo " its nearest body is ${floor_bytes:-2150} bytes (mean of 200 sampled real answers);"
     echo " CPU us per request, server + wrk: healthz $us_healthz, nearest $us_nearest, floor healthz"
     echo " $us_floor_healthz, floor nearest $us_floor_nearest (their ratio is the req/s ratio two saturated"
-    echo " cores would give, whatever else runs on the machine);"
+    echo " cores would give, whatever else runs on the machine); nearest / floor by CPU per request,"
+    echo " round by round (floor and real runs in alternating order):${cpu_round_ratios}, median"
+    echo " $cpu_of_floor; from the pooled rounds $cpu_of_floor_pooled;"
 else
     echo " floor skipped: NA;"
 fi
