@@ -133,10 +133,21 @@ static inline const int32_t *site_codes(const Snapshot *snapshot, const Site *si
 {
     return snapshot->site_codes + site->codes_start;
 }
-/* 1 when the site's own codes (ascending) hold `orpha`; by bisection. */
+/* Up to this many codes a site's list is scanned whole, without branches
+ * (most sites list a few codes: bisection's unpredictable branches cost
+ * more); longer lists are bisected. */
+#define SITE_CODES_SCANNED 8
+
+/* 1 when the site's own codes (ascending) hold `orpha`. */
 static inline int site_lists_code(const Snapshot *snapshot, const Site *site, int32_t orpha)
 {
     const int32_t *codes = site_codes(snapshot, site);
+    if (site->code_count <= SITE_CODES_SCANNED) {
+        int listed = 0;
+        for (uint32_t i = 0; i < site->code_count; i++)
+            listed |= codes[i] == orpha;
+        return listed;
+    }
     uint32_t low = 0, high = site->code_count;
     while (low < high) {
         uint32_t middle = low + (high - low) / 2;

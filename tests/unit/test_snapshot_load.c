@@ -517,6 +517,33 @@ TEST(text_is_plain_finds_every_escaped_byte)
     CHECK(text_is_plain("", 0) && text_is_plain("\xc3\xa9t\xc3\xa9 ~\x7f", 8), "plain texts");
 }
 
+/* site_lists_code() scans short lists and bisects long ones: both must
+ * find every listed code and nothing else, at each length around the
+ * switch, first and last codes included. */
+TEST(site_lists_code_scans_and_bisects_alike)
+{
+    int32_t codes[2 * SITE_CODES_SCANNED + 3];
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        codes[i] = (int32_t)(10 * i + 5);
+    Snapshot snapshot = {0};
+    snapshot.site_codes = codes;
+    for (uint32_t start = 0; start < 2; start++) {
+        for (uint16_t count = 0; start + count <= sizeof codes / sizeof codes[0]; count++) {
+            Site site = {0};
+            site.codes_start = start;
+            site.code_count = count;
+            for (int32_t orpha = 0; orpha < (int32_t)(10 * sizeof codes / sizeof codes[0] + 10);
+                 orpha++) {
+                int expected = 0;
+                for (uint32_t i = start; i < start + count; i++)
+                    expected |= codes[i] == orpha;
+                CHECK(site_lists_code(&snapshot, &site, orpha) == expected,
+                      "codes %u..%u, orpha %d: %d", start, start + count, orpha, !expected);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     snprintf(database_path, sizeof database_path, "%s/maillage-test-load-%d.sqlite",
@@ -530,6 +557,7 @@ int main(void)
     RUN(two_readers_read_the_same);
     RUN(text_pool_and_details);
     RUN(text_is_plain_finds_every_escaped_byte);
+    RUN(site_lists_code_scans_and_bisects_alike);
     RUN(bad_role_is_a_clear_error);
     RUN(not_a_database);
     unlink(database_path);
