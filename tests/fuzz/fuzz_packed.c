@@ -10,20 +10,23 @@
  * milliseconds), kept in memory and written back to a scratch file before
  * every input.
  * Input: one byte of flags (bit 0: read the sites table only, bit 1:
- * tamper with the sites table), then up to five parts separated by the
+ * tamper with the sites table), then up to six parts separated by the
  * line "\n@@part@@\n": the packed parts sites, site_codes, text_pool and
  * details (each stored as the blob of that part; a part the input lacks is
- * deleted), and the tampering: a column byte (site_id, orpha_codes,
+ * deleted), the tampering: a column byte (site_id, orpha_codes,
  * coordinator_site_id, role, public, lat, lon, structure_name), a row
  * byte, then the text stored into that column of that row (NULs and
- * invalid UTF-8 included). Checks: snapshot_load() returns a snapshot or
- * an error, never crashes nor trips an assert (the loader asserts
- * snapshot_invariants_hold()); a snapshot it returns holds its invariants
- * and every text, code, details record and coordinator of every site is
- * readable (AddressSanitizer sees any reference out of its array).
+ * invalid UTF-8 included), and the packed links part (last, so that inputs
+ * written before it stay valid: without it the links table is read).
+ * Checks: snapshot_load() returns a snapshot or an error, never crashes
+ * nor trips an assert (the loader asserts snapshot_invariants_hold()); a
+ * snapshot it returns holds its invariants, every text, code, details
+ * record and coordinator of every site is readable and every link joins
+ * two of its sites (AddressSanitizer sees any reference out of its array).
  * Seeds (tests/fuzz/packed/) are written by the binary itself from the
  * test database (MAILLAGE_FUZZ_WRITE_SEEDS=DIR build/fuzz/fuzz_packed):
- * the valid parts, each part truncated, and table-path tamperings. */
+ * the valid parts, each part truncated, table-path tamperings, and the
+ * links part valid, truncated and pointing past the sites. */
 #include "fuzz_support.h"
 
 #include "model/snapshot_load.h"
@@ -43,6 +46,8 @@ enum { FLAG_TABLE_ONLY = 1, FLAG_TAMPER = 2, PART_COUNT = 4 };
 
 static const char separator[] = "\n@@part@@\n";
 static const char *const part_names[PART_COUNT] = {"sites", "site_codes", "text_pool", "details"};
+/* The input's part after the tampering: the packed links. */
+enum { LINKS_INPUT_PART = PART_COUNT + 1 };
 static const char *const tamper_columns[] = {"site_id", "orpha_codes",   "coordinator_site_id",
                                              "role",    "public",        "lat",
                                              "lon",     "structure_name"};
@@ -148,7 +153,7 @@ static void write_scratch(void)
           "cannot write the scratch database");
 }
 
-/* Stores the parts and the tampering of the input into the scratch file. */
+/* Stores the parts, the tampering and the links of the input into the scratch file. */
 static void apply_input(const uint8_t *data, size_t size, int tamper)
 {
     sqlite3 *db = NULL;
@@ -160,11 +165,12 @@ static void apply_input(const uint8_t *data, size_t size, int tamper)
                              NULL) == SQLITE_OK,
           "cannot prepare");
     const uint8_t *at = data, *end = data + size;
-    for (int part = 0; part <= PART_COUNT && at <= end; part++) {
+    for (int part = 0; part <= LINKS_INPUT_PART && at <= end; part++) {
         const uint8_t *next = memmem(at, (size_t)(end - at), separator, sizeof separator - 1);
         const uint8_t *stop = next ? next : end;
-        if (part < PART_COUNT) {
-            sqlite3_bind_text(insert, 1, part_names[part], -1, SQLITE_STATIC);
+        if (part != PART_COUNT) {
+            sqlite3_bind_text(insert, 1, part < PART_COUNT ? part_names[part] : "links", -1,
+                              SQLITE_STATIC);
             sqlite3_bind_blob(insert, 2, stop > at ? (const void *)at : "", (int)(stop - at),
                               SQLITE_STATIC);
             check(sqlite3_step(insert) == SQLITE_DONE, "cannot store a part");
@@ -219,6 +225,13 @@ static void walk_snapshot(const Snapshot *snapshot)
         if (site->coordinator != SITE_NONE)
             total += strlen(site_id_text(snapshot, &snapshot->sites[site->coordinator]));
     }
+    for (size_t l = 0; l < snapshot->link_count; l++) {
+        const Link *link = &snapshot->links[l];
+        check(link->from < snapshot->site_count && link->to < snapshot->site_count,
+              "a link joins a site that is not there");
+        total += strlen(site_id_text(snapshot, &snapshot->sites[link->from])) +
+                 strlen(site_id_text(snapshot, &snapshot->sites[link->to]));
+    }
     check(total < SIZE_MAX, "unreachable");
 }
 
@@ -268,6 +281,25 @@ static void write_seeds(const char *dir)
         size += lengths[p];
         sqlite3_reset(statement);
     }
+    /* The links part, whole, cut in half, and its first link's `from`
+     * past the sites; after an empty tampering. */
+    sqlite3_bind_text(statement, 1, "links", -1, SQLITE_STATIC);
+    check(sqlite3_step(statement) == SQLITE_ROW, "seeds: the links part is missing");
+    size_t links_length = (size_t)sqlite3_column_bytes(statement, 0);
+    uint8_t *links = malloc(size + 2 * sizeof separator + links_length + 1);
+    check(links != NULL && links_length >= 4, "seeds: no links");
+    memcpy(links, seed, size);
+    size_t at = size;
+    for (int s = 0; s < 2; s++) {
+        memcpy(links + at, separator, sizeof separator - 1);
+        at += sizeof separator - 1;
+    }
+    memcpy(links + at, sqlite3_column_blob(statement, 0), links_length);
+    write_seed(dir, "seed-links", links, at + links_length);
+    write_seed(dir, "seed-links-truncated", links, at + links_length / 2);
+    memset(links + at, 0xff, 4);
+    write_seed(dir, "seed-links-past-the-sites", links, at + links_length);
+    free(links);
     sqlite3_finalize(statement);
     sqlite3_close(db);
     write_seed(dir, "seed-valid", seed, size);
