@@ -367,6 +367,12 @@ run() {
 
 # fraction A B: A / B to two decimals, NA when either is missing.
 fraction() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "NA" && b != "NA" && b > 0) printf "%.2f", a / b; else print "NA" }'; }
+# median "V V ...": the median of the values that are not NA (the mean of
+# the middle two for an even count), NA when none.
+median() {
+    tr ' ' '\n' <<<"$1" | grep -v -e NA -e '^$' | sort -n |
+        awk '{ v[++n] = $1 } END { if (n == 0) print "NA"; else if (n % 2) print v[(n + 1) / 2]; else printf "%.4f", (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
 # Set by run() with printf -v.
 rps_healthz='' rps_healthz_script='' rps_nearest='' rps_bbox='' p99_healthz='' p99_nearest='' p99_bbox=''
 client_p99_healthz='' client_p99_nearest='' client_p99_bbox='' rps_isolated_nearest='' rps_isolated_bbox=''
@@ -395,8 +401,7 @@ if [ "$zipf_codes" -gt 0 ]; then
     done
     cache_mb_zipf=$(curl -sf "$url/metrics" | awk '/^maillage_nearest_cache_bytes / { printf "%.1f", $2 / 1048576 }')
     zipf_builds=$(awk -v a="${builds_before:-0}" -v b="$(cache_builds)" 'BEGIN { print b - a }')
-    zipf_median=$(tr ' ' '\n' <<<"$zipf_ratios" | grep -v -e NA -e '^$' | sort -n |
-        awk '{ v[NR] = $1 } END { if (NR == 0) print "NA"; else print v[int((NR + 1) / 2)] }')
+    zipf_median=$(median "$zipf_ratios")
 fi
 run bbox structures "/api/structures?bbox=$bbox&limit=10000"
 
@@ -613,9 +618,8 @@ us_floor_nearest=$(cpu_per_request "$floor_nearest_cpu")
 cpu_share=$(fraction "$us_healthz" "$us_nearest")
 cpu_floor_share=$(fraction "$us_floor_healthz" "$us_floor_nearest")
 if [ "$floored" = 1 ]; then
-    floor_median=$(tr ' ' '\n' <<<"$floor_ratios" | grep -v -e NA -e '^$' | sort -n |
-        awk '{ v[++n] = $1 } END { if (n == 0) print "NA"; else if (n % 2) print v[(n + 1) / 2]; else printf "%.4f", (v[n / 2] + v[n / 2 + 1]) / 2 }')
-    floor_share=$(awk -v f="$floor_median" 'BEGIN { if (f == "NA") print "NA"; else printf "%.2f", f }')
+    floor_median=$(median "$floor_ratios")
+    floor_share=$(fraction "$floor_median" 1)
     nearest_of_floor=$(awk -v n="$rps_nearest" -v h="$rps_healthz_script" -v f="$floor_median" \
         'BEGIN { if (h > 0 && f != "NA" && f > 0) printf "%.2f", (n / h) / f; else print "NA" }')
 fi
@@ -642,8 +646,7 @@ floor_target=0.80
 cpu_of_floor=$(fraction "$cpu_share" "$cpu_floor_share")
 cpu_of_floor_pooled=$cpu_of_floor
 if [ "$floored" = 1 ]; then
-    cpu_of_floor=$(tr ' ' '\n' <<<"$cpu_round_ratios" | grep -v -e NA -e '^$' | sort -n |
-        awk '{ v[++n] = $1 } END { if (n == 0) print "NA"; else if (n % 2) printf "%.2f", v[(n + 1) / 2]; else printf "%.2f", (v[n / 2] + v[n / 2 + 1]) / 2 }')
+    cpu_of_floor=$(fraction "$(median "$cpu_round_ratios")" 1)
 fi
 line "nearest / floor by CPU per request" "$cpu_of_floor" ">= $floor_target" "$(ratio "$cpu_of_floor" "$floor_target")" "$(verdict "$cpu_of_floor" "$floor_target" above)"
 if [ "$isolated" = 1 ]; then

@@ -61,40 +61,43 @@ void buffer_append_char(Buffer *buffer, char character)
     buffer_append(buffer, &character, 1);
 }
 
+void buffer_vprintf(Buffer *buffer, const char *format, va_list arguments)
+{
+    va_list again;
+    va_copy(again, arguments);
+    char small[256];
+    int needed = vsnprintf(small, sizeof small, format, arguments);
+    if (needed < 0) {
+        buffer->failed = 1;
+    } else if ((size_t)needed < sizeof small) {
+        buffer_append(buffer, small, (size_t)needed);
+    } else if (buffer_reserve(buffer, (size_t)needed) == 0) {
+        vsnprintf(buffer->data + buffer->length, (size_t)needed + 1, format, again);
+        buffer->length += (size_t)needed;
+    }
+    va_end(again);
+}
+
 void buffer_printf(Buffer *buffer, const char *format, ...)
 {
     va_list arguments;
     va_start(arguments, format);
-    char small[256];
-    int needed = vsnprintf(small, sizeof small, format, arguments);
+    buffer_vprintf(buffer, format, arguments);
     va_end(arguments);
-    if (needed < 0) {
-        buffer->failed = 1;
-        return;
-    }
-    if ((size_t)needed < sizeof small) {
-        buffer_append(buffer, small, (size_t)needed);
-        return;
-    }
-    if (buffer_reserve(buffer, (size_t)needed) != 0)
-        return;
-    va_start(arguments, format);
-    vsnprintf(buffer->data + buffer->length, (size_t)needed + 1, format, arguments);
-    va_end(arguments);
-    buffer->length += (size_t)needed;
 }
 
 void buffer_warn(Buffer *sink, const char *format, ...)
 {
-    char line[1024];
     va_list arguments;
     va_start(arguments, format);
-    vsnprintf(line, sizeof line, format, arguments);
+    if (sink) {
+        buffer_vprintf(sink, format, arguments);
+        buffer_append_char(sink, '\n');
+    } else {
+        vfprintf(stderr, format, arguments);
+        fputc('\n', stderr);
+    }
     va_end(arguments);
-    if (sink)
-        buffer_printf(sink, "%s\n", line);
-    else
-        fprintf(stderr, "%s\n", line);
 }
 
 char *buffer_detach(Buffer *buffer, size_t *length)

@@ -37,6 +37,9 @@ void buffer_append_char(Buffer *buffer, char character);
 /* Appends printf-formatted text, as buffer_append(); a formatting error
  * also sets `failed`. */
 void buffer_printf(Buffer *buffer, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* The same from a va_list (which it consumes: the caller va_end()s it). */
+void buffer_vprintf(Buffer *buffer, const char *format, va_list arguments)
+    __attribute__((format(printf, 2, 0)));
 /* A warning line (`format` without its newline): appended, with a
  * newline, to `sink` when it is not NULL, else written to stderr. For
  * loaders whose caller decides when (or whether) their warnings are shown. */

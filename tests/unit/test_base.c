@@ -3,6 +3,7 @@
  * tests' own JSON reader (json_read.h), which must accept what json.h
  * writes and refuse what is not JSON, or the tests that read answers with
  * it would prove nothing. */
+#include "base/buffer.h"
 #include "base/byte_budget.h"
 #include "base/csv.h"
 #include "base/geodesy.h"
@@ -25,6 +26,28 @@ static void open_text(const char *text)
 {
     csv_open_memory(&reader, text, strlen(text), ',');
     reader.check_utf8 = 1;
+}
+
+/* buffer_printf() formats short text on the stack and long text (past its
+ * 256-byte first try) straight into the buffer; buffer_warn() appends a
+ * line to its sink. */
+TEST(buffer_printf_short_and_long_and_warn_lines)
+{
+    char long_text[700];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = 0;
+    Buffer buffer;
+    buffer_init(&buffer);
+    buffer_printf(&buffer, "[%d]", 42);
+    buffer_printf(&buffer, "<%s>", long_text);
+    buffer_warn(&buffer, "warned %s", "once");
+    buffer_append_char(&buffer, 0);
+    CHECK(!buffer.failed && buffer.length == 4 + 701 + 12 + 1, "length %zu", buffer.length);
+    CHECK(!buffer.failed && strncmp(buffer.data, "[42]<", 5) == 0 &&
+              strncmp(buffer.data + 5, long_text, sizeof long_text - 1) == 0 &&
+              strcmp(buffer.data + 4 + 700, ">warned once\n") == 0,
+          "\"%.20s...\"", buffer.data ? buffer.data : "");
+    buffer_free(&buffer);
 }
 
 TEST(csv_quotes_and_embedded_newlines)
@@ -536,6 +559,7 @@ TEST(byte_budget_keeps_its_limit_and_promised_room)
 
 int main(void)
 {
+    RUN(buffer_printf_short_and_long_and_warn_lines);
     RUN(csv_quotes_and_embedded_newlines);
     RUN(csv_bom_crlf_and_blank_lines);
     RUN(csv_malformed_records_do_not_swallow_the_rest);

@@ -279,6 +279,16 @@ static int exec_sql(const char *path, const char *sql)
     return ok ? 0 : -1;
 }
 
+/* Copies the test database to `tampered` and runs `sql` on the copy;
+ * returns 0, or -1 after a failed check naming `what`. */
+static int tamper_with(const char *what, const char *sql)
+{
+    if (copy_file(database, tampered) == 0 && exec_sql(tampered, sql) == 0)
+        return 0;
+    CHECK(0, "%s: cannot tamper", what);
+    return -1;
+}
+
 static int read_part(const char *path, const char *name, Part *part)
 {
     sqlite3 *db = NULL;
@@ -581,10 +591,8 @@ TEST(tampered_parts_fall_back_to_the_table)
          "the sites part does not hold packed_site_count sites"},
     };
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
-        if (copy_file(database, tampered) != 0 || exec_sql(tampered, statements[i][1]) != 0) {
-            CHECK(0, "%s: cannot tamper", statements[i][0]);
+        if (tamper_with(statements[i][0], statements[i][1]) != 0)
             continue;
-        }
         if (i == 3) { /* one site fewer in the table: compare with its own table path */
             char *warning = NULL;
             Dataset *dataset = load_capturing(tampered, &warning);
@@ -661,10 +669,8 @@ TEST(tampered_links_and_tree_order_are_refused)
         {"no tree order", "DELETE FROM packed_sites WHERE part = 'tree_order'", NULL},
     };
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
-        if (copy_file(database, tampered) != 0 || exec_sql(tampered, statements[i][1]) != 0) {
-            CHECK(0, "%s: cannot tamper", statements[i][0]);
+        if (tamper_with(statements[i][0], statements[i][1]) != 0)
             continue;
-        }
         char expected[1024];
         if (statements[i][2])
             snprintf(expected, sizeof expected, statements[i][2], tampered);
@@ -701,19 +707,14 @@ static void check_warnings_buffered(const char *what, const char *const *expecte
 TEST(warnings_go_to_the_callers_buffer)
 {
     static const char *const sites_refused[] = {"packed sites in "};
-    if (copy_file(database, tampered) == 0 &&
-        exec_sql(tampered,
-                 "UPDATE packed_sites SET bytes = substr(bytes, 1, 100) WHERE part = 'sites'") == 0)
+    if (tamper_with("sites",
+                    "UPDATE packed_sites SET bytes = substr(bytes, 1, 100) WHERE part = 'sites'") ==
+        0)
         check_warnings_buffered("sites", sites_refused, 1);
-    else
-        CHECK(0, "sites: cannot tamper");
     static const char *const others_refused[] = {"packed links in ", "the tree order in "};
-    if (copy_file(database, tampered) == 0 &&
-        exec_sql(tampered, "UPDATE packed_sites SET bytes = substr(bytes, 2)"
-                           " WHERE part IN ('links', 'tree_order')") == 0)
+    if (tamper_with("links and tree order", "UPDATE packed_sites SET bytes = substr(bytes, 2)"
+                                            " WHERE part IN ('links', 'tree_order')") == 0)
         check_warnings_buffered("links and tree order", others_refused, 2);
-    else
-        CHECK(0, "links and tree order: cannot tamper");
 }
 
 TEST(no_packed_parts_loads_silently_and_packing_repairs)
@@ -721,10 +722,8 @@ TEST(no_packed_parts_loads_silently_and_packing_repairs)
     CHECK(table != NULL, "no reference");
     if (!table)
         return;
-    CHECK(copy_file(database, tampered) == 0 &&
-              exec_sql(tampered, "DELETE FROM packed_sites;"
-                                 " DELETE FROM metadata WHERE key LIKE 'packed%'") == 0,
-          "remove the packed parts");
+    tamper_with("remove the packed parts",
+                "DELETE FROM packed_sites; DELETE FROM metadata WHERE key LIKE 'packed%'");
     char *warning = NULL;
     Dataset *dataset = load_capturing(tampered, &warning);
     CHECK(dataset && !dataset->snapshot->sites_packed && warning && warning[0] == 0,
