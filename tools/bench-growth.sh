@@ -59,6 +59,9 @@ rows=(
     "PostGIS bbox tps|PostGIS bbox tps"
     "uncached sites tiles: worst PostGIS/maillage|sites uncached: worst"
     "cached tiles req/s (city views)|cached tiles req/s (city views"
+    "cached tiles / healthz|cached tiles / healthz"
+    "cached tiles req/s, gzip (city views)|cached tiles req/s, gzip"
+    "cached gzip tiles / healthz|cached gzip tiles / healthz"
     "coverage uncached ms (benchmark network)|coverage uncached ms, benchmark"
 )
 machine="$(nproc) cores ($(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME")"

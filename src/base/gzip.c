@@ -40,6 +40,21 @@ int gzip_encode(const void *bytes, size_t length, int level, Buffer *out)
     return 0;
 }
 
+int gzip_variant(const void *bytes, size_t length, Buffer *out)
+{
+    buffer_reset(out);
+    if (length < GZIP_MINIMUM_LENGTH)
+        return 0;
+    if (gzip_encode(bytes, length, GZIP_ANSWER_LEVEL, out) != 0) {
+        buffer_reset(out);
+        return -1;
+    }
+    if (out->length < length)
+        return 1;
+    buffer_reset(out);
+    return 0;
+}
+
 /* Parses one "coding;q=value" element; returns 1 when its q is above 0. */
 static int quality_positive(const char *parameters, const char *end)
 {

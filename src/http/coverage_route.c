@@ -375,7 +375,8 @@ void coverage_answer(const Request *request, CoverageFormat format,
              selection.language == LANGUAGE_ENGLISH ? "en" : "fr");
     int status;
     if (format == COVERAGE_FORMAT_JSON &&
-        tile_cache_get(dataset->answers, key, &response->body, &status)) {
+        tile_cache_get(dataset->answers, key, &response->body,
+                       request->accepts_gzip ? &response->gzip_body : NULL, &status)) {
         response->status = status;
         return;
     }

@@ -30,7 +30,6 @@
 #define HTTP_CONNECTION_MEMORY_LIMIT (16u * 1024u)
 #define HTTP_LISTEN_BACKLOG 1024u
 #define HTTP_MAX_ORIGINS 32
-#define HTTP_DYNAMIC_GZIP_LEVEL 1
 #define HTTP_STATIC_CACHE_CONTROL "public, max-age=3600"
 #define HTTP_ALLOWED_METHODS "GET, HEAD, OPTIONS"
 /* A body sent with GET, HEAD or OPTIONS is read and dropped up to this
@@ -78,7 +77,7 @@ typedef struct Outgoing {
     int is_page;  /* an HTML page: gets the Content-Security-Policy */
     int is_embed; /* the embeddable page */
     int preflight;
-    Buffer gzip_body; /* precomputed (static files) or filled here */
+    Buffer gzip_body; /* precomputed (static files, cached answers) or filled here */
 } Outgoing;
 
 static uint64_t monotonic_nanoseconds(void)
@@ -184,6 +183,7 @@ static void route_request(HttpServer *server, const RequestContext *context, int
            context->target.parameter_count * sizeof context->target.parameters[0]);
     request.parameter_count = context->target.parameter_count;
     request.accept_language = accept_language;
+    request.accepts_gzip = want_gzip;
     DatasetReference *reference = dataset_state_acquire(server->config.state);
     const Dataset *dataset = dataset_reference_get(reference);
     request.dataset = dataset;
@@ -193,6 +193,10 @@ static void route_request(HttpServer *server, const RequestContext *context, int
     int dynamic = 1;
     if (route && route->handler) {
         route->handler(&request, &out->response, rest);
+        /* A cached answer's gzip variant: sent as the static files' are. */
+        buffer_free(&out->gzip_body);
+        out->gzip_body = out->response.gzip_body;
+        buffer_init(&out->response.gzip_body);
     } else if (serve_static(server, route ? route->page : context->target.path,
                             route && route->embed, want_gzip, out)) {
         dynamic = 0;
@@ -410,7 +414,7 @@ static Representation choose_representation(struct MHD_Connection *connection, O
         return chosen;
     }
     if (want_gzip && out->gzip_body.length == 0)
-        gzip_encode(body->data, body->length, HTTP_DYNAMIC_GZIP_LEVEL, &out->gzip_body);
+        gzip_encode(body->data, body->length, GZIP_ANSWER_LEVEL, &out->gzip_body);
     chosen.gzipped = chosen.gzip_tag =
         want_gzip && out->gzip_body.length > 0 && out->gzip_body.length < body->length;
     return chosen;

@@ -15,11 +15,13 @@ void response_init(Response *response)
     response->status = 200;
     response->content_type = "application/json";
     buffer_init(&response->body);
+    buffer_init(&response->gzip_body);
 }
 
 void response_free(Response *response)
 {
     buffer_free(&response->body);
+    buffer_free(&response->gzip_body);
 }
 
 static const char *problem_type(int status)
@@ -60,6 +62,7 @@ void response_problem(Response *response, int status, const char *title, const c
     if (!utf8_is_valid(detail, strlen(detail)))
         snprintf(detail, sizeof detail, "the request holds bytes that are not UTF-8");
     buffer_reset(&response->body);
+    buffer_free(&response->gzip_body);
     response->status = status;
     response->content_type = "application/problem+json";
     response->cache_control = "no-store";

@@ -41,12 +41,18 @@ typedef struct Request {
     int too_many_parameters;
     const struct Dataset *dataset; /* pinned for the whole request */
     const char *accept_language;   /* the Accept-Language header, NULL when absent */
+    int accepts_gzip;              /* Accept-Encoding accepts gzip (gzip_accepted()) */
 } Request;
 
 typedef struct Response {
     int status;
     const char *content_type; /* a static string */
     Buffer body;
+    /* The body's gzip encoding when the handler has it ready (a cached
+     * answer's variant, tile_cache.h): http.c sends it to a client that
+     * accepts gzip instead of compressing the body. Empty: http.c
+     * compresses when it pays. Only ever set when request->accepts_gzip. */
+    Buffer gzip_body;
     const char *cache_control; /* a static string; NULL for the default */
     int no_etag;               /* set for bodies that change without the dataset */
     /* "fr" or "en" once request_language() resolved the language of the
@@ -58,12 +64,13 @@ typedef struct Response {
 /* Makes `response` a 200 application/json with an empty body (nothing
  * allocated yet), default Cache-Control and an ETag. */
 void response_init(Response *response);
-/* Frees the body, which is left empty; the other fields are unchanged, so
- * response_init() it again before reuse. */
+/* Frees the body and its gzip encoding, which are left empty; the other
+ * fields are unchanged, so response_init() it again before reuse. */
 void response_free(Response *response);
 /* Replaces the body with a problem+json document (RFC 9457) with `status`,
- * `title` and the formatted detail (made valid UTF-8), and sets no-store;
- * out of memory leaves body.failed set (http.c answers 503). */
+ * `title` and the formatted detail (made valid UTF-8), drops any gzip
+ * encoding of the body it replaces, and sets no-store; out of memory
+ * leaves body.failed set (http.c answers 503). */
 void response_problem(Response *response, int status, const char *title, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -250,7 +250,8 @@ void api_service_areas(const Request *request, Response *response, const char *r
              selection.language == LANGUAGE_ENGLISH ? "en" : "fr");
     response->content_type = "application/geo+json";
     int status;
-    if (tile_cache_get(dataset->answers, key, &response->body, &status)) {
+    if (tile_cache_get(dataset->answers, key, &response->body,
+                       request->accepts_gzip ? &response->gzip_body : NULL, &status)) {
         response->status = status;
         return;
     }

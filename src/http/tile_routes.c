@@ -173,7 +173,8 @@ static void answer_tile(TileSet *tiles, const TileLayerInfo *info, const Request
              (unsigned long long)x, (unsigned long long)y, query);
     response->content_type = "application/vnd.mapbox-vector-tile";
     TileAddress address = {(int)z, (uint32_t)x, (uint32_t)y};
-    int status = tile_set_render(tiles, info, address, &filter, key, !bypass, &response->body);
+    int status = tile_set_render(tiles, info, address, &filter, key, !bypass, &response->body,
+                                 request->accepts_gzip ? &response->gzip_body : NULL);
     if (status < 0) {
         response_problem(response, 503, "Tile unavailable",
                          "the tile could not be built (out of memory); try again");

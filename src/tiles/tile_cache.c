@@ -4,10 +4,18 @@
  * key's hash), each with its own lock, an equal share of the byte bound, a
  * chained hash table and a doubly linked list from most (head) to least
  * (tail) recently used: concurrent requests rarely wait for one another.
- * Eviction pops a shard's tail until the new entry fits. */
+ * Eviction pops a shard's tail until the new entry fits.
+ *
+ * A gzip variant is made by the first get that asks for it: the body is
+ * copied under the lock, compressed after it, and attached when the lock
+ * is taken again, if the entry is still there (same pointer and serial: a
+ * freed entry's memory may hold a new one) and has no variant yet; room is
+ * made by evicting older entries, never the entry itself. */
 #include "tiles/tile_cache.h"
+#include "base/gzip.h"
 #include "base/text.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +26,20 @@ typedef struct CacheEntry {
     struct CacheEntry *chain;         /* next in the same bucket */
     struct CacheEntry *newer, *older; /* recency list */
     uint64_t hash;
-    size_t key_length, body_length;
+    uint64_t serial; /* its shard's insertion count when it was inserted */
+    size_t key_length, body_length, gzip_length;
     int status;
+    int gzip_state; /* GZIP_UNKNOWN, GZIP_KEPT (gzip holds it) or GZIP_NONE */
     char *body;
+    char *gzip; /* NULL unless GZIP_KEPT */
     char key[]; /* NUL-terminated */
 } CacheEntry;
 
+enum { GZIP_UNKNOWN, GZIP_KEPT, GZIP_NONE };
+
 typedef struct CacheShard {
     pthread_mutex_t lock;
+    uint64_t inserted; /* entries inserted so far: the next serial */
     CacheEntry **buckets;
     size_t bucket_count; /* a power of two */
     CacheEntry *newest, *oldest;
@@ -42,13 +56,25 @@ static size_t entry_cost(size_t key_length, size_t body_length)
     return sizeof(CacheEntry) + key_length + 1 + body_length + sizeof(CacheEntry *);
 }
 
+/* What the entry holds now, its gzip variant included. */
+static size_t held_bytes(const CacheEntry *entry)
+{
+    return entry_cost(entry->key_length, entry->body_length) + entry->gzip_length;
+}
+
+static void entry_free(CacheEntry *entry)
+{
+    free(entry->gzip);
+    free(entry->body);
+    free(entry);
+}
+
 static void shard_free(CacheShard *shard)
 {
     CacheEntry *entry = shard->newest;
     while (entry) {
         CacheEntry *older = entry->older;
-        free(entry->body);
-        free(entry);
+        entry_free(entry);
         entry = older;
     }
     free(shard->buckets);
@@ -130,9 +156,24 @@ static void remove_entry(CacheShard *shard, CacheEntry *entry)
     *slot = entry->chain;
     list_unlink(shard, entry);
     shard->statistics.entries--;
-    shard->statistics.bytes -= entry_cost(entry->key_length, entry->body_length);
-    free(entry->body);
-    free(entry);
+    shard->statistics.bytes -= held_bytes(entry);
+    entry_free(entry);
+}
+
+/* Evicts the least recently used entries other than `keep` until `extra`
+ * more bytes fit in the shard; returns 1 when they fit. */
+static int make_room(CacheShard *shard, size_t extra, const CacheEntry *keep)
+{
+    while (shard->statistics.bytes + extra > shard->statistics.maximum_bytes) {
+        CacheEntry *victim = shard->oldest;
+        if (victim == keep)
+            victim = victim ? victim->newer : NULL;
+        if (!victim)
+            return 0;
+        remove_entry(shard, victim);
+        shard->statistics.evictions++;
+    }
+    return 1;
 }
 
 /* Doubles the bucket array when the load passes 1; keeps the old one when
@@ -160,18 +201,60 @@ static void maybe_grow(CacheShard *shard)
     shard->bucket_count = bucket_count;
 }
 
-int tile_cache_get(TileCache *cache, const char *key, Buffer *body, int *status)
+/* Records the outcome `made` of gzip_variant() (1: `variant` holds the
+ * encoding, 0: not worth it, -1: out of memory) for the entry of `key` that
+ * had `serial`, if it is still there and has none: attaches a copy of the
+ * variant when the shard can make room, remembers that none is worth it,
+ * and leaves the entry unknown otherwise (a later get tries again). Takes
+ * the lock. */
+static void keep_variant(CacheShard *shard, const char *key, size_t key_length, uint64_t hash,
+                         uint64_t serial, int made, const Buffer *variant)
+{
+    if (made < 0)
+        return;
+    char *copy = made ? malloc(variant->length) : NULL;
+    if (copy)
+        memcpy(copy, variant->data, variant->length);
+    pthread_mutex_lock(&shard->lock);
+    CacheEntry *entry = *find_slot(shard, key, key_length, hash);
+    if (entry && entry->serial == serial && entry->gzip_state == GZIP_UNKNOWN) {
+        if (!made) {
+            entry->gzip_state = GZIP_NONE;
+        } else if (copy && make_room(shard, variant->length, entry)) {
+            entry->gzip = copy;
+            entry->gzip_length = variant->length;
+            entry->gzip_state = GZIP_KEPT;
+            shard->statistics.bytes += variant->length;
+            shard->statistics.gzip_made++;
+            copy = NULL;
+        }
+    }
+    pthread_mutex_unlock(&shard->lock);
+    free(copy);
+}
+
+int tile_cache_get(TileCache *cache, const char *key, Buffer *body, Buffer *gzip_body, int *status)
 {
     size_t key_length = strlen(key);
     uint64_t hash = hash_fnv1a(HASH_FNV1A_SEED, key, key_length);
     CacheShard *shard = shard_of(cache, hash);
-    int found = 0;
+    int found = 0, make_variant = 0;
+    uint64_t serial = 0;
+    size_t body_start = body->length;
     pthread_mutex_lock(&shard->lock);
     CacheEntry *entry = *find_slot(shard, key, key_length, hash);
     if (entry) {
         list_unlink(shard, entry);
         list_push_newest(shard, entry);
         buffer_append(body, entry->body, entry->body_length);
+        if (gzip_body && entry->gzip_state == GZIP_KEPT) {
+            buffer_reset(gzip_body);
+            buffer_append(gzip_body, entry->gzip, entry->gzip_length);
+            if (gzip_body->failed) /* the caller compresses, as without a variant */
+                buffer_reset(gzip_body);
+        }
+        make_variant = gzip_body && entry->gzip_state == GZIP_UNKNOWN;
+        serial = entry->serial;
         *status = entry->status;
         found = !body->failed;
         shard->statistics.hits++;
@@ -179,6 +262,10 @@ int tile_cache_get(TileCache *cache, const char *key, Buffer *body, int *status)
         shard->statistics.misses++;
     }
     pthread_mutex_unlock(&shard->lock);
+    if (found && make_variant) {
+        int made = gzip_variant(body->data + body_start, body->length - body_start, gzip_body);
+        keep_variant(shard, key, key_length, hash, serial, made, gzip_body);
+    }
     return found;
 }
 
@@ -199,8 +286,11 @@ void tile_cache_put(TileCache *cache, const char *key, const void *body, size_t 
     if (length)
         memcpy(copy, body, length);
     entry->body = copy;
+    entry->gzip = NULL;
     entry->key_length = key_length;
     entry->body_length = length;
+    entry->gzip_length = 0;
+    entry->gzip_state = GZIP_UNKNOWN;
     entry->status = status;
     entry->hash = hash_fnv1a(HASH_FNV1A_SEED, key, key_length);
     entry->newer = entry->older = entry->chain = NULL;
@@ -210,10 +300,10 @@ void tile_cache_put(TileCache *cache, const char *key, const void *body, size_t 
     CacheEntry *existing = *find_slot(shard, key, key_length, entry->hash);
     if (existing)
         remove_entry(shard, existing);
-    while (shard->oldest && shard->statistics.bytes + cost > shard->statistics.maximum_bytes) {
-        remove_entry(shard, shard->oldest);
-        shard->statistics.evictions++;
-    }
+    int fits = make_room(shard, cost, NULL);
+    assert(fits); /* cost is at most the shard's share, checked above */
+    (void)fits;
+    entry->serial = shard->inserted++;
     maybe_grow(shard);
     CacheEntry **slot = &shard->buckets[entry->hash & (shard->bucket_count - 1)];
     entry->chain = *slot;
@@ -235,6 +325,7 @@ TileCacheStatistics tile_cache_statistics(TileCache *cache)
         total.hits += shard->statistics.hits;
         total.misses += shard->statistics.misses;
         total.evictions += shard->statistics.evictions;
+        total.gzip_made += shard->statistics.gzip_made;
         total.entries += shard->statistics.entries;
         total.bytes += shard->statistics.bytes;
         pthread_mutex_unlock(&shard->lock);

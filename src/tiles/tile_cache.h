@@ -9,6 +9,10 @@
  *    out within itself; an entry larger than a share is not kept;
  *  - thread-safe: one mutex per shard guards its table and recency list;
  *    bodies are copied in and out, so no caller ever holds a pointer into it;
+ *  - an entry's gzip variant (gzip_variant()) is made once, at the first
+ *    get that asks for it, outside the lock, and kept with the entry (its
+ *    bytes accounted like the body's): a cached answer is never compressed
+ *    twice while it stays;
  *  - a cache belongs to one TileSet (one dataset): a reload starts empty. */
 #ifndef MAILLAGE_TILE_CACHE_H
 #define MAILLAGE_TILE_CACHE_H
@@ -22,6 +26,7 @@ typedef struct TileCache TileCache;
 
 typedef struct TileCacheStatistics {
     uint64_t hits, misses, evictions;
+    uint64_t gzip_made; /* gzip variants made and kept */
     size_t entries, bytes, maximum_bytes;
 } TileCacheStatistics;
 
@@ -29,8 +34,12 @@ TileCache *tile_cache_new(size_t maximum_bytes); /* NULL when out of memory */
 /* Frees every entry and the cache, once no thread uses it; NULL is a no-op. */
 void tile_cache_free(TileCache *cache);
 /* On a hit, appends the body to `body`, sets *status and returns 1; returns
- * 0 on a miss (or when `body` could not grow). */
-int tile_cache_get(TileCache *cache, const char *key, Buffer *body, int *status);
+ * 0 on a miss (or when `body` could not grow). When `gzip_body` is not
+ * NULL (the client accepts gzip), a hit also puts the body's gzip variant
+ * in it (emptied first): the entry's, made and kept at the first such get;
+ * it stays empty when the body is not worth compressing or memory runs out
+ * (the caller then does what it would without the cache). */
+int tile_cache_get(TileCache *cache, const char *key, Buffer *body, Buffer *gzip_body, int *status);
 /* Stores a copy (replacing an entry of the same key); silently keeps
  * nothing when out of memory or too large. */
 void tile_cache_put(TileCache *cache, const char *key, const void *body, size_t length, int status);

@@ -249,7 +249,8 @@ static int build_tile(TileSet *tiles, const TileLayerInfo *info, TileAddress add
 }
 
 int tile_set_render(TileSet *tiles, const TileLayerInfo *layer, TileAddress address,
-                    const TileFilter *filter, const char *cache_key, int use_cache, Buffer *out)
+                    const TileFilter *filter, const char *cache_key, int use_cache, Buffer *out,
+                    Buffer *gzip_out)
 {
     assert(layer >= LAYERS && layer < LAYERS + LAYER_COUNT);
     assert(address.z >= 0 && address.z <= layer->maxzoom);
@@ -257,7 +258,7 @@ int tile_set_render(TileSet *tiles, const TileLayerInfo *layer, TileAddress addr
     assert(use_cache || tiles->allow_nocache);
     int status;
     buffer_reset(out);
-    if (use_cache && tile_cache_get(tiles->cache, cache_key, out, &status))
+    if (use_cache && tile_cache_get(tiles->cache, cache_key, out, gzip_out, &status))
         return status;
     buffer_reset(out);
     if (build_tile(tiles, layer, address, filter, out) != 0 || out->failed)

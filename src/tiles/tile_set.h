@@ -71,8 +71,11 @@ void tile_set_bounds(const TileSet *tiles, const TileLayerInfo *layer, double bo
  * returns 200 (a tile in `out`) or 204 (no feature, `out` empty), or -1
  * when memory runs out. `cache_key` names the tile and its normalised
  * filter; the answer is read from and kept in the cache unless `use_cache`
- * is 0 (allowed only when the set allows nocache). */
+ * is 0 (allowed only when the set allows nocache). `gzip_out` (NULL when
+ * the client does not accept gzip) gets the cached tile's gzip variant
+ * (tile_cache_get()); it stays empty for a tile just built. */
 int tile_set_render(TileSet *tiles, const TileLayerInfo *layer, TileAddress address,
-                    const TileFilter *filter, const char *cache_key, int use_cache, Buffer *out);
+                    const TileFilter *filter, const char *cache_key, int use_cache, Buffer *out,
+                    Buffer *gzip_out);
 
 #endif

@@ -12,7 +12,9 @@
  *  - an error status carries an application/problem+json body;
  *  - every JSON body (API, GeoJSON, problem) is strict JSON (json_read.h:
  *    RFC 8259, valid UTF-8, no repeated key);
- *  - a 204 has an empty body.
+ *  - a 204 has an empty body;
+ *  - a gzip variant the handler has ready (a cached answer's: requests are
+ *    answered as to a client that accepts gzip) inflates to the body.
  * Also the NUL-terminated copy of an input and writing a file, for every
  * target. */
 #ifndef MAILLAGE_FUZZ_SUPPORT_H
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /* Prints `why` with the answer's status and the start of its body, then
  * aborts (the fuzzer keeps the input as a crash). */
@@ -62,6 +65,28 @@ static inline const Dataset *fuzz_dataset(void)
     return dataset;
 }
 
+/* 1 when `packed` is one gzip member that inflates to exactly `body`. */
+static inline int fuzz_gunzips_to(const Buffer *packed, const Buffer *body)
+{
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    if (inflateInit2(&stream, 15 + 16) != Z_OK)
+        return 0;
+    char *out = malloc(body->length + 1);
+    if (!out)
+        abort();
+    stream.next_in = (Bytef *)packed->data;
+    stream.avail_in = (uInt)packed->length;
+    stream.next_out = (Bytef *)out;
+    stream.avail_out = (uInt)body->length + 1;
+    int status = inflate(&stream, Z_FINISH);
+    int same = status == Z_STREAM_END && stream.total_out == body->length &&
+               memcmp(out, body->data, body->length) == 0;
+    inflateEnd(&stream);
+    free(out);
+    return same;
+}
+
 /* Checks one answer against the rules above (aborts on a breach). */
 static inline void fuzz_check_response(const Response *response)
 {
@@ -75,6 +100,8 @@ static inline void fuzz_check_response(const Response *response)
         fuzz_fail("an error that is not problem+json", response);
     if (status == 204 && response->body.length != 0)
         fuzz_fail("a 204 with a body", response);
+    if (response->gzip_body.length > 0 && !fuzz_gunzips_to(&response->gzip_body, &response->body))
+        fuzz_fail("a gzip variant that is not the body's", response);
     if (strstr(type, "json") && response->body.length > 0) {
         char error[256];
         JsonNode *root =
@@ -121,6 +148,7 @@ static inline int fuzz_answer_target(const Dataset *dataset, const char *raw, in
                target.parameter_count * sizeof target.parameters[0]);
         request.parameter_count = target.parameter_count;
         request.dataset = dataset;
+        request.accepts_gzip = 1;
         const char *rest;
         const Route *route = routes_find(target.path, &rest);
         int heavy =

@@ -170,6 +170,27 @@ test('gzip when accepted and worth it; identical once decompressed', async () =>
   assert.equal(small.headers['content-encoding'], undefined, 'tiny bodies stay plain');
 });
 
+test('cached tiles and answers: the kept gzip variant, the same bytes each time, is the body', async () => {
+  for (const target of ['/tiles/basemap/6/32/22.mvt', '/api/service-areas?orpha=586']) {
+    const plain = await get(server.url + target); // a miss: now cached, without a variant
+    assert.equal(plain.status, 200, target);
+    const made = await get(server.url + target, { 'accept-encoding': 'gzip' }); // makes it
+    const kept = await get(server.url + target, { 'accept-encoding': 'gzip' }); // reads it
+    for (const packed of [made, kept]) {
+      assert.equal(packed.headers['content-encoding'], 'gzip', target);
+      assert.equal(packed.headers.etag, `${plain.headers.etag.slice(0, -1)}-gz"`, target);
+      assert.equal(Number(packed.headers['content-length']), packed.body.length, target);
+      assert.deepEqual(zlib.gunzipSync(packed.body), plain.body, target);
+    }
+    assert.deepEqual(kept.body, made.body, `${target}: the kept variant`);
+    const head = await get(server.url + target, { 'accept-encoding': 'gzip' }, 'HEAD');
+    assert.equal(head.headers['content-length'], kept.headers['content-length'], `${target}: HEAD`);
+    const again = await get(server.url + target);
+    assert.equal(again.headers['content-encoding'], undefined, `${target}: plain stays plain`);
+    assert.deepEqual(again.body, plain.body, target);
+  }
+});
+
 test('CORS: * by default, on answers and problems; preflight 204', async () => {
   for (const target of [nearest, '/api/nearest?lat=x', '/nope']) {
     const answer = await get(server.url + target, { origin: 'https://anywhere.example' });

@@ -21,7 +21,9 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 /* --- Mercator and the index ------------------------------------------------------- */
 
@@ -119,7 +121,7 @@ TEST(cache_is_lru_and_bounded)
             Buffer out;
             buffer_init(&out);
             int status = 0;
-            CHECK(tile_cache_get(cache, "sites/0/0/0", &out, &status) == 1 && status == 200 &&
+            CHECK(tile_cache_get(cache, "sites/0/0/0", &out, NULL, &status) == 1 && status == 200 &&
                       out.length == sizeof body,
                   "entry 0 survives at %d", i);
             buffer_free(&out);
@@ -132,20 +134,107 @@ TEST(cache_is_lru_and_bounded)
     Buffer out;
     buffer_init(&out);
     int status = 0;
-    CHECK(tile_cache_get(cache, "sites/1/0/0", &out, &status) == 0, "oldest evicted");
-    CHECK(tile_cache_get(cache, "sites/1999/0/0", &out, &status) == 1, "newest kept");
+    CHECK(tile_cache_get(cache, "sites/1/0/0", &out, NULL, &status) == 0, "oldest evicted");
+    CHECK(tile_cache_get(cache, "sites/1999/0/0", &out, NULL, &status) == 1, "newest kept");
     buffer_reset(&out);
     tile_cache_put(cache, "empty", "", 0, 204);
-    CHECK(tile_cache_get(cache, "empty", &out, &status) == 1 && status == 204 && out.length == 0,
+    CHECK(tile_cache_get(cache, "empty", &out, NULL, &status) == 1 && status == 204 &&
+              out.length == 0,
           "empty tiles are cached");
     tile_cache_put(cache, "sites/1999/0/0", "abc", 3, 200);
     buffer_reset(&out);
-    CHECK(tile_cache_get(cache, "sites/1999/0/0", &out, &status) == 1 && out.length == 3,
+    CHECK(tile_cache_get(cache, "sites/1999/0/0", &out, NULL, &status) == 1 && out.length == 3,
           "replaced");
     static char big[40000];
     tile_cache_put(cache, "big", big, sizeof big, 200);
-    CHECK(tile_cache_get(cache, "big", &out, &status) == 0, "over a quarter: not kept");
+    CHECK(tile_cache_get(cache, "big", &out, NULL, &status) == 0, "over a quarter: not kept");
     buffer_free(&out);
+    tile_cache_free(cache);
+}
+
+/* `packed` decompresses (gzip) to exactly `length` bytes equal to `plain`. */
+static int gunzips_to(const Buffer *packed, const char *plain, size_t length)
+{
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    if (inflateInit2(&stream, 15 + 16) != Z_OK)
+        return 0;
+    char *out = malloc(length + 1);
+    stream.next_in = (Bytef *)packed->data;
+    stream.avail_in = (uInt)packed->length;
+    stream.next_out = (Bytef *)out;
+    stream.avail_out = (uInt)length + 1;
+    int status = out ? inflate(&stream, Z_FINISH) : Z_MEM_ERROR;
+    int same =
+        status == Z_STREAM_END && stream.total_out == length && memcmp(out, plain, length) == 0;
+    inflateEnd(&stream);
+    free(out);
+    return same;
+}
+
+TEST(cache_makes_each_gzip_variant_once)
+{
+    TileCache *cache = tile_cache_new(16 * 64 * 1024);
+    CHECK(cache != NULL, "created");
+    if (!cache)
+        return;
+    static char body[20000];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (char)('a' + (i * 7 + i / 100) % 26);
+    Buffer out, packed;
+    buffer_init(&out);
+    buffer_init(&packed);
+    int status = 0;
+    tile_cache_put(cache, "z", body, sizeof body, 200);
+    size_t plain_bytes = tile_cache_statistics(cache).bytes;
+    CHECK(tile_cache_get(cache, "z", &out, NULL, &status) == 1 &&
+              tile_cache_statistics(cache).gzip_made == 0,
+          "no variant for a client that does not ask for one");
+    for (int round = 0; round < 3; round++) {
+        buffer_reset(&out);
+        CHECK(tile_cache_get(cache, "z", &out, &packed, &status) == 1 && status == 200 &&
+                  out.length == sizeof body,
+              "hit %d", round);
+        CHECK(packed.length > 0 && packed.length < sizeof body &&
+                  gunzips_to(&packed, body, sizeof body),
+              "round %d: the variant is the body's gzip (%zu bytes)", round, packed.length);
+    }
+    TileCacheStatistics statistics = tile_cache_statistics(cache);
+    CHECK(statistics.gzip_made == 1, "made once, not %llu times",
+          (unsigned long long)statistics.gzip_made);
+    CHECK(statistics.bytes == plain_bytes + packed.length, "accounted: %zu = %zu + %zu",
+          statistics.bytes, plain_bytes, packed.length);
+    /* A new body under the key gets its own variant. */
+    body[0] = '#';
+    tile_cache_put(cache, "z", body, sizeof body, 200);
+    buffer_reset(&out);
+    CHECK(tile_cache_get(cache, "z", &out, &packed, &status) == 1 &&
+              gunzips_to(&packed, body, sizeof body) && tile_cache_statistics(cache).gzip_made == 2,
+          "a replaced entry's variant is the new body's");
+    /* Short bodies have none, and are not compressed again at each get. */
+    tile_cache_put(cache, "short", "abc", 3, 200);
+    for (int round = 0; round < 2; round++) {
+        buffer_reset(&out);
+        CHECK(tile_cache_get(cache, "short", &out, &packed, &status) == 1 && out.length == 3 &&
+                  packed.length == 0,
+              "a short body has no variant");
+    }
+    /* Variants count in the bound: gzip every entry of a full cache. */
+    char key[32];
+    for (int i = 0; i < 400; i++) {
+        snprintf(key, sizeof key, "many/%d", i);
+        body[1] = (char)('a' + i % 26);
+        tile_cache_put(cache, key, body, sizeof body, 200);
+        buffer_reset(&out);
+        tile_cache_get(cache, key, &out, &packed, &status);
+        statistics = tile_cache_statistics(cache);
+        CHECK(statistics.bytes <= statistics.maximum_bytes, "bytes %zu within %zu at %d",
+              statistics.bytes, statistics.maximum_bytes, i);
+    }
+    CHECK(statistics.evictions > 0 && statistics.gzip_made > 300, "evictions %llu, made %llu",
+          (unsigned long long)statistics.evictions, (unsigned long long)statistics.gzip_made);
+    buffer_free(&out);
+    buffer_free(&packed);
     tile_cache_free(cache);
 }
 
@@ -678,6 +767,7 @@ int main(void)
     RUN(mercator);
     RUN(morton_ranges_match_brute_force);
     RUN(cache_is_lru_and_bounded);
+    RUN(cache_makes_each_gzip_variant_once);
     RUN(sites_counts_add_up);
     RUN(network_bundles_account_for_links);
     RUN(dataset_polygons_valid_and_tiles_small);
