@@ -8,9 +8,10 @@
  *
  * A gzip variant is made by the first get that asks for it: the body is
  * copied under the lock, compressed after it, and attached when the lock
- * is taken again, if the entry is still there (same pointer and serial: a
- * freed entry's memory may hold a new one) and has no variant yet; room is
- * made by evicting older entries, never the entry itself. */
+ * is taken again, if the entry found under the key has the same serial (a
+ * replaced entry has a new one) and no variant yet; room is made by
+ * evicting older entries, never the entry itself. Two first gets at once
+ * may both compress: the second finds the variant kept and drops its own. */
 #include "tiles/tile_cache.h"
 #include "base/gzip.h"
 #include "base/text.h"

@@ -9,10 +9,10 @@
  *    out within itself; an entry larger than a share is not kept;
  *  - thread-safe: one mutex per shard guards its table and recency list;
  *    bodies are copied in and out, so no caller ever holds a pointer into it;
- *  - an entry's gzip variant (gzip_variant()) is made once, at the first
- *    get that asks for it, outside the lock, and kept with the entry (its
- *    bytes accounted like the body's): a cached answer is never compressed
- *    twice while it stays;
+ *  - an entry's gzip variant (gzip_variant()) is made at the first get
+ *    that asks for it, outside the lock, and kept with the entry (its bytes
+ *    accounted like the body's): once kept, a cached answer is not
+ *    compressed again while it stays;
  *  - a cache belongs to one TileSet (one dataset): a reload starts empty. */
 #ifndef MAILLAGE_TILE_CACHE_H
 #define MAILLAGE_TILE_CACHE_H
