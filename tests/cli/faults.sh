@@ -215,16 +215,28 @@ only_own_temporaries() { # pid, files...: 0 when every file is that build's temp
     local pid=$1 file; shift
     for file in "$@"; do [[ $file =~ \.tmp-$pid(-journal)?$ ]] || return 1; done
 }
+# The random kill points fall before the commit: a calibration build into a
+# scratch directory times it (a kill after the build has replaced the file
+# would test nothing, and on a fast machine the whole build can take under
+# two seconds).
+mkdir -p "$work/calibration"
+calibration_start=$(date +%s%N)
+build_into "$work/calibration"
+for _ in $(seq 1 6000); do grep -q '^committed' "$work/build.err" && break; kill -0 "$build_pid" 2>/dev/null || break; sleep 0.01; done
+commit_seconds=$(awk -v a="$calibration_start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+wait "$build_pid" 2>/dev/null
+latest_kill=$(awk -v c="$commit_seconds" 'BEGIN { l = c * 0.8; if (l > 2) l = 2; if (l < 0.1) l = 0.1; printf "%.2f", l }')
 for round in $(seq 1 "$kill_rounds"); do
-    # Random points in the first two seconds (reading and loading the
-    # inputs), and in the last round just after the commit (packing).
+    # Random points before the commit (reading and loading the inputs, up
+    # to 80% of the calibration build's time to its commit, at most 2 s),
+    # and in the last round just after the commit (packing).
     build_into "$out_dir"
     if [ "$round" -eq "$kill_rounds" ]; then
         point="after the commit"
         for _ in $(seq 1 6000); do grep -q '^committed' "$work/build.err" && break; kill -0 "$build_pid" 2>/dev/null || break; sleep 0.01; done
     else
-        delay=$(awk -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.2f", 0.05 + rand() * 1.95 }')
-        point="after $delay s"
+        delay=$(awk -v seed="$RANDOM" -v l="$latest_kill" 'BEGIN { srand(seed); printf "%.2f", 0.05 + rand() * (l - 0.05) }')
+        point="after $delay s (commit at $commit_seconds s)"
         sleep "$delay"
     fi
     kill -KILL "$build_pid" 2>/dev/null; wait "$build_pid" 2>/dev/null
