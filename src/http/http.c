@@ -413,8 +413,8 @@ static Representation choose_representation(struct MHD_Connection *connection, O
         buffer_free(&out->gzip_body);
         return chosen;
     }
-    if (want_gzip && out->gzip_body.length == 0)
-        gzip_encode(body->data, body->length, GZIP_ANSWER_LEVEL, &out->gzip_body);
+    if (want_gzip && out->gzip_body.length == 0) /* none ready: one made here, if it pays */
+        gzip_variant(body->data, body->length, &out->gzip_body);
     chosen.gzipped = chosen.gzip_tag =
         want_gzip && out->gzip_body.length > 0 && out->gzip_body.length < body->length;
     return chosen;

@@ -247,13 +247,6 @@ static void load_and_walk(int table_only)
 }
 
 /* MAILLAGE_FUZZ_WRITE_SEEDS=DIR: writes the seed corpus from the template. */
-static void write_seed(const char *dir, const char *name, const uint8_t *bytes, size_t size)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    check(fuzz_write_file(path, bytes, size) == 0, path);
-}
-
 static void write_seeds(const char *dir)
 {
     sqlite3 *db = NULL;
@@ -295,16 +288,16 @@ static void write_seeds(const char *dir)
         at += sizeof separator - 1;
     }
     memcpy(links + at, sqlite3_column_blob(statement, 0), links_length);
-    write_seed(dir, "seed-links", links, at + links_length);
-    write_seed(dir, "seed-links-truncated", links, at + links_length / 2);
+    fuzz_write_seed(dir, "seed-links", links, at + links_length);
+    fuzz_write_seed(dir, "seed-links-truncated", links, at + links_length / 2);
     memset(links + at, 0xff, 4);
-    write_seed(dir, "seed-links-past-the-sites", links, at + links_length);
+    fuzz_write_seed(dir, "seed-links-past-the-sites", links, at + links_length);
     free(links);
     sqlite3_finalize(statement);
     sqlite3_close(db);
-    write_seed(dir, "seed-valid", seed, size);
+    fuzz_write_seed(dir, "seed-valid", seed, size);
     seed[0] = FLAG_TABLE_ONLY;
-    write_seed(dir, "seed-table-path", seed, size);
+    fuzz_write_seed(dir, "seed-table-path", seed, size);
     /* Each part cut in half (the rest of the input after it kept). */
     for (int p = 0; p < PART_COUNT; p++) {
         char name[64];
@@ -316,7 +309,7 @@ static void write_seeds(const char *dir)
         memcpy(cut, seed, head);
         memcpy(cut + head, seed + tail, size - tail);
         cut[0] = 0;
-        write_seed(dir, name, cut, size - (tail - head));
+        fuzz_write_seed(dir, name, cut, size - (tail - head));
         free(cut);
     }
     /* Tamperings of the table, read through the table path and the packed one. */
@@ -353,7 +346,7 @@ static void write_seeds(const char *dir)
         tampered[length++] = tamperings[t].row;
         memcpy(tampered + length, tamperings[t].value, tamperings[t].length);
         length += tamperings[t].length;
-        write_seed(dir, tamperings[t].name, tampered, length);
+        fuzz_write_seed(dir, tamperings[t].name, tampered, length);
         free(tampered);
     }
     free(seed);
@@ -364,11 +357,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     make_template();
-    const char *seeds = getenv("MAILLAGE_FUZZ_WRITE_SEEDS");
-    if (seeds && seeds[0]) {
-        write_seeds(seeds);
-        exit(0);
-    }
+    fuzz_write_seeds_if_asked(write_seeds);
     return 0;
 }
 

@@ -15,12 +15,13 @@
  *  - a 204 has an empty body;
  *  - a gzip variant the handler has ready (a cached answer's: requests are
  *    answered as to a client that accepts gzip) inflates to the body.
- * Also the NUL-terminated copy of an input and writing a file, for every
- * target. */
+ * Also the NUL-terminated copy of an input, writing a file, and writing a
+ * target's seed corpus (MAILLAGE_FUZZ_WRITE_SEEDS), for every target. */
 #ifndef MAILLAGE_FUZZ_SUPPORT_H
 #define MAILLAGE_FUZZ_SUPPORT_H
 
 #include "dataset/dataset.h"
+#include "gunzip_check.h"
 #include "http/request.h"
 #include "http/request_target.h"
 #include "http/routes.h"
@@ -30,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 /* Prints `why` with the answer's status and the start of its body, then
  * aborts (the fuzzer keeps the input as a crash). */
@@ -65,28 +65,6 @@ static inline const Dataset *fuzz_dataset(void)
     return dataset;
 }
 
-/* 1 when `packed` is one gzip member that inflates to exactly `body`. */
-static inline int fuzz_gunzips_to(const Buffer *packed, const Buffer *body)
-{
-    z_stream stream;
-    memset(&stream, 0, sizeof stream);
-    if (inflateInit2(&stream, 15 + 16) != Z_OK)
-        return 0;
-    char *out = malloc(body->length + 1);
-    if (!out)
-        abort();
-    stream.next_in = (Bytef *)packed->data;
-    stream.avail_in = (uInt)packed->length;
-    stream.next_out = (Bytef *)out;
-    stream.avail_out = (uInt)body->length + 1;
-    int status = inflate(&stream, Z_FINISH);
-    int same = status == Z_STREAM_END && stream.total_out == body->length &&
-               memcmp(out, body->data, body->length) == 0;
-    inflateEnd(&stream);
-    free(out);
-    return same;
-}
-
 /* Checks one answer against the rules above (aborts on a breach). */
 static inline void fuzz_check_response(const Response *response)
 {
@@ -100,7 +78,9 @@ static inline void fuzz_check_response(const Response *response)
         fuzz_fail("an error that is not problem+json", response);
     if (status == 204 && response->body.length != 0)
         fuzz_fail("a 204 with a body", response);
-    if (response->gzip_body.length > 0 && !fuzz_gunzips_to(&response->gzip_body, &response->body))
+    if (response->gzip_body.length > 0 &&
+        !gunzips_to(response->gzip_body.data, response->gzip_body.length, response->body.data,
+                    response->body.length))
         fuzz_fail("a gzip variant that is not the body's", response);
     if (strstr(type, "json") && response->body.length > 0) {
         char error[256];
@@ -183,6 +163,30 @@ static inline int fuzz_write_file(const char *path, const void *bytes, size_t si
         return -1;
     int written = fwrite(bytes, 1, size, file) == size;
     return fclose(file) == 0 && written ? 0 : -1;
+}
+
+/* Writes `size` bytes as the seed DIR/NAME; aborts when it cannot. */
+static inline void fuzz_write_seed(const char *dir, const char *name, const void *bytes,
+                                   size_t size)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (fuzz_write_file(path, bytes, size) != 0) {
+        fprintf(stderr, "fuzz: cannot write the seed %s\n", path);
+        abort();
+    }
+}
+
+/* For a target's LLVMFuzzerInitialize(), after its set-up: when
+ * MAILLAGE_FUZZ_WRITE_SEEDS names a directory, calls write_seeds(DIR) and
+ * exits 0 (the binary writing its own seed corpus); else returns. */
+static inline void fuzz_write_seeds_if_asked(void (*write_seeds)(const char *dir))
+{
+    const char *dir = getenv("MAILLAGE_FUZZ_WRITE_SEEDS");
+    if (dir && dir[0]) {
+        write_seeds(dir);
+        exit(0);
+    }
 }
 
 #endif

@@ -135,11 +135,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     memcpy(sorted_segments, valid_order + HEADER_WORDS, bytes - HEADER_WORDS * sizeof *valid_order);
     sort_segments(sorted_segments);
     choose_codes();
-    const char *seeds = getenv("MAILLAGE_FUZZ_WRITE_SEEDS");
-    if (seeds && seeds[0]) {
-        write_seeds(seeds);
-        exit(0);
-    }
+    fuzz_write_seeds_if_asked(write_seeds);
     return 0;
 }
 
@@ -228,11 +224,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* --- Seeds ------------------------------------------------------------------ */
 
+/* The seed DIR/NAME: the first `count` words of `words`. */
 static void write_seed(const char *dir, const char *name, const uint32_t *words, size_t count)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/seed-%s", dir, name);
-    check(fuzz_write_file(path, words, count * sizeof *words) == 0, path);
+    fuzz_write_seed(dir, name, words, count * sizeof *words);
 }
 
 static void write_seeds(const char *dir)
@@ -241,7 +236,7 @@ static void write_seeds(const char *dir)
     uint32_t *words = malloc(bytes);
     check(words != NULL, "out of memory");
     uint32_t *body = words + HEADER_WORDS;
-    write_seed(dir, "valid", valid_order, valid_words);
+    write_seed(dir, "seed-valid", valid_order, valid_words);
     memcpy(words, valid_order, bytes);
     for (size_t s = 0; s < segment_count; s++)
         for (size_t i = segment_starts[s], j = segment_starts[s + 1]; i + 1 < j; i++, j--) {
@@ -249,13 +244,13 @@ static void write_seeds(const char *dir)
             body[i] = body[j - 1];
             body[j - 1] = site;
         }
-    write_seed(dir, "segments-reversed", words, valid_words);
+    write_seed(dir, "seed-segments-reversed", words, valid_words);
     memcpy(words, valid_order, bytes);
     body[1] = body[0];
-    write_seed(dir, "site-twice", words, valid_words);
+    write_seed(dir, "seed-site-twice", words, valid_words);
     memcpy(words, valid_order, bytes);
     body[0] = (uint32_t)snapshot->site_count;
-    write_seed(dir, "site-past-the-last", words, valid_words);
+    write_seed(dir, "seed-site-past-the-last", words, valid_words);
     /* The last site of the first condition segment that has one swapped
      * with the first of the next non-empty one: two sites out of place. */
     memcpy(words, valid_order, bytes);
@@ -269,10 +264,10 @@ static void write_seeds(const char *dir)
             break;
         }
     }
-    write_seed(dir, "site-in-another-condition", words, valid_words);
+    write_seed(dir, "seed-site-in-another-condition", words, valid_words);
     memcpy(words, valid_order, bytes);
     words[0] ^= 0xffu;
-    write_seed(dir, "other-format", words, valid_words);
-    write_seed(dir, "cut-short", valid_order, valid_words / 2);
+    write_seed(dir, "seed-other-format", words, valid_words);
+    write_seed(dir, "seed-cut-short", valid_order, valid_words / 2);
     free(words);
 }

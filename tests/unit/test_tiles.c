@@ -7,6 +7,7 @@
  * layers encode, tile sizes, the tile paths' answers (http/tile_routes.c,
  * TileJSON read with json_read.h) and the cache bypass of TileSetOptions. */
 #include "check.h"
+#include "gunzip_check.h"
 #include "dataset/dataset.h"
 #include "http/routes.h"
 #include "http/tile_routes.h"
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 
 /* --- Mercator and the index ------------------------------------------------------- */
 
@@ -152,26 +152,6 @@ TEST(cache_is_lru_and_bounded)
     tile_cache_free(cache);
 }
 
-/* `packed` decompresses (gzip) to exactly `length` bytes equal to `plain`. */
-static int gunzips_to(const Buffer *packed, const char *plain, size_t length)
-{
-    z_stream stream;
-    memset(&stream, 0, sizeof stream);
-    if (inflateInit2(&stream, 15 + 16) != Z_OK)
-        return 0;
-    char *out = malloc(length + 1);
-    stream.next_in = (Bytef *)packed->data;
-    stream.avail_in = (uInt)packed->length;
-    stream.next_out = (Bytef *)out;
-    stream.avail_out = (uInt)length + 1;
-    int status = out ? inflate(&stream, Z_FINISH) : Z_MEM_ERROR;
-    int same =
-        status == Z_STREAM_END && stream.total_out == length && memcmp(out, plain, length) == 0;
-    inflateEnd(&stream);
-    free(out);
-    return same;
-}
-
 TEST(cache_makes_each_gzip_variant_once)
 {
     TileCache *cache = tile_cache_new(16 * 64 * 1024);
@@ -196,7 +176,7 @@ TEST(cache_makes_each_gzip_variant_once)
                   out.length == sizeof body,
               "hit %d", round);
         CHECK(packed.length > 0 && packed.length < sizeof body &&
-                  gunzips_to(&packed, body, sizeof body),
+                  gunzips_to(packed.data, packed.length, body, sizeof body),
               "round %d: the variant is the body's gzip (%zu bytes)", round, packed.length);
     }
     TileCacheStatistics statistics = tile_cache_statistics(cache);
@@ -209,7 +189,8 @@ TEST(cache_makes_each_gzip_variant_once)
     tile_cache_put(cache, "z", body, sizeof body, 200);
     buffer_reset(&out);
     CHECK(tile_cache_get(cache, "z", &out, &packed, &status) == 1 &&
-              gunzips_to(&packed, body, sizeof body) && tile_cache_statistics(cache).gzip_made == 2,
+              gunzips_to(packed.data, packed.length, body, sizeof body) &&
+              tile_cache_statistics(cache).gzip_made == 2,
           "a replaced entry's variant is the new body's");
     /* Short bodies have none, and are not compressed again at each get. */
     tile_cache_put(cache, "short", "abc", 3, 200);
