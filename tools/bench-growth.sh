@@ -42,6 +42,7 @@ rows=(
     "database MB|database MB"
     "startup to ready line s|startup to ready line s"
     "resident memory MB|resident memory MB (peak"
+    "of which in huge pages MB|of which in huge pages"
     "resident MB, shipped-data server (base)|resident memory MB, shipped-data"
     "resident bytes per synthetic site above the base|resident bytes per synthetic site"
     "healthz req/s|healthz req/s"

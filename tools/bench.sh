@@ -427,6 +427,10 @@ fi
 rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 peak=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server/status")
+# Of which in transparent huge pages (the sites, texts and k-d trees are
+# advised so: huge_pages.h); NA where the kernel does not say.
+huge_mb=$(awk '/^AnonHugePages:/ { printf "%.0f", $2 / 1024; found = 1 } END { if (!found) print "NA" }' \
+    "/proc/$server/smaps_rollup" 2>/dev/null || echo NA)
 
 # The fixed base of resident memory: a server on the shipped data alone
 # ($BUILD/maillage.sqlite, a few thousand sites), given the same kinds of
@@ -677,6 +681,7 @@ if [ -n "$rps_nearest_zipf" ]; then
 fi
 line "startup to ready line s" "$startup" "< 2" "$(ratio "$startup" 2)" "$(verdict "$startup" 2 below)"
 line "resident memory MB (peak $peak)" "$rss" - - ""
+line "of which in huge pages MB" "$huge_mb" - - ""
 line "resident memory MB, shipped-data server (the fixed base)" "$(awk -v k="${base_rss_kb:-}" 'BEGIN { if (k == "") print "NA"; else printf "%.0f", k / 1024 }')" - - ""
 # Below 100,000 sites the difference is a few MB, within what the
 # allocator's arenas vary from run to run: shown, not judged.

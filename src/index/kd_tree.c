@@ -3,6 +3,7 @@
 #include "index/kd_tree.h"
 
 #include "base/geodesy.h"
+#include "base/huge_pages.h"
 #include "base/select.h"
 
 #include <assert.h>
@@ -274,7 +275,15 @@ static int allocate_trees(SpatialIndex *index, size_t site_count, size_t conditi
     index->nodes = malloc((node_total + 1) * sizeof *index->nodes);
     index->box_points = malloc((site_count + 1) * sizeof *index->box_points);
     index->box_nodes = malloc((*whole_nodes + 1) * sizeof *index->box_nodes);
-    return index->points && index->nodes && index->box_points && index->box_nodes ? 0 : -1;
+    if (!index->points || !index->nodes || !index->box_points || !index->box_nodes)
+        return -1;
+    /* Every nearest and bbox query walks them at random: huge pages, asked
+     * before they are filled so that they are faulted in huge. */
+    huge_pages_advise(index->points, (site_count + listed) * sizeof *index->points);
+    huge_pages_advise(index->nodes, node_total * sizeof *index->nodes);
+    huge_pages_advise(index->box_points, site_count * sizeof *index->box_points);
+    huge_pages_advise(index->box_nodes, *whole_nodes * sizeof *index->box_nodes);
+    return 0;
 }
 
 typedef struct WholeTreeJob {

@@ -58,7 +58,7 @@ struct SnapshotLoader {
     /* site_id -> site index + 1 (open addressing), once sites are sorted. */
     uint32_t *site_table;
     size_t site_table_capacity;
-    size_t site_code_count; /* length of snapshot->site_codes (table path) */
+    size_t site_code_count; /* length of snapshot->site_codes */
     int table_only;         /* never read the packed sites (snapshot_pack) */
     char packed_reason[160];
     double started; /* monotonic seconds at open, for load_seconds */

@@ -287,6 +287,7 @@ PackedStatus packed_sites_read(Loader *loader, const char **reason)
         return PACKED_INVALID;
     }
     loader->snapshot->sites_packed = 1;
+    loader->site_code_count = code_total;
     return PACKED_LOADED;
 }
 

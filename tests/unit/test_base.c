@@ -7,6 +7,7 @@
 #include "base/byte_budget.h"
 #include "base/csv.h"
 #include "base/geodesy.h"
+#include "base/huge_pages.h"
 #include "base/json.h"
 #include "base/once_blobs.h"
 #include "base/sort.h"
@@ -557,6 +558,66 @@ TEST(byte_budget_keeps_its_limit_and_promised_room)
     CHECK(byte_budget_take(&budget, 1, SIZE_MAX) == 0, "a promise larger than the limit ignored");
 }
 
+/* The process's AnonHugePages in kB (/proc/self/smaps_rollup), -1 when
+ * unreadable. */
+static long anon_huge_kb(void)
+{
+    FILE *file = fopen("/proc/self/smaps_rollup", "r");
+    if (!file)
+        return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, file))
+        if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+            break;
+    fclose(file);
+    return kb;
+}
+
+/* 1 when this kernel has transparent huge pages at all. */
+static int kernel_has_huge_pages(void)
+{
+    FILE *file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!file)
+        return 0;
+    fclose(file);
+    return 1;
+}
+
+/* A filled 24 MB array comes back in huge pages with its bytes unchanged;
+ * small arrays and NULL are left alone. */
+TEST(huge_pages_back_a_filled_array_and_keep_its_bytes)
+{
+    CHECK(huge_pages_advise(NULL, (size_t)64 << 20) == 0, "NULL");
+    size_t small_size = HUGE_PAGES_MIN_BYTES - 1;
+    unsigned char *small = malloc(small_size);
+    CHECK(small && huge_pages_advise(small, small_size) == 0, "under the minimum");
+    free(small);
+    size_t size = (size_t)24 << 20;
+    uint32_t *words = malloc(size);
+    CHECK(words != NULL, "malloc");
+    if (!words)
+        return;
+    for (size_t i = 0; i < size / sizeof *words; i++)
+        words[i] = (uint32_t)(i * 2654435761u);
+    long before = anon_huge_kb();
+    size_t advised = huge_pages_advise(words, size);
+    long after = anon_huge_kb();
+    if (kernel_has_huge_pages()) {
+        /* 24 MB hold at least 11 whole 2 MB pages wherever they start. */
+        CHECK(advised >= (size_t)22 << 20 && advised <= size, "advised %zu bytes", advised);
+        CHECK(after - before >= (long)(advised >> 10), "AnonHugePages %ld -> %ld kB", before,
+              after);
+    } else {
+        printf("test_base: no transparent huge pages here; only the bytes are checked\n");
+    }
+    size_t changed = 0;
+    for (size_t i = 0; i < size / sizeof *words; i++)
+        changed += words[i] != (uint32_t)(i * 2654435761u);
+    CHECK(changed == 0, "%zu words changed", changed);
+    free(words);
+}
+
 int main(void)
 {
     RUN(buffer_printf_short_and_long_and_warn_lines);
@@ -578,5 +639,6 @@ int main(void)
     RUN(byte_budget_keeps_its_limit_and_promised_room);
     RUN(once_blobs_publish_once_within_the_budget);
     RUN(once_blobs_racing_puts_keep_one_string);
+    RUN(huge_pages_back_a_filled_array_and_keep_its_bytes);
     return CHECK_SUMMARY("test_base");
 }
