@@ -19,12 +19,14 @@
 #define HUGE_PAGES_MIN_BYTES ((size_t)4 << 20)
 
 /* Advises the whole 2 MB pages inside [start, start + size) as huge pages
- * (MADV_HUGEPAGE) and asks the kernel to move what they already hold into
- * huge pages now (MADV_COLLAPSE, Linux 6.1 and later). Call it once the
- * array is filled and will no longer grow. Returns the bytes now in huge
- * pages as far as the advice reached (0 when the array is under
- * HUGE_PAGES_MIN_BYTES or the kernel declined); never fails. NULL is
- * allowed (0). */
+ * (MADV_HUGEPAGE) and asks the kernel to back them with huge pages now
+ * (MADV_COLLAPSE, Linux 6.1 and later). Call it once the array has its
+ * final size: right after allocating it, its pages come in huge with
+ * nothing to copy (the k-d trees); once it is filled, the kernel copies
+ * what it holds (the snapshot's arrays: tens of ms on 1M sites). Returns
+ * the bytes now in huge pages as far as the advice reached (0 when the
+ * array is under HUGE_PAGES_MIN_BYTES or the kernel declined); never
+ * fails. NULL is allowed (0). */
 size_t huge_pages_advise(void *start, size_t size);
 
 #endif
