@@ -574,14 +574,17 @@ static long anon_huge_kb(void)
     return kb;
 }
 
-/* 1 when this kernel has transparent huge pages at all. */
+/* 1 when this kernel has transparent huge pages and they are not turned
+ * off ("[never]" selected). */
 static int kernel_has_huge_pages(void)
 {
     FILE *file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
     if (!file)
         return 0;
+    char setting[128] = "";
+    int has_line = fgets(setting, sizeof setting, file) != NULL;
     fclose(file);
-    return 1;
+    return has_line && strstr(setting, "[never]") == NULL;
 }
 
 /* A filled 24 MB array comes back in huge pages with its bytes unchanged;
