@@ -74,8 +74,9 @@ typedef struct Outgoing {
     MetricsRoute route;
     char etag[40]; /* the entity tag without quotes; empty: none */
     int compressible;
-    int is_page;  /* an HTML page: gets the Content-Security-Policy */
-    int is_embed; /* the embeddable page */
+    int accepts_gzip; /* the request's Accept-Encoding accepts gzip, read once */
+    int is_page;      /* an HTML page: gets the Content-Security-Policy */
+    int is_embed;     /* the embeddable page */
     int preflight;
     Buffer gzip_body; /* precomputed (static files, cached answers) or filled here */
 } Outgoing;
@@ -173,7 +174,7 @@ static int serve_static(HttpServer *server, const char *path, int embed, int wan
 }
 
 static void route_request(HttpServer *server, const RequestContext *context, int is_head,
-                          int want_gzip, const char *accept_language, Outgoing *out)
+                          const char *accept_language, Outgoing *out)
 {
     Request request;
     memset(&request, 0, sizeof request);
@@ -183,7 +184,7 @@ static void route_request(HttpServer *server, const RequestContext *context, int
            context->target.parameter_count * sizeof context->target.parameters[0]);
     request.parameter_count = context->target.parameter_count;
     request.accept_language = accept_language;
-    request.accepts_gzip = want_gzip;
+    request.accepts_gzip = out->accepts_gzip;
     DatasetReference *reference = dataset_state_acquire(server->config.state);
     const Dataset *dataset = dataset_reference_get(reference);
     request.dataset = dataset;
@@ -198,7 +199,7 @@ static void route_request(HttpServer *server, const RequestContext *context, int
         out->gzip_body = out->response.gzip_body;
         buffer_init(&out->response.gzip_body);
     } else if (serve_static(server, route ? route->page : context->target.path,
-                            route && route->embed, want_gzip, out)) {
+                            route && route->embed, out->accepts_gzip, out)) {
         dynamic = 0;
     } else {
         out->route = ROUTE_OTHER;
@@ -402,8 +403,7 @@ static Representation choose_representation(struct MHD_Connection *connection, O
         out->response.cache_control = "no-store";
         return chosen;
     }
-    int want_gzip = out->compressible && body->length >= GZIP_MINIMUM_LENGTH &&
-                    gzip_accepted(request_header(connection, "Accept-Encoding"));
+    int want_gzip = out->compressible && body->length >= GZIP_MINIMUM_LENGTH && out->accepts_gzip;
     const char *if_none_match = request_header(connection, "If-None-Match");
     if (out->etag[0] && if_none_match && (chosen.status == 200 || chosen.status == 204) &&
         http_etag_matches(if_none_match, out->etag)) {
@@ -483,6 +483,7 @@ static enum MHD_Result respond(HttpServer *server, struct MHD_Connection *connec
     context->start_nanoseconds = monotonic_nanoseconds();
     Outgoing out;
     outgoing_init(&out);
+    out.accepts_gzip = gzip_accepted(request_header(connection, "Accept-Encoding"));
     int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
     int is_head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!context->target.error) {
@@ -503,9 +504,8 @@ static enum MHD_Result respond(HttpServer *server, struct MHD_Connection *connec
         response_problem(&out.response, 400, "Too many parameters",
                          "at most %d query parameters are accepted", REQUEST_MAX_PARAMETERS);
     } else {
-        int want_gzip = gzip_accepted(request_header(connection, "Accept-Encoding"));
-        route_request(server, context, is_head, want_gzip,
-                      request_header(connection, "Accept-Language"), &out);
+        route_request(server, context, is_head, request_header(connection, "Accept-Language"),
+                      &out);
     }
     enum MHD_Result result = queue_outgoing(server, connection, method, context, &out);
     outgoing_free(&out);
