@@ -26,8 +26,10 @@
 #     server, $BUILD/tools/maillage-floor (the real server with
 #     tools/bench_floor_api.c in place of src/api.c), whose /api/nearest does
 #     no search, only what every exact answer must pay: parsing lat/lon, 5
-#     PROJ geodesic distances (k=5) and a body as large as the mean real
-#     nearest answer (sampled with curl from the first server, passed as
+#     PROJ geodesic distances (k=5) as long as real answers' (their
+#     distance_m values, passed in MAILLAGE_FLOOR_DISTANCES_FILE) and a body
+#     as large as the mean real nearest answer (both sampled with curl from
+#     200 answers of the first server; the size passed as
 #     MAILLAGE_FLOOR_BODY_BYTES). Its nearest/healthz, driven by the same
 #     Lua scripts, is the best ratio any search could reach on this machine;
 #     the report also gives the real ratio as a fraction of it. It runs
@@ -462,11 +464,14 @@ for name in healthz nearest nearest_zipf bbox nearest_coded nearest_plain; do
 done
 
 # ---- Floor: no search, only the 5 geodesics and the bytes of an answer ----
-# mean_nearest_bytes COUNT: mean body size (bytes, no compression, like wrk)
-# of COUNT real /api/nearest answers from the first server, on query points
-# and codes drawn like the Lua script's (uniform over the same box, three in
-# four with an orpha code). Prints nothing when no answer came back.
-mean_nearest_bytes() {
+# sample_nearest_answers COUNT: mean body size (bytes, no compression, like
+# wrk) of COUNT real /api/nearest answers from the first server, on query
+# points and codes drawn like the Lua script's (uniform over the same box,
+# three in four with an orpha code); prints nothing when no answer came
+# back. Their distance_m values go to $work/floor-distances, one a line:
+# the floor's geodesics are as long as these (a geodesic's cost grows with
+# its length).
+sample_nearest_answers() {
     awk -v count="$1" -v base="$url/api/nearest" '
         { codes[++n] = $1 }
         END {
@@ -474,12 +479,23 @@ mean_nearest_bytes() {
             for (i = 0; i < count; i++) {
                 path = sprintf("%s?lat=%.5f&lon=%.5f", base, 42.5 + rand() * 8.5, -4.5 + rand() * 12.5)
                 if (n > 0 && rand() < 0.75) path = path "&orpha=" codes[1 + int(rand() * n)]
-                printf "url = \"%s\"\noutput = \"/dev/null\"\n", path
+                printf "url = \"%s\"\n", path
             }
         }' "$work/codes" >"$work/floor-sample.curl"
-    { curl -s -K "$work/floor-sample.curl" -w '%{http_code} %{size_download}\n' || true; } |
-        awk '$1 == 200 { total += $2; n++ } END { if (n > 0) printf "%.0f", total / n }'
+    # Each body (one line of JSON), then "@@ STATUS BYTES" on a line.
+    { curl -s -K "$work/floor-sample.curl" -w '\n@@ %{http_code} %{size_download}\n' || true; } |
+        awk -v distances="$work/floor-distances" '
+            $1 == "@@" { if ($2 == 200) { total += $3; n++ }; next }
+            {
+                line = $0
+                while (match(line, /"distance_m":[0-9.]+/)) {
+                    print substr(line, RSTART + 13, RLENGTH - 13) >distances
+                    line = substr(line, RSTART + RLENGTH)
+                }
+            }
+            END { if (n > 0) printf "%.0f", total / n }'
 }
+
 floor_bytes='' floor_ratios='' floor_runs='' rps_floor_healthz_0=''
 floor_nearest_cpu='' floor_healthz_cpu='' cpu_floor_healthz_0='' requests_floor_healthz_0=''
 real_nearest_cpu='' real_healthz_cpu='' cpu_round_ratios=''
@@ -487,15 +503,17 @@ floored=0
 if [ "$FLOOR_ROUNDS" -lt 1 ] 2>/dev/null; then
     echo "bench: floor skipped (BENCH_FLOOR_ROUNDS=$FLOOR_ROUNDS)"
 elif [ -x "$floor_binary" ]; then
-    floor_bytes=$(mean_nearest_bytes 200)
+    : >"$work/floor-distances"
+    floor_bytes=$(sample_nearest_answers 200)
     floor_port=$(free_port $((port + 2)))
-    MAILLAGE_FLOOR_BODY_BYTES=${floor_bytes:-2150} "${server_pin[@]}" "$floor_binary" serve \
+    MAILLAGE_FLOOR_BODY_BYTES=${floor_bytes:-2150} MAILLAGE_FLOOR_DISTANCES_FILE="$work/floor-distances" \
+        "${server_pin[@]}" "$floor_binary" serve \
         --db "$database" --listen "127.0.0.1:$floor_port" --access-log off \
         >"$work/floor.out" 2>"$work/floor.err" &
     floor_server=$!
     if wait_ready "$work/floor.out" "$floor_server"; then
         floored=1
-        echo "bench: floor runs on $floor_binary (nearest: 5 geodesics, ${floor_bytes:-2150}-byte body, no search)"
+        echo "bench: floor runs on $floor_binary (nearest: 5 geodesics as long as $(wc -l <"$work/floor-distances") sampled answer distances, median $(sort -n "$work/floor-distances" | awk '{ v[NR] = $1 } END { if (NR) printf "%.0f m", v[int((NR + 1) / 2)]; else print "none" }'); ${floor_bytes:-2150}-byte body; no search)"
         floor_url=http://127.0.0.1:$floor_port
         run_url=$floor_url run_pid=$floor_server run floor_healthz_0 healthz / "$work/healthz.lua"
         floor_runs=$rps_floor_healthz_0

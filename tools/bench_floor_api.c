@@ -19,10 +19,19 @@
  *  - /api/nearest: parses lat and lon like the real handler (request_decimal,
  *    a 400 problem when missing, malformed or out of range), computes k=5
  *    PROJ geodesic distances (geodesy_distance_m) from the query point to 5
- *    points derived from it (offsets of 0.05 to 0.25 degrees), and answers
+ *    points derived from it, and answers
  *    {"floor":[d1,...,d5],"pad":"xxx..."} padded so that the whole body is
  *    MAILLAGE_FLOOR_BODY_BYTES bytes (environment, read once, default 2150;
- *    tools/bench.sh sets it to the mean size of real nearest answers). No
+ *    tools/bench.sh sets it to the mean size of real nearest answers). The
+ *    5 points lie as far from the query as real answers' sites do: a
+ *    geodesic's cost grows with its length (PROJ's geod_inverse measured
+ *    0.61 us at 5-25 km, 0.78-0.82 us at 190-760 km), and at 20,000 sites
+ *    the answers' median distance is ~110 km. MAILLAGE_FLOOR_DISTANCES_FILE
+ *    (read once) names a file of distances in metres, one a line, sampled
+ *    by tools/bench.sh from real answers; a query takes 5 consecutive ones
+ *    from a place its coordinates choose, each at its own azimuth. Without
+ *    the file (or with no valid line) the points are 0.05 to 0.25 degrees
+ *    away in latitude and longitude, as before. No
  *    spatial search, no site lookup, no ORPHAcode parsing;
  *  - the other API routes (/api/structures, /api/conditions, /api/places,
  *    /api/structures/{id}): a 404 problem (the floor benchmark never asks
@@ -37,13 +46,20 @@
 #include "dataset/dataset.h"
 #include "http/request.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FLOOR_DISTANCE_COUNT 5
 #define FLOOR_DEFAULT_BODY_BYTES 2150
 #define FLOOR_MAX_BODY_BYTES (1024 * 1024)
+#define FLOOR_MAX_DISTANCES 100000
+/* Metres in a degree of latitude (a mean; the points' exact place does
+ * not matter, only how far they are). */
+#define FLOOR_METRES_PER_DEGREE 111195.0
 
 static pthread_once_t body_bytes_once = PTHREAD_ONCE_INIT;
 static size_t floor_body_bytes = FLOOR_DEFAULT_BODY_BYTES;
@@ -65,6 +81,86 @@ static size_t body_bytes(void)
 {
     pthread_once(&body_bytes_once, read_body_bytes);
     return floor_body_bytes;
+}
+
+static pthread_once_t distances_once = PTHREAD_ONCE_INIT;
+static double *floor_distances; /* NULL: none given */
+static size_t floor_distance_count;
+
+/* Reads MAILLAGE_FLOOR_DISTANCES_FILE once: its lines that are a distance
+ * in 0..20,004 km, at most FLOOR_MAX_DISTANCES of them; other lines are
+ * skipped. Leaves floor_distances NULL when there is none. */
+static void read_distances(void)
+{
+    const char *path = getenv("MAILLAGE_FLOOR_DISTANCES_FILE");
+    FILE *file = path && *path ? fopen(path, "r") : NULL;
+    if (!file)
+        return;
+    double *values = malloc(FLOOR_MAX_DISTANCES * sizeof *values);
+    size_t count = 0;
+    char line[64];
+    while (values && count < FLOOR_MAX_DISTANCES && fgets(line, sizeof line, file)) {
+        char *end;
+        double value = strtod(line, &end);
+        if (end != line && (*end == '\n' || *end == 0) && value >= 0 && value <= 2.0004e7)
+            values[count++] = value;
+    }
+    fclose(file);
+    if (count == 0) {
+        free(values);
+        return;
+    }
+    floor_distances = values;
+    floor_distance_count = count;
+}
+
+/* The 5 points' distances for a query: 5 consecutive sampled distances
+ * from a place chosen by the query's coordinates (the same query, the same
+ * distances), or 0 when no sample was given. */
+static int sampled_distances(double lat, double lon, double out[FLOOR_DISTANCE_COUNT])
+{
+    pthread_once(&distances_once, read_distances);
+    if (!floor_distances)
+        return 0;
+    uint64_t lat_bits, lon_bits;
+    memcpy(&lat_bits, &lat, sizeof lat_bits);
+    memcpy(&lon_bits, &lon, sizeof lon_bits);
+    uint64_t mixed = (lat_bits ^ (lon_bits * 0x9e3779b97f4a7c15u)) * 0xbf58476d1ce4e5b9u;
+    size_t start = (size_t)((mixed >> 32) % floor_distance_count);
+    for (int i = 0; i < FLOOR_DISTANCE_COUNT; i++)
+        out[i] = floor_distances[(start + (size_t)i) % floor_distance_count];
+    return 1;
+}
+
+/* The point about `metres` from (lat, lon) at azimuth `radians` (a flat
+ * approximation, its latitude clamped to the poles), in *other_lat and
+ * *other_lon. */
+static void point_at(double lat, double lon, double metres, double radians, double *other_lat,
+                     double *other_lon)
+{
+    double degrees = metres / FLOOR_METRES_PER_DEGREE;
+    double shrink = fmax(cos(lat * M_PI / 180), 0.01);
+    *other_lat = fmin(90, fmax(-90, lat + degrees * cos(radians)));
+    *other_lon = lon + degrees * sin(radians) / shrink;
+}
+
+/* The 5 geodesic distances the floor computes for a query. */
+static void floor_geodesics(double lat, double lon, double distances[FLOOR_DISTANCE_COUNT])
+{
+    double sampled[FLOOR_DISTANCE_COUNT];
+    int use_sample = sampled_distances(lat, lon, sampled);
+    for (int i = 0; i < FLOOR_DISTANCE_COUNT; i++) {
+        double other_lat, other_lon;
+        if (use_sample) {
+            point_at(lat, lon, sampled[i], i * (2 * M_PI / FLOOR_DISTANCE_COUNT), &other_lat,
+                     &other_lon);
+        } else {
+            double offset = 0.05 * (i + 1);
+            other_lat = lat + (lat > 0 ? -offset : offset);
+            other_lon = lon + offset;
+        }
+        distances[i] = geodesy_distance_m(lat, lon, other_lat, other_lon);
+    }
 }
 
 /* A copy of src/http/api.c's handle_health(), kept identical on purpose: the
@@ -103,11 +199,7 @@ static void handle_nearest_floor(const Request *request, Response *response)
         request_required_decimal(request, "lon", -180, 180, &lon, response) != 0)
         return;
     double distances[FLOOR_DISTANCE_COUNT];
-    for (int i = 0; i < FLOOR_DISTANCE_COUNT; i++) {
-        double offset = 0.05 * (i + 1);
-        double other_lat = lat + (lat > 0 ? -offset : offset);
-        distances[i] = geodesy_distance_m(lat, lon, other_lat, lon + offset);
-    }
+    floor_geodesics(lat, lon, distances);
     JsonWriter json;
     json_init(&json, &response->body);
     json_begin_object(&json);
