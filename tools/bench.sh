@@ -473,10 +473,11 @@ done
 # wrk) of COUNT real /api/nearest answers from the first server, on query
 # points and codes drawn like the Lua script's (uniform over the same box,
 # three in four with an orpha code); prints nothing when no answer came
-# back. Their distance_m values go to $work/floor-distances, one a line:
-# the floor's geodesics are as long as these (a geodesic's cost grows with
-# its length).
+# back. Their distance_m values go to $work/floor-distances (made, maybe
+# empty), one a line: the floor's geodesics are as long as these (a
+# geodesic's cost grows with its length).
 sample_nearest_answers() {
+    : >"$work/floor-distances"
     awk -v count="$1" -v base="$url/api/nearest" '
         { codes[++n] = $1 }
         END {
@@ -508,7 +509,6 @@ floored=0
 if [ "$FLOOR_ROUNDS" -lt 1 ] 2>/dev/null; then
     echo "bench: floor skipped (BENCH_FLOOR_ROUNDS=$FLOOR_ROUNDS)"
 elif [ -x "$floor_binary" ]; then
-    : >"$work/floor-distances"
     floor_bytes=$(sample_nearest_answers 200)
     floor_port=$(free_port $((port + 2)))
     MAILLAGE_FLOOR_BODY_BYTES=${floor_bytes:-2150} MAILLAGE_FLOOR_DISTANCES_FILE="$work/floor-distances" \
@@ -518,7 +518,7 @@ elif [ -x "$floor_binary" ]; then
     floor_server=$!
     if wait_ready "$work/floor.out" "$floor_server"; then
         floored=1
-        echo "bench: floor runs on $floor_binary (nearest: 5 geodesics as long as $(wc -l <"$work/floor-distances") sampled answer distances, median $(sort -n "$work/floor-distances" | awk '{ v[NR] = $1 } END { if (NR) printf "%.0f m", v[int((NR + 1) / 2)]; else print "none" }'); ${floor_bytes:-2150}-byte body; no search)"
+        echo "bench: floor runs on $floor_binary (nearest: 5 geodesics as long as $(wc -l <"$work/floor-distances") sampled answer distances, median $(median "$(tr '\n' ' ' <"$work/floor-distances")") m; ${floor_bytes:-2150}-byte body; no search)"
         floor_url=http://127.0.0.1:$floor_port
         run_url=$floor_url run_pid=$floor_server run floor_healthz_0 healthz / "$work/healthz.lua"
         floor_runs=$rps_floor_healthz_0

@@ -61,11 +61,14 @@
  * not matter, only how far they are). */
 #define FLOOR_METRES_PER_DEGREE 111195.0
 
-static pthread_once_t body_bytes_once = PTHREAD_ONCE_INIT;
+/* The environment's settings, read once (read_settings()). */
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 static size_t floor_body_bytes = FLOOR_DEFAULT_BODY_BYTES;
+static double *floor_distances; /* NULL: none given */
+static size_t floor_distance_count;
 
-/* Reads MAILLAGE_FLOOR_BODY_BYTES once; keeps the default when it is unset
- * or not a whole number in 1..FLOOR_MAX_BODY_BYTES. */
+/* Reads MAILLAGE_FLOOR_BODY_BYTES; keeps the default when it is unset or
+ * not a whole number in 1..FLOOR_MAX_BODY_BYTES. */
 static void read_body_bytes(void)
 {
     const char *text = getenv("MAILLAGE_FLOOR_BODY_BYTES");
@@ -77,17 +80,7 @@ static void read_body_bytes(void)
         floor_body_bytes = (size_t)value;
 }
 
-static size_t body_bytes(void)
-{
-    pthread_once(&body_bytes_once, read_body_bytes);
-    return floor_body_bytes;
-}
-
-static pthread_once_t distances_once = PTHREAD_ONCE_INIT;
-static double *floor_distances; /* NULL: none given */
-static size_t floor_distance_count;
-
-/* Reads MAILLAGE_FLOOR_DISTANCES_FILE once: its lines that are a distance
+/* Reads MAILLAGE_FLOOR_DISTANCES_FILE: its lines that are a distance
  * in 0..20,004 km, at most FLOOR_MAX_DISTANCES of them; other lines are
  * skipped. Leaves floor_distances NULL when there is none. */
 static void read_distances(void)
@@ -114,12 +107,24 @@ static void read_distances(void)
     floor_distance_count = count;
 }
 
+static void read_settings(void)
+{
+    read_body_bytes();
+    read_distances();
+}
+
+static size_t body_bytes(void)
+{
+    pthread_once(&settings_once, read_settings);
+    return floor_body_bytes;
+}
+
 /* The 5 points' distances for a query: 5 consecutive sampled distances
  * from a place chosen by the query's coordinates (the same query, the same
  * distances), or 0 when no sample was given. */
 static int sampled_distances(double lat, double lon, double out[FLOOR_DISTANCE_COUNT])
 {
-    pthread_once(&distances_once, read_distances);
+    pthread_once(&settings_once, read_settings);
     if (!floor_distances)
         return 0;
     uint64_t lat_bits, lon_bits;

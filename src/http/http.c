@@ -142,13 +142,12 @@ static void outgoing_free(Outgoing *out)
 /* Returns 1 when a file answered: `path` names a file under --web (a
  * page route's file, or the request path itself); `embed` marks the page
  * meant for iframes. */
-static int serve_static(HttpServer *server, const char *path, int embed, int want_gzip,
-                        Outgoing *out)
+static int serve_static(HttpServer *server, const char *path, int embed, Outgoing *out)
 {
     if (!server->config.static_files)
         return 0;
     StaticFile file;
-    int found = static_files_read(server->config.static_files, path, want_gzip, &file);
+    int found = static_files_read(server->config.static_files, path, out->accepts_gzip, &file);
     if (found < 0) {
         static_file_free(&file);
         response_problem(&out->response, 503, "File unavailable",
@@ -199,7 +198,7 @@ static void route_request(HttpServer *server, const RequestContext *context, int
         out->gzip_body = out->response.gzip_body;
         buffer_init(&out->response.gzip_body);
     } else if (serve_static(server, route ? route->page : context->target.path,
-                            route && route->embed, out->accepts_gzip, out)) {
+                            route && route->embed, out)) {
         dynamic = 0;
     } else {
         out->route = ROUTE_OTHER;
